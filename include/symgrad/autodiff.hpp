@@ -1,0 +1,41 @@
+// Autodiff layer: symbolic reverse mode. Gradients are expressions built from the same primitives,
+// so they print, evaluate and differentiate again like any other graph.
+#pragma once
+
+#include <array>
+#include <span>
+#include <vector>
+
+#include "symgrad/ops.hpp"
+
+namespace symgrad {
+
+// The gradient of sum(seed * y) with respect to each expression in wrt (usually variables), each with
+// the shape of its wrt. Without a seed it is the gradient of sum(y). A wrt that y does not depend on
+// gets zeros. The seed must have y's shape and dtype (or broadcast to y's shape).
+std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed = {});
+
+// The same for a braced list, so that  auto [dx, dbeta] = grad(y, {x, beta});  works.
+template <std::size_t N> std::array<Expr, N> grad(const Expr& y, const Expr (&wrt)[N], const Expr& seed = {}) {
+    const auto list = grad(y, std::span<const Expr>(wrt, N), seed);
+    std::array<Expr, N> result;
+    for (std::size_t i = 0; i < N; ++i) result[i] = list[i];
+    return result;
+}
+
+// Hessian-vector product: d/dx <grad(y, x), v>, with v of x's shape.
+Expr hvp(const Expr& y, const Expr& x, const Expr& v);
+
+// The Hessian of sum(y) with respect to x, shape x.shape ++ x.shape; built from one gradient per
+// element of x, so it is meant for small x (at most max_hessian_elements elements).
+inline constexpr std::int64_t max_hessian_elements = 1024;
+Expr hessian(const Expr& y, const Expr& x);
+
+// The gradient of an operand of shape `target` that was broadcast to `logical`, given an adjoint e that
+// stands for its broadcast to `logical`: summed over the broadcast axes (where e is itself constant
+// along such an axis, multiplied by its length instead). The result broadcasts to target.
+Expr reduce_to_shape(const Expr& e, const Shape& target, const Shape& logical);
+// The same, expanded to exactly the shape target.
+Expr unbroadcast(const Expr& e, const Shape& target, const Shape& logical);
+
+}  // namespace symgrad

@@ -1,0 +1,206 @@
+// Ops layer: THE primitive table (one row per primitive) and the public builders that create nodes
+// through it, with shape and dtype inference.
+#pragma once
+
+#include <array>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "symgrad/graph.hpp"
+
+namespace symgrad {
+
+// ---------------------------------------------------------------------------------------------
+// Builders
+// ---------------------------------------------------------------------------------------------
+
+// The adjoint flowing into a node during the reverse sweep. When grad() was called without a seed,
+// the output's adjoint is a symbolic one: multiplying by it builds no node, so a gradient reads
+// like the hand derivation (d/dx x*s = s, not 1*s).
+class Cotangent {
+public:
+    Cotangent(Expr value, bool is_one) : value_(std::move(value)), is_one_(is_one) {}
+    operator Expr() const { return value_; }  // NOLINT: the adjoint is an expression
+    const Expr& expr() const { return value_; }
+    bool is_one() const { return is_one_; }
+
+private:
+    Expr value_;
+    bool is_one_;
+};
+
+// A builder operand: an expression, or a plain number that takes the dtype of the expressions
+// beside it (so 2.0 * x is float32 when x is).
+class Operand {
+public:
+    Operand(Expr e) : value_(std::move(e)) {}
+    Operand(double v) : value_(v) {}
+    Operand(int v) : value_(static_cast<double>(v)) {}
+    Operand(const Cotangent& g) : value_(g.expr()) {}
+    bool is_expr() const { return std::holds_alternative<Expr>(value_); }
+    const Expr& expr() const { return std::get<Expr>(value_); }
+    double number() const { return std::get<double>(value_); }
+
+private:
+    std::variant<Expr, double> value_;
+};
+
+// Leaves. Inputs and trainable parameters are both variables; which are trained is the caller's business.
+Expr var(std::string name, Shape shape = {}, DType dtype = DType::float64);
+Expr constant(double value, DType dtype = DType::float64);
+Expr constant(Tensor value);
+
+// Builds op over operands, inferring shape and dtype; a mismatch throws ShapeError or DTypeError
+// with the operation, the shapes and the expression in the message. Operations whose operands are
+// all scalar constants are folded into a constant on the spot (exactly as they would evaluate).
+Expr apply(Op op, std::span<const Operand> operands, Attrs attrs = {});
+// The same for operands that are already expressions (used to rebuild nodes).
+Expr apply_exprs(Op op, std::span<const Expr> operands, Attrs attrs = {});
+
+Expr operator-(const Expr& x);
+Expr operator+(const Operand& a, const Operand& b);
+Expr operator-(const Operand& a, const Operand& b);
+Expr operator*(const Operand& a, const Operand& b);
+Expr operator/(const Operand& a, const Operand& b);
+Expr operator<(const Operand& a, const Operand& b);
+Expr operator<=(const Operand& a, const Operand& b);
+Expr operator>(const Operand& a, const Operand& b);
+Expr operator>=(const Operand& a, const Operand& b);
+
+Expr neg(const Operand& x);
+Expr add(const Operand& a, const Operand& b);
+Expr sub(const Operand& a, const Operand& b);
+Expr mul(const Operand& a, const Operand& b);
+Expr div(const Operand& a, const Operand& b);
+Expr pow(const Operand& base, const Operand& exponent);
+Expr exp(const Operand& x);
+Expr log(const Operand& x);
+Expr log1p(const Operand& x);
+Expr expm1(const Operand& x);
+Expr sqrt(const Operand& x);
+Expr abs(const Operand& x);
+Expr sign(const Operand& x);
+Expr sin(const Operand& x);
+Expr cos(const Operand& x);
+Expr tanh(const Operand& x);
+Expr sigmoid(const Operand& x);
+Expr softplus(const Operand& x);
+Expr erf(const Operand& x);
+Expr relu(const Operand& x);
+Expr maximum(const Operand& a, const Operand& b);
+Expr minimum(const Operand& a, const Operand& b);
+// where(cond, a, b): a where cond is nonzero, else b.
+Expr where(const Operand& cond, const Operand& a, const Operand& b);
+Expr lt(const Operand& a, const Operand& b);
+Expr le(const Operand& a, const Operand& b);
+Expr gt(const Operand& a, const Operand& b);
+Expr ge(const Operand& a, const Operand& b);
+Expr eq(const Operand& a, const Operand& b);
+Expr ne(const Operand& a, const Operand& b);
+Expr clamp(const Operand& x, const Operand& lo, const Operand& hi);
+
+// Structural. Axes may be negative (-1 is the last); an empty list means every axis.
+Expr broadcast_to(const Expr& x, Shape shape);
+Expr sum(const Expr& x, std::vector<std::int64_t> axes = {}, bool keepdims = false);
+Expr mean(const Expr& x, std::vector<std::int64_t> axes = {}, bool keepdims = false);
+// One dimension of the new shape may be -1: it is inferred from the element count.
+Expr reshape(const Expr& x, std::vector<std::int64_t> shape);
+Expr permute(const Expr& x, std::vector<std::int64_t> permutation);
+// Swaps two axes (by default the last two).
+Expr transpose(const Expr& x, std::int64_t axis_a = -2, std::int64_t axis_b = -1);
+// NumPy matmul: rank >= 2 operands multiply their last two axes and broadcast the rest;
+// a rank-1 operand is treated as a row (left) or a column (right) vector and that axis is dropped.
+Expr matmul(const Expr& a, const Expr& b);
+
+// Rebuilds the graph of roots, replacing each node for which replace() returns an expression;
+// everything above a replaced node is rebuilt through the builders (so shapes are checked again).
+std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Expr(const Node&)>& replace);
+// The same graph with every variable and constant in another dtype (gradcheck runs in float64).
+std::vector<Expr> with_dtype(std::span<const Expr> roots, DType dtype);
+// The distinct variables of a graph, in topological order.
+std::vector<Expr> variables(std::span<const Expr> roots);
+
+// ---------------------------------------------------------------------------------------------
+// The primitive table
+// ---------------------------------------------------------------------------------------------
+
+enum class OpClass : std::uint8_t { leaf, elementwise, structural };
+
+Expr operator*(const Cotangent& g, const Expr& e);
+Expr operator*(const Expr& e, const Cotangent& g);
+Expr operator/(const Cotangent& g, const Expr& e);
+Expr operator-(const Cotangent& g);
+
+// What a VJP rule sees: the node, its result, the incoming adjoint, and the operands by name.
+// A rule returns the contribution to one operand's adjoint; it may have the node's output shape
+// or any shape that broadcasts to it: the reverse sweep sums it down to the operand's shape.
+struct Vjp {
+    const Node& node;
+    Expr result;
+    Cotangent grad;
+
+    Expr operand(std::size_t i) const { return node.input(i); }
+    Expr x() const { return node.input(0); }
+    Expr lhs() const { return node.input(0); }
+    Expr rhs() const { return node.input(1); }
+    Expr cond() const { return node.input(0); }
+    const Attrs& attrs() const { return node.attrs(); }
+    // The adjoint expanded to the node's exact shape (structural rules need that).
+    Expr full_grad() const;
+};
+
+// Where the generated tests sample an operand: inside an interval that stays clear of kinks and
+// singularities. A row may give two regions (e.g. either side of relu's kink).
+struct Interval {
+    double lo = -2.0;
+    double hi = 2.0;
+};
+struct TestRegion {
+    std::array<Interval, max_arity> operands{};
+};
+
+// Printing templates: "{0}", "{1}", "{2}" are operands, "{a}" the attribute text. An operand at the very
+// start or end of a template is parenthesized by precedence; one enclosed in other text never is.
+enum class Assoc : std::uint8_t { left, right };
+// latex_precedence, where nonzero, replaces precedence for the LaTeX form (\\frac{a}{b} binds like an atom).
+struct PrintForm {
+    std::string_view text;
+    std::string_view latex;
+    int precedence = 9;
+    Assoc assoc = Assoc::left;
+    int latex_precedence = 0;
+};
+inline constexpr int atom_precedence = 9;
+
+template <class T> using ScalarKernel = T (*)(T a, T b, T c);
+using TensorKernel = Tensor (*)(const Node& node, std::span<const Tensor> operands);
+using ShapeRule = Shape (*)(std::span<const Expr> operands, const Attrs& attrs);
+using VjpRule = Expr (*)(const Vjp& v, std::size_t operand);
+using AttrText = std::string (*)(const Attrs& attrs, std::span<const Expr> operands);
+
+struct OpInfo {
+    Op op;
+    std::string_view name;
+    std::size_t arity;
+    OpClass kind;
+    ShapeRule shape;              // null for leaves and elementwise ops (they broadcast their operands)
+    ScalarKernel<float> f32;      // elementwise only
+    ScalarKernel<double> f64;     // elementwise only
+    TensorKernel eval;            // structural only
+    VjpRule vjp;                  // null: no gradient flows through this op (comparisons, sign)
+    PrintForm print;
+    AttrText attr_text;           // null when the op has no attributes to print
+    std::array<TestRegion, 2> test_regions;
+    std::size_t test_region_count;
+};
+
+const OpInfo& op_info(Op op);
+std::span<const OpInfo> op_table();
+// The op whose name is `name`, if any.
+std::optional<Op> op_by_name(std::string_view name);
+
+}  // namespace symgrad

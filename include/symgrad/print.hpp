@@ -1,0 +1,51 @@
+// Printers: infix text and LaTeX (rendered from the table's print forms), and Graphviz DOT.
+// None of them recurses over the graph.
+#pragma once
+
+#include <functional>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "symgrad/ops.hpp"
+
+namespace symgrad {
+
+// Infix text with minimal parentheses. Non-leaf subexpressions used more than once are printed once,
+// as `let t1 = ...` lines before the expression, so a gradient reads like a hand derivation.
+std::string to_string(const Expr& e);
+// Several named outputs sharing one set of let bindings:  let t1 = ...  /  dx = ...  /  dbeta = ...
+std::string to_string(std::span<const Expr> outputs, std::span<const std::string> names);
+// One line, no let bindings, cut at max_chars with "..." (for error messages and labels).
+std::string to_inline_string(const Expr& e, std::size_t max_chars = 200);
+
+// LaTeX (math mode). Shared subexpressions become t_{1}, t_{2}, ... in an aligned block.
+std::string to_latex(const Expr& e);
+std::string to_latex(std::span<const Expr> outputs, std::span<const std::string> names);
+// A variable name in LaTeX: beta -> \beta, p1 -> p_{1}, lr -> \mathrm{lr}.
+std::string latex_name(std::string_view name);
+
+// How op would print applied to operands, without building the node (used in build errors).
+std::string describe_call(Op op, std::span<const Expr> operands, const Attrs& attrs, std::size_t max_chars = 200);
+
+struct DotOptions {
+    // Names shown on the output nodes (same order as the outputs), optional.
+    std::vector<std::string> output_names;
+    // Values to show on nodes, e.g. from evaluate_all(); nodes not in the map show none.
+    const std::unordered_map<const Node*, Tensor>* values = nullptr;
+    // Fill colour per node ("" for the default); lets a caller tell forward and backward nodes apart.
+    std::function<std::string(const Node&)> fill_color;
+};
+
+// Graphviz DOT through Boost.Graph's write_graphviz: one vertex per node, labelled with its op (or
+// variable name / constant value) and shape; edges run from operand to user, numbered when order matters.
+std::string to_dot(std::span<const Expr> outputs, const DotOptions& options = {});
+
+}  // namespace symgrad
+
+template <> struct fmt::formatter<symgrad::Expr> : fmt::formatter<std::string_view> {
+    template <class Ctx> auto format(const symgrad::Expr& e, Ctx& ctx) const {
+        return fmt::formatter<std::string_view>::format(symgrad::to_string(e), ctx);
+    }
+};

@@ -1,0 +1,11 @@
+// symgrad: symbolic automatic differentiation for activation functions. The one header to include.
+#pragma once
+
+#include "symgrad/tensor.hpp"
+#include "symgrad/graph.hpp"
+#include "symgrad/ops.hpp"
+#include "symgrad/autodiff.hpp"
+#include "symgrad/evaluate.hpp"
+#include "symgrad/print.hpp"
+#include "symgrad/gradcheck.hpp"
+#include "symgrad/version.hpp"

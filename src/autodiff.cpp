@@ -1,0 +1,207 @@
+#include "symgrad/autodiff.hpp"
+
+#include <unordered_map>
+
+#include "symgrad/print.hpp"
+
+namespace symgrad {
+
+namespace {
+
+bool is_comparison(Op op) {
+    return op == Op::lt || op == Op::le || op == Op::gt || op == Op::ge || op == Op::eq || op == Op::ne;
+}
+
+// A condition as a 0/1 mask. Comparisons already are one.
+Expr truthy(const Expr& cond) {
+    return is_comparison(cond.op()) ? cond : ne(cond, 0);
+}
+
+// The adjoint gathered so far for one node.
+//
+// mask: where(c, a, b) must give the unselected branch exactly zero gradient, even where that branch's
+// own derivative is inf or NaN (0 * inf would be NaN). So the sweep remembers, for each node whose
+// adjoint comes only through where branches, a 0/1 mask of the elements where that adjoint can be
+// nonzero, and wraps the node's contributions to its operands in where(mask, contribution, 0). A null
+// mask means "anywhere". Masks pass only between operands and results of the same shape (elementwise
+// correspondence); a reduction or broadcast ends them.
+//
+// sum: an expression whose shape broadcasts to the node's shape; the adjoint is its broadcast. Keeping
+// it small (a per-unit vector, or the scalar one) keeps gradients small and readable.
+struct Adjoint {
+    Expr sum;
+    bool is_one = false;
+    Expr mask;
+};
+
+void accumulate(std::unordered_map<const Node*, Adjoint>& adjoints, const Node* node, Expr contribution, bool is_one,
+                Expr mask) {
+    auto [it, inserted] = adjoints.try_emplace(node);
+    Adjoint& adjoint = it->second;
+    if (inserted) {
+        adjoint.sum = std::move(contribution);
+        adjoint.is_one = is_one;
+        adjoint.mask = std::move(mask);
+        return;
+    }
+    adjoint.sum = adjoint.sum + contribution;
+    adjoint.is_one = false;
+    adjoint.mask = adjoint.mask && mask ? maximum(adjoint.mask, mask) : Expr();
+}
+
+}  // namespace
+
+Expr reduce_to_shape(const Expr& e, const Shape& target, const Shape& logical) {
+    const Shape& shape = e.shape();
+    if (shape == target) return e;
+    const std::size_t rank = logical.rank();
+    const std::size_t lead = rank - target.rank();  // logical axes that target lacks
+    const std::size_t e_offset = rank - shape.rank();
+    // e's axes to sum away (leading) or down to 1 (kept); where e is itself broadcast along an axis
+    // that must be summed, the sum is the logical length times e, so that length joins a factor.
+    std::vector<std::int64_t> leading;
+    std::vector<std::int64_t> kept;
+    double factor = 1.0;
+    for (std::size_t axis = 0; axis < rank; ++axis) {
+        const bool is_leading = axis < lead;
+        const bool reduce = is_leading || (target[axis - lead] == 1 && logical[axis] != 1);
+        const bool e_has_axis = axis >= e_offset;
+        const std::int64_t e_dim = e_has_axis ? shape[axis - e_offset] : 1;
+        if (reduce && e_dim == 1) factor *= static_cast<double>(logical[axis]);
+        if (!e_has_axis) continue;
+        const auto e_axis = static_cast<std::int64_t>(axis - e_offset);
+        if (is_leading) {
+            leading.push_back(e_axis);  // summed even when of length 1, which just drops it
+        } else if (reduce && e_dim != 1) {
+            kept.push_back(e_axis);
+        }
+    }
+    Expr result = e;
+    if (kept.empty() && !leading.empty()) {
+        result = sum(result, leading, false);
+    } else if (!kept.empty()) {
+        std::vector<std::int64_t> axes = leading;
+        axes.insert(axes.end(), kept.begin(), kept.end());
+        result = sum(result, axes, true);
+        if (!leading.empty()) {
+            const auto dropped = static_cast<std::ptrdiff_t>(leading.size());
+            result = reshape(result, std::vector<std::int64_t>(result.shape().begin() + dropped, result.shape().end()));
+        }
+    }
+    if (factor != 1.0) result = result * factor;
+    return result;
+}
+
+Expr unbroadcast(const Expr& e, const Shape& target, const Shape& logical) {
+    Expr result = reduce_to_shape(e, target, logical);
+    return result.shape() == target ? result : broadcast_to(result, target);
+}
+
+std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed) {
+    if (!y) throw Error("grad: the output is an empty Expr");
+    for (const auto& w : wrt) {
+        if (!w) throw Error("grad: a 'wrt' entry is an empty Expr");
+    }
+    if (seed) {
+        if (seed.dtype() != y.dtype()) {
+            throw DTypeError(fmt::format("grad: the seed is {} but the output '{}' is {}", seed.dtype(),
+                                         to_inline_string(y, 80), y.dtype()));
+        }
+        if (!broadcastable_to(seed.shape(), y.shape())) {
+            throw ShapeError(fmt::format("grad: the seed has shape {}, which does not broadcast to the output's shape {} ('{}')",
+                                         seed.shape(), y.shape(), to_inline_string(y, 80)));
+        }
+    }
+    const Expr roots[] = {y};
+    const auto order = topo_order(roots);
+
+    // Only nodes on a path from some wrt to y need adjoints: everything else is a symbolic zero.
+    std::unordered_map<const Node*, bool> needs;
+    needs.reserve(order.size());
+    for (const auto& w : wrt) needs[w.get()] = true;
+    for (const Node* node : order) {
+        bool& flag = needs[node];
+        for (const auto& in : node->inputs()) flag = flag || needs[in.get()];
+    }
+
+    std::unordered_map<const Node*, Adjoint> adjoints;
+    adjoints[y.get()] = seed ? Adjoint{seed, false, {}} : Adjoint{constant(1.0, y.dtype()), true, {}};
+
+    for (auto it = order.rbegin(); it != order.rend(); ++it) {
+        const Node* node = *it;
+        if (node->is_leaf() || !needs[node]) continue;
+        const auto found = adjoints.find(node);
+        if (found == adjoints.end()) continue;
+        const Adjoint adjoint = found->second;
+        const OpInfo& info = op_info(node->op());
+        if (info.vjp == nullptr) continue;
+        const Vjp v{*node, handle(node), Cotangent(adjoint.sum, adjoint.is_one)};
+        for (std::size_t i = 0; i < node->arity(); ++i) {
+            const Expr& operand = node->input(i);
+            if (!needs[operand.get()]) continue;
+            Expr contribution = info.vjp(v, i);
+            if (!contribution) continue;
+            // A rule that passes the adjoint on unchanged (add, broadcast_to, ...) passes a symbolic one on too.
+            const bool passes_one = adjoint.is_one && contribution == adjoint.sum && operand.shape() == node->shape();
+            // where's own rule already zeroes the unselected side exactly; every other op gets the mask.
+            if (adjoint.mask && node->op() != Op::where) contribution = where(adjoint.mask, contribution, 0);
+            contribution = reduce_to_shape(contribution, operand.shape(), node->shape());
+            Expr mask;
+            if (operand.shape() == node->shape()) {
+                mask = adjoint.mask;
+                if (node->op() == Op::where) {
+                    const Expr selected = i == 1 ? truthy(v.cond()) : eq(v.cond(), 0);
+                    mask = mask ? mask * selected : selected;
+                }
+            }
+            accumulate(adjoints, operand.get(), std::move(contribution), passes_one && !adjoint.mask, std::move(mask));
+        }
+    }
+
+    std::vector<Expr> result;
+    result.reserve(wrt.size());
+    for (const auto& w : wrt) {
+        const auto found = adjoints.find(w.get());
+        if (found == adjoints.end()) {
+            result.push_back(broadcast_to(constant(0.0, w.dtype()), w.shape()));
+        } else {
+            const Expr& adjoint = found->second.sum;
+            result.push_back(adjoint.shape() == w.shape() ? adjoint : broadcast_to(adjoint, w.shape()));
+        }
+    }
+    return result;
+}
+
+Expr hvp(const Expr& y, const Expr& x, const Expr& v) {
+    if (!v || v.shape() != x.shape()) {
+        throw ShapeError(fmt::format("hvp: the vector has shape {} but '{}' has shape {}", v ? to_string(v.shape()) : "none",
+                                     to_inline_string(x, 80), x.shape()));
+    }
+    const Expr g = grad(y, {x})[0];
+    return grad(sum(g * v), {x})[0];
+}
+
+Expr hessian(const Expr& y, const Expr& x) {
+    const std::int64_t n = x.shape().numel();
+    if (n > max_hessian_elements) {
+        throw ShapeError(fmt::format("hessian: '{}' has {} elements (shape {}); the symbolic Hessian is built for at most {}; "
+                                     "use hvp() for larger inputs",
+                                     to_inline_string(x, 80), n, x.shape(), max_hessian_elements));
+    }
+    auto dims = x.shape().dims();
+    dims.insert(dims.end(), x.shape().begin(), x.shape().end());
+    if (n == 0) return broadcast_to(constant(0.0, x.dtype()), Shape(dims));
+    const Expr g = reshape(grad(y, {x})[0], {n});
+    // H = sum_i e_i (outer) d g_i / dx, one gradient per row.
+    Expr h;
+    for (std::int64_t i = 0; i < n; ++i) {
+        Tensor basis = Tensor::zeros(Shape{n}, x.dtype());
+        basis.set(i, 1.0);
+        const Expr row = reshape(grad(sum(g * constant(basis)), {x})[0], {1, n});
+        const Expr term = reshape(constant(basis), {n, 1}) * row;
+        h = h ? h + term : term;
+    }
+    return reshape(h, dims);
+}
+
+}  // namespace symgrad

@@ -1,0 +1,131 @@
+#include "symgrad/evaluate.hpp"
+
+#include <algorithm>
+
+#include "symgrad/print.hpp"
+
+namespace symgrad {
+
+namespace {
+
+Tensor bound_value(const Node& node, const Bindings& bindings) {
+    const std::string& name = node.attrs().name;
+    const auto found = bindings.find(name);
+    if (found == bindings.end()) {
+        std::vector<std::string> bound;
+        for (const auto& [key, value] : bindings) bound.push_back(key);
+        std::sort(bound.begin(), bound.end());
+        throw BindingError(fmt::format("no value is bound to variable '{}' (shape {}, {}); bound: {}", name, node.shape(),
+                                       node.dtype(), bound.empty() ? "nothing" : fmt::format("{}", fmt::join(bound, ", "))));
+    }
+    const Tensor& value = found->second;
+    if (value.shape() != node.shape()) {
+        throw BindingError(fmt::format("variable '{}' has shape {} but the value bound to it has shape {}", name,
+                                       node.shape(), value.shape()));
+    }
+    if (value.dtype() != node.dtype()) {
+        throw BindingError(fmt::format("variable '{}' is {} but the value bound to it is {} (convert it with astype)",
+                                       name, node.dtype(), value.dtype()));
+    }
+    return value;
+}
+
+template <class T> void run_elementwise(const Node& node, std::span<const Tensor> in, Tensor& out) {
+    const OpInfo& info = op_info(node.op());
+    const ScalarKernel<T> kernel = [&] {
+        if constexpr (std::is_same_v<T, float>) {
+            return info.f32;
+        } else {
+            return info.f64;
+        }
+    }();
+    const T* operand[max_arity] = {nullptr, nullptr, nullptr};
+    for (std::size_t i = 0; i < in.size(); ++i) operand[i] = in[i].data<T>();
+    T* result = out.data<T>();
+    const std::int64_t n = out.numel();
+    const bool same_shapes =
+        std::all_of(in.begin(), in.end(), [&](const Tensor& t) { return t.shape() == node.shape(); });
+    if (same_shapes) {
+        for (std::int64_t i = 0; i < n; ++i) {
+            result[i] = kernel(operand[0][i], in.size() > 1 ? operand[1][i] : T(0), in.size() > 2 ? operand[2][i] : T(0));
+        }
+        return;
+    }
+    std::vector<std::vector<std::int64_t>> strides;
+    for (const auto& t : in) strides.push_back(broadcast_strides(t.shape(), node.shape()));
+    StridedWalk walk(node.shape(), std::move(strides));
+    for (std::int64_t i = 0; i < n; ++i, walk.next()) {
+        const T a = operand[0][walk.offset(0)];
+        const T b = in.size() > 1 ? operand[1][walk.offset(1)] : T(0);
+        const T c = in.size() > 2 ? operand[2][walk.offset(2)] : T(0);
+        result[i] = kernel(a, b, c);
+    }
+}
+
+}  // namespace
+
+Tensor evaluate_node(const Node& node, std::span<const Tensor> operands, const Bindings& bindings) {
+    const OpInfo& info = op_info(node.op());
+    switch (info.kind) {
+    case OpClass::leaf:
+        return node.op() == Op::variable ? bound_value(node, bindings) : node.attrs().value;
+    case OpClass::structural:
+        return info.eval(node, operands);
+    case OpClass::elementwise:
+        break;
+    }
+    Tensor out(node.shape(), node.dtype());
+    if (node.dtype() == DType::float32) {
+        run_elementwise<float>(node, operands, out);
+    } else {
+        run_elementwise<double>(node, operands, out);
+    }
+    return out;
+}
+
+namespace {
+
+// Evaluates in topological order; keep_all decides whether intermediate values are kept.
+std::unordered_map<const Node*, Tensor> run(std::span<const Expr> outputs, const Bindings& bindings, bool keep_all) {
+    const auto order = topo_order(outputs);
+    // Remaining uses of each value, so a value is dropped when its last user has run.
+    std::unordered_map<const Node*, std::size_t> uses;
+    for (const Node* node : order) {
+        for (const auto& in : node->inputs()) ++uses[in.get()];
+    }
+    for (const auto& out : outputs) ++uses[out.get()];  // outputs are never dropped
+    std::unordered_map<const Node*, Tensor> values;
+    std::vector<Tensor> operands;
+    for (const Node* node : order) {
+        operands.clear();
+        for (const auto& in : node->inputs()) operands.push_back(values.at(in.get()));
+        values.emplace(node, evaluate_node(*node, operands, bindings));
+        if (keep_all) continue;
+        for (const auto& in : node->inputs()) {
+            if (--uses[in.get()] == 0) values.erase(in.get());
+        }
+    }
+    return values;
+}
+
+}  // namespace
+
+std::vector<Tensor> evaluate(std::span<const Expr> outputs, const Bindings& bindings) {
+    for (const auto& out : outputs) {
+        if (!out) throw Error("evaluate: an output is an empty Expr");
+    }
+    auto values = run(outputs, bindings, false);
+    std::vector<Tensor> result;
+    for (const auto& out : outputs) result.push_back(values.at(out.get()));
+    return result;
+}
+
+Tensor evaluate(const Expr& output, const Bindings& bindings) {
+    return evaluate(std::span<const Expr>(&output, 1), bindings)[0];
+}
+
+std::unordered_map<const Node*, Tensor> evaluate_all(std::span<const Expr> outputs, const Bindings& bindings) {
+    return run(outputs, bindings, true);
+}
+
+}  // namespace symgrad

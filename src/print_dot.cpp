@@ -1,0 +1,117 @@
+// Graphviz DOT through Boost.Graph. write_graphviz walks vertex and edge lists, no recursion.
+#include <sstream>
+
+#include <boost/graph/adjacency_list.hpp>
+#include <boost/graph/graphviz.hpp>
+
+#include "symgrad/print.hpp"
+
+namespace symgrad {
+
+namespace {
+
+struct VertexData {
+    std::string label;
+    std::string fill;
+    bool output = false;
+};
+
+struct EdgeData {
+    std::string label;
+};
+
+using DotGraph = boost::adjacency_list<boost::vecS, boost::vecS, boost::directedS, VertexData, EdgeData>;
+
+std::string escape(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        if (c == '"' || c == '\\') out += '\\';
+        if (c == '\n') {
+            out += "\\n";
+            continue;
+        }
+        out += c;
+    }
+    return out;
+}
+
+std::string value_text(const Tensor& value) {
+    if (value.numel() <= 6) {
+        std::string text = to_string(value);
+        std::erase(text, '\n');
+        return text;
+    }
+    double lo = value.get(0);
+    double hi = lo;
+    for (std::int64_t i = 1; i < value.numel(); ++i) {
+        lo = std::min(lo, value.get(i));
+        hi = std::max(hi, value.get(i));
+    }
+    return fmt::format("min {:.4g}, max {:.4g}", lo, hi);
+}
+
+std::string node_label(const Node& node) {
+    switch (node.op()) {
+    case Op::variable: return node.attrs().name;
+    case Op::constant: return to_inline_string(handle(&node), 60);
+    default: break;
+    }
+    std::string label(op_info(node.op()).name);
+    const auto& info = op_info(node.op());
+    if (info.attr_text) {
+        std::string attrs = info.attr_text(node.attrs(), node.inputs());
+        if (attrs.starts_with(", ")) attrs.erase(0, 2);
+        if (!attrs.empty()) label += " " + attrs;
+    }
+    return label;
+}
+
+}  // namespace
+
+std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
+    const auto order = topo_order(outputs);
+    DotGraph graph(order.size());
+    std::unordered_map<const Node*, std::size_t> index;
+    for (std::size_t i = 0; i < order.size(); ++i) index.emplace(order[i], i);
+    for (std::size_t i = 0; i < order.size(); ++i) {
+        const Node& node = *order[i];
+        VertexData& data = graph[i];
+        data.label = node_label(node);
+        if (node.shape().rank() > 0) data.label += "\n" + to_string(node.shape());
+        if (options.values != nullptr) {
+            if (auto it = options.values->find(&node); it != options.values->end()) {
+                data.label += "\n= " + value_text(it->second);
+            }
+        }
+        if (options.fill_color) data.fill = options.fill_color(node);
+        // Edges run from operand to user; their numbers matter only where the operand order does.
+        const bool ordered = node.arity() > 1;
+        for (std::size_t k = 0; k < node.arity(); ++k) {
+            EdgeData edge{ordered ? std::to_string(k) : std::string()};
+            boost::add_edge(index.at(node.input(k).get()), i, edge, graph);
+        }
+    }
+    for (std::size_t k = 0; k < outputs.size(); ++k) {
+        VertexData& data = graph[index.at(outputs[k].get())];
+        data.output = true;
+        if (k < options.output_names.size()) data.label = options.output_names[k] + " = " + data.label;
+    }
+    std::ostringstream out;
+    boost::write_graphviz(
+        out, graph,
+        [&graph](std::ostream& os, std::size_t v) {
+            const VertexData& data = graph[v];
+            os << "[label=\"" << escape(data.label) << "\"";
+            if (!data.fill.empty()) os << ", style=filled, fillcolor=\"" << escape(data.fill) << "\"";
+            if (data.output) os << ", peripheries=2";
+            os << "]";
+        },
+        [&graph](std::ostream& os, const DotGraph::edge_descriptor& e) {
+            const EdgeData& data = graph[e];
+            if (!data.label.empty()) os << "[label=\"" << data.label << "\"]";
+        },
+        [](std::ostream& os) { os << "rankdir=BT;\nnode [shape=box, fontname=\"Helvetica\"];\n"; });
+    return out.str();
+}
+
+}  // namespace symgrad
