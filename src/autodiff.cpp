@@ -49,11 +49,20 @@ void accumulate(std::unordered_map<const Node*, Adjoint>& adjoints, const Node* 
     adjoint.mask = adjoint.mask && mask ? maximum(adjoint.mask, mask) : Expr();
 }
 
+// The shape a rule's contribution to an operand stands for. Elementwise ops and broadcast_to broadcast
+// their operands to the node's shape, so the contribution is node-shaped (perhaps stored smaller) and
+// must be summed back. The other structural rules already answer in the operand's frame, with extra
+// leading batch axes only where the operand was broadcast (matmul).
+Shape logical_shape(const Node& node, const Expr& operand, const Expr& contribution) {
+    if (op_info(node.op()).kind == OpClass::elementwise || node.op() == Op::broadcast_to) return node.shape();
+    return broadcast_shapes(contribution.shape(), operand.shape());
+}
+
 }  // namespace
 
 Expr reduce_to_shape(const Expr& e, const Shape& target, const Shape& logical) {
     const Shape& shape = e.shape();
-    if (shape == target) return e;
+    if (logical == target) return e;
     const std::size_t rank = logical.rank();
     const std::size_t lead = rank - target.rank();  // logical axes that target lacks
     const std::size_t e_offset = rank - shape.rank();
@@ -145,7 +154,7 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
             const bool passes_one = adjoint.is_one && contribution == adjoint.sum && operand.shape() == node->shape();
             // where's own rule already zeroes the unselected side exactly; every other op gets the mask.
             if (adjoint.mask && node->op() != Op::where) contribution = where(adjoint.mask, contribution, 0);
-            contribution = reduce_to_shape(contribution, operand.shape(), node->shape());
+            contribution = reduce_to_shape(contribution, operand.shape(), logical_shape(*node, operand, contribution));
             Expr mask;
             if (operand.shape() == node->shape()) {
                 mask = adjoint.mask;

@@ -61,10 +61,10 @@ Shape shape_matmul(std::span<const Expr> in, const Attrs&) {
     const Shape& a = in[0].shape();
     const Shape& b = in[1].shape();
     if (a.rank() < 2 || b.rank() < 2) {
-        throw ShapeError(fmt::format("matmul needs operands of rank 2 or more, got {} and {}", a, b));
+        throw ShapeError(fmt::format("operands need rank 2 or more, got {} and {}", a, b));
     }
     if (a[a.rank() - 1] != b[b.rank() - 2]) {
-        throw ShapeError(fmt::format("matmul: the inner dimensions of {} and {} differ ({} vs {})", a, b,
+        throw ShapeError(fmt::format("the inner dimensions of {} and {} differ ({} vs {})", a, b,
                                      a[a.rank() - 1], b[b.rank() - 2]));
     }
     const Shape batch_a(std::vector<std::int64_t>(a.begin(), a.end() - 2));

@@ -1,0 +1,199 @@
+// The harness generated from the primitive table: every row is checked for first- and second-order
+// gradients (float64 five-point differences), the VJP inner-product identity, and float32/float64
+// kernel agreement, at points drawn from the row's own test regions. A new elementwise row is tested
+// here without writing a test; a new structural row needs one example below (a test says so).
+#include <cmath>
+#include <functional>
+#include <set>
+
+#include "helpers.hpp"
+
+using namespace symgrad;
+using symgrad::testing::random_bindings;
+using symgrad::testing::require_passes;
+
+namespace {
+
+// Operand shapes to try for each arity: same shapes, and broadcasts both ways.
+std::vector<std::vector<Shape>> shape_cases(std::size_t arity) {
+    switch (arity) {
+    case 1: return {{Shape{3, 4}}, {Shape{}}};
+    case 2: return {{Shape{3, 4}, Shape{3, 4}}, {Shape{3, 4}, Shape{4}}, {Shape{3, 1}, Shape{4}}, {Shape{}, Shape{2, 3}}};
+    default: return {{Shape{3, 4}, Shape{3, 4}, Shape{3, 4}}, {Shape{3, 4}, Shape{4}, Shape{3, 1}}, {Shape{4}, Shape{3, 4}, Shape{}}};
+    }
+}
+
+Bindings region_bindings(const std::vector<Expr>& vars, const TestRegion& region, std::uint64_t seed) {
+    Bindings b;
+    for (std::size_t i = 0; i < vars.size(); ++i) {
+        const Interval& in = region.operands[i];
+        b.emplace(vars[i].node().attrs().name, Tensor::uniform(vars[i].shape(), in.lo, in.hi, seed + i));
+    }
+    return b;
+}
+
+// <grad(y, vars, seed = u), v> must equal the directional derivative <u, d/dt y(vars + t v)> at t = 0.
+// vars are the operands that move; a region that pins an operand to one point (where's condition at 0)
+// keeps it out, since moving it would cross a discontinuity.
+void check_vjp_identity(const Expr& y, const std::vector<Expr>& vars, const Bindings& at, std::uint64_t seed) {
+    const Tensor u = Tensor::normal(y.shape(), 0.0, 1.0, seed);
+    const auto vjps = evaluate(grad(y, vars, constant(u)), at);
+    std::vector<Tensor> directions;
+    double lhs = 0.0;
+    for (std::size_t k = 0; k < vars.size(); ++k) {
+        directions.push_back(Tensor::normal(vars[k].shape(), 0.0, 1.0, seed + 100 + k));
+        for (std::int64_t i = 0; i < directions[k].numel(); ++i) lhs += vjps[k].get(i) * directions[k].get(i);
+    }
+    const double h = 1e-4;
+    auto projected = [&](double t) {
+        Bindings moved = at;
+        for (std::size_t k = 0; k < vars.size(); ++k) {
+            Tensor value = at.at(vars[k].node().attrs().name).clone();
+            for (std::int64_t i = 0; i < value.numel(); ++i) value.set(i, value.get(i) + t * directions[k].get(i));
+            moved[vars[k].node().attrs().name] = value;
+        }
+        const Tensor out = evaluate(y, moved);
+        double s = 0.0;
+        for (std::int64_t i = 0; i < out.numel(); ++i) s += u.get(i) * out.get(i);
+        return s;
+    };
+    const double rhs = (8.0 * (projected(h) - projected(-h)) - (projected(2 * h) - projected(-2 * h))) / (12.0 * h);
+    INFO("<vjp(u), v> = " << lhs << ", <u, J v> = " << rhs);
+    REQUIRE(std::fabs(lhs - rhs) <= 1e-6 + 1e-6 * std::fabs(rhs));
+}
+
+void check_all(const Expr& y, const std::vector<Expr>& vars, const Bindings& at, const std::string& what,
+               const std::vector<Expr>& moving) {
+    require_passes(gradcheck(y, vars, at), what + ": first order, random projection");
+    GradcheckOptions plain;
+    plain.random_projection = false;
+    require_passes(gradcheck(y, vars, at, plain), what + ": first order, sum(y)");
+    require_passes(gradgradcheck(y, vars, at), what + ": second order");
+    require_passes(gradgradcheck(y, vars, at, plain), what + ": second order, sum(y)");
+    check_vjp_identity(y, moving, at, 7);
+}
+
+std::string shapes_text(const std::vector<Shape>& shapes) {
+    std::string text;
+    for (const auto& s : shapes) text += to_string(s) + " ";
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("every elementwise row passes gradchecks of both orders and the VJP identity", "[table]") {
+    for (const OpInfo& row : op_table()) {
+        if (row.kind != OpClass::elementwise) continue;
+        for (std::size_t r = 0; r < row.test_region_count; ++r) {
+            for (const auto& shapes : shape_cases(row.arity)) {
+                DYNAMIC_SECTION(row.name << " region " << r << " shapes " << shapes_text(shapes)) {
+                    std::vector<Expr> vars;
+                    for (std::size_t i = 0; i < row.arity; ++i) vars.push_back(var(fmt::format("a{}", i), shapes[i]));
+                    const Expr y = apply_exprs(row.op, vars);
+                    const Bindings at = region_bindings(vars, row.test_regions[r], 11 * r + 3);
+                    std::vector<Expr> moving;
+                    for (std::size_t i = 0; i < vars.size(); ++i) {
+                        const Interval& in = row.test_regions[r].operands[i];
+                        if (in.lo < in.hi) moving.push_back(vars[i]);
+                    }
+                    check_all(y, vars, at, std::string(row.name), moving);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("float32 and float64 kernels agree on every elementwise row", "[table]") {
+    for (const OpInfo& row : op_table()) {
+        if (row.kind != OpClass::elementwise) continue;
+        for (std::size_t r = 0; r < row.test_region_count; ++r) {
+            const auto& region = row.test_regions[r];
+            for (int k = 0; k < 50; ++k) {
+                double args[3];
+                for (std::size_t i = 0; i < 3; ++i) {
+                    const double t = (k + 0.5) / 50.0;
+                    args[i] = region.operands[i].lo + t * (region.operands[i].hi - region.operands[i].lo);
+                }
+                const double wide = row.f64(args[0], args[1], args[2]);
+                const double narrow = row.f32(static_cast<float>(args[0]), static_cast<float>(args[1]), static_cast<float>(args[2]));
+                INFO(row.name << " at " << args[0] << ", " << args[1] << ", " << args[2]);
+                REQUIRE(narrow == Approx(wide).epsilon(1e-5).margin(1e-6));
+            }
+        }
+    }
+}
+
+TEST_CASE("the table is well formed", "[table]") {
+    std::set<std::string_view> names;
+    for (std::size_t i = 0; i < op_table().size(); ++i) {
+        const OpInfo& row = op_table()[i];
+        INFO(row.name);
+        CHECK(static_cast<std::size_t>(row.op) == i);
+        CHECK(names.insert(row.name).second);
+        CHECK(op_by_name(row.name) == row.op);
+        if (row.kind == OpClass::leaf) continue;
+        CHECK(!row.print.text.empty());
+        CHECK(!row.print.latex.empty());
+        CHECK(row.test_region_count >= 1);
+        if (row.kind == OpClass::elementwise) {
+            CHECK(row.f32 != nullptr);
+            CHECK(row.f64 != nullptr);
+        } else {
+            CHECK(row.eval != nullptr);
+            CHECK(row.shape != nullptr);
+        }
+    }
+    CHECK(!op_by_name("sigmoidd").has_value());
+}
+
+namespace {
+
+struct StructuralExample {
+    Op op;
+    std::string what;
+    std::function<Expr(const std::vector<Expr>&)> build;
+    std::vector<Shape> shapes;
+};
+
+// Each structural op composed with a nonlinearity, so the second order is not trivially zero.
+std::vector<StructuralExample> structural_examples() {
+    return {
+        {Op::broadcast_to, "[4] -> [3, 4]", [](const auto& v) { return sin(broadcast_to(v[0], {3, 4})); }, {{4}}},
+        {Op::broadcast_to, "[3, 1] -> [2, 3, 4]", [](const auto& v) { return sin(broadcast_to(v[0], {2, 3, 4})); }, {{3, 1}}},
+        {Op::sum, "axis 0", [](const auto& v) { return sin(sum(v[0], {0})); }, {{3, 4}}},
+        {Op::sum, "axes 0, 2 keepdims", [](const auto& v) { return sin(sum(v[0], {0, 2}, true) * v[0]); }, {{2, 3, 4}}},
+        {Op::sum, "all", [](const auto& v) { return sin(sum(v[0])); }, {{2, 3}}},
+        {Op::mean, "axis -1", [](const auto& v) { return tanh(mean(v[0], {-1})); }, {{3, 4}}},
+        {Op::mean, "all keepdims", [](const auto& v) { return tanh(mean(v[0], {}, true) * v[0]); }, {{3, 4}}},
+        {Op::reshape, "[3, 4] -> [2, 6]", [](const auto& v) { return sin(reshape(v[0], {2, 6})); }, {{3, 4}}},
+        {Op::reshape, "[2, 3, 4] -> [4, -1]", [](const auto& v) { return sin(reshape(v[0], {4, -1}) * 2.0); }, {{2, 3, 4}}},
+        {Op::permute, "[2, 0, 1]", [](const auto& v) { return sin(permute(v[0], {2, 0, 1})); }, {{2, 3, 4}}},
+        {Op::permute, "transpose", [](const auto& v) { return sin(transpose(v[0]) * v[1]); }, {{3, 4}, {4, 3}}},
+        {Op::matmul, "[3, 4] @ [4, 2]", [](const auto& v) { return sin(matmul(v[0], v[1])); }, {{3, 4}, {4, 2}}},
+        {Op::matmul, "batched, broadcast", [](const auto& v) { return tanh(matmul(v[0], v[1])); }, {{2, 3, 4}, {4, 5}}},
+        {Op::matmul, "vector @ matrix", [](const auto& v) { return sin(matmul(v[0], v[1])); }, {{4}, {4, 3}}},
+        {Op::matmul, "matrix @ vector", [](const auto& v) { return sin(matmul(v[0], v[1])); }, {{3, 4}, {4}}},
+        {Op::matmul, "vector @ vector", [](const auto& v) { return sin(matmul(v[0], v[1])); }, {{4}, {4}}},
+    };
+}
+
+}  // namespace
+
+TEST_CASE("every structural row has an example, and each passes gradchecks of both orders", "[table]") {
+    const auto examples = structural_examples();
+    for (const OpInfo& row : op_table()) {
+        if (row.kind != OpClass::structural) continue;
+        const bool covered = std::any_of(examples.begin(), examples.end(), [&](const auto& e) { return e.op == row.op; });
+        INFO("structural op '" << row.name << "' needs an example in structural_examples()");
+        CHECK(covered);
+    }
+    for (const auto& example : examples) {
+        DYNAMIC_SECTION(op_info(example.op).name << " " << example.what) {
+            std::vector<Expr> vars;
+            for (std::size_t i = 0; i < example.shapes.size(); ++i) vars.push_back(var(fmt::format("a{}", i), example.shapes[i]));
+            const Expr y = example.build(vars);
+            const Bindings at = random_bindings(vars, -1.5, 1.5, 5);
+            check_all(y, vars, at, example.what, vars);
+        }
+    }
+}
