@@ -1,6 +1,5 @@
 #include "symgrad/autodiff.hpp"
 
-#include <unordered_map>
 
 #include "symgrad/print.hpp"
 
@@ -34,11 +33,8 @@ struct Adjoint {
     Expr mask;
 };
 
-void accumulate(std::unordered_map<const Node*, Adjoint>& adjoints, const Node* node, Expr contribution, bool is_one,
-                Expr mask) {
-    auto [it, inserted] = adjoints.try_emplace(node);
-    Adjoint& adjoint = it->second;
-    if (inserted) {
+void accumulate(Adjoint& adjoint, Expr contribution, bool is_one, Expr mask) {
+    if (!adjoint.sum) {
         adjoint.sum = std::move(contribution);
         adjoint.is_one = is_one;
         adjoint.mask = std::move(mask);
@@ -122,32 +118,36 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
         }
     }
     const Expr roots[] = {y};
-    const auto order = topo_order(roots);
+    const GraphIndex index = index_graph(roots);
 
     // Only nodes on a path from some wrt to y need adjoints: everything else is a symbolic zero.
-    std::unordered_map<const Node*, bool> needs;
-    needs.reserve(order.size());
-    for (const auto& w : wrt) needs[w.get()] = true;
-    for (const Node* node : order) {
-        bool& flag = needs[node];
-        for (const auto& in : node->inputs()) flag = flag || needs[in.get()];
+    std::vector<char> needs(index.size(), 0);
+    std::vector<char> is_wrt(index.size(), 0);
+    for (const auto& w : wrt) {
+        if (const auto position = index.position(w.get()); position != GraphIndex::npos) {
+            needs[position] = 1;
+            is_wrt[position] = 1;
+        }
+    }
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        for (auto operand : index.operands(i)) needs[i] = needs[i] || needs[operand];
     }
 
-    std::unordered_map<const Node*, Adjoint> adjoints;
-    adjoints[y.get()] = seed ? Adjoint{seed, false, {}} : Adjoint{constant(1.0, y.dtype()), true, {}};
+    std::vector<Adjoint> adjoints(index.size());
+    adjoints.back() = seed ? Adjoint{seed, false, {}} : Adjoint{constant(1.0, y.dtype()), true, {}};
 
-    for (auto it = order.rbegin(); it != order.rend(); ++it) {
-        const Node* node = *it;
-        if (node->is_leaf() || !needs[node]) continue;
-        const auto found = adjoints.find(node);
-        if (found == adjoints.end()) continue;
-        const Adjoint adjoint = found->second;
+    for (std::size_t position = index.size(); position-- > 0;) {
+        const Node* node = index.node(position);
+        if (node->is_leaf() || !needs[position] || !adjoints[position].sum) continue;
+        // Moved out, since nothing reads a node's adjoint after its own rule has run, unless it is an answer.
+        const Adjoint adjoint = is_wrt[position] ? adjoints[position] : std::move(adjoints[position]);
         const OpInfo& info = op_info(node->op());
         if (info.vjp == nullptr) continue;
         const Vjp v{*node, handle(node), Cotangent(adjoint.sum, adjoint.is_one)};
+        const auto operand_positions = index.operands(position);
         for (std::size_t i = 0; i < node->arity(); ++i) {
             const Expr& operand = node->input(i);
-            if (!needs[operand.get()]) continue;
+            if (!needs[operand_positions[i]]) continue;
             Expr contribution = info.vjp(v, i);
             if (!contribution) continue;
             // A rule that passes the adjoint on unchanged (add, broadcast_to, ...) passes a symbolic one on too.
@@ -163,18 +163,19 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
                     mask = mask ? mask * selected : selected;
                 }
             }
-            accumulate(adjoints, operand.get(), std::move(contribution), passes_one && !adjoint.mask, std::move(mask));
+            accumulate(adjoints[operand_positions[i]], std::move(contribution), passes_one && !adjoint.mask, std::move(mask));
         }
     }
 
     std::vector<Expr> result;
     result.reserve(wrt.size());
     for (const auto& w : wrt) {
-        const auto found = adjoints.find(w.get());
-        if (found == adjoints.end()) {
+        const auto position = index.position(w.get());
+        // Adjoints of wrt nodes were kept (copied, not moved, above).
+        const Expr adjoint = position == GraphIndex::npos ? Expr() : adjoints[position].sum;
+        if (!adjoint) {
             result.push_back(broadcast_to(constant(0.0, w.dtype()), w.shape()));
         } else {
-            const Expr& adjoint = found->second.sum;
             result.push_back(adjoint.shape() == w.shape() ? adjoint : broadcast_to(adjoint, w.shape()));
         }
     }

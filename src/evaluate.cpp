@@ -85,24 +85,22 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> operands, const B
 
 namespace {
 
-// Evaluates in topological order; keep_all decides whether intermediate values are kept.
-std::unordered_map<const Node*, Tensor> run(std::span<const Expr> outputs, const Bindings& bindings, bool keep_all) {
-    const auto order = topo_order(outputs);
-    // Remaining uses of each value, so a value is dropped when its last user has run.
-    std::unordered_map<const Node*, std::size_t> uses;
-    for (const Node* node : order) {
-        for (const auto& in : node->inputs()) ++uses[in.get()];
+// Evaluates in topological order. Without keep_all, a value is released once its last user has run.
+std::vector<Tensor> run(const GraphIndex& index, std::span<const Expr> outputs, const Bindings& bindings, bool keep_all) {
+    std::vector<std::uint32_t> remaining_uses(index.size(), 0);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        for (auto operand : index.operands(i)) ++remaining_uses[operand];
     }
-    for (const auto& out : outputs) ++uses[out.get()];  // outputs are never dropped
-    std::unordered_map<const Node*, Tensor> values;
+    for (const auto& out : outputs) ++remaining_uses[index.position(out.get())];  // outputs are never released
+    std::vector<Tensor> values(index.size());
     std::vector<Tensor> operands;
-    for (const Node* node : order) {
+    for (std::size_t i = 0; i < index.size(); ++i) {
         operands.clear();
-        for (const auto& in : node->inputs()) operands.push_back(values.at(in.get()));
-        values.emplace(node, evaluate_node(*node, operands, bindings));
+        for (auto operand : index.operands(i)) operands.push_back(values[operand]);
+        values[i] = evaluate_node(*index.node(i), operands, bindings);
         if (keep_all) continue;
-        for (const auto& in : node->inputs()) {
-            if (--uses[in.get()] == 0) values.erase(in.get());
+        for (auto operand : index.operands(i)) {
+            if (--remaining_uses[operand] == 0) values[operand] = Tensor();
         }
     }
     return values;
@@ -114,9 +112,10 @@ std::vector<Tensor> evaluate(std::span<const Expr> outputs, const Bindings& bind
     for (const auto& out : outputs) {
         if (!out) throw Error("evaluate: an output is an empty Expr");
     }
-    auto values = run(outputs, bindings, false);
+    const GraphIndex index = index_graph(outputs);
+    auto values = run(index, outputs, bindings, false);
     std::vector<Tensor> result;
-    for (const auto& out : outputs) result.push_back(values.at(out.get()));
+    for (const auto& out : outputs) result.push_back(values[index.position(out.get())]);
     return result;
 }
 
@@ -125,7 +124,11 @@ Tensor evaluate(const Expr& output, const Bindings& bindings) {
 }
 
 std::unordered_map<const Node*, Tensor> evaluate_all(std::span<const Expr> outputs, const Bindings& bindings) {
-    return run(outputs, bindings, true);
+    const GraphIndex index = index_graph(outputs);
+    auto values = run(index, outputs, bindings, true);
+    std::unordered_map<const Node*, Tensor> result;
+    for (std::size_t i = 0; i < index.size(); ++i) result.emplace(index.node(i), std::move(values[i]));
+    return result;
 }
 
 }  // namespace symgrad

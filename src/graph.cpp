@@ -3,8 +3,6 @@
 #include <atomic>
 #include <cstring>
 #include <mutex>
-#include <unordered_map>
-#include <unordered_set>
 
 namespace symgrad {
 
@@ -27,18 +25,76 @@ std::size_t hash_of(Op op, DType dtype, const Shape& shape, std::span<const Expr
     for (auto v : attrs.ints) h = mix(h, static_cast<std::size_t>(v));
     h = mix(h, attrs.keepdims ? 1 : 0);
     if (attrs.value.numel() > 0) h = mix(h, hash_bytes(attrs.value.raw(), attrs.value.nbytes()));
-    return h;
+    // Spread the bits, since the table uses the low ones.
+    return static_cast<std::size_t>(detail::mix_bits(h));
 }
 
 bool same_attrs(const Attrs& a, const Attrs& b) {
     return a.name == b.name && a.ints == b.ints && a.keepdims == b.keepdims && a.value.identical(b.value);
 }
 
-// The hash-consing table. It holds plain pointers, not ownership: a node removes itself when it dies,
-// so the table never keeps a graph alive.
-struct InternTable {
+// The hash-consing table: open addressing over (hash, node) slots, linear probing, tombstones for the
+// dead. It holds plain pointers, not ownership: a node removes itself when it dies, so the table never
+// keeps a graph alive. (std::unordered_multimap was tried first: its equal_range and insert grew
+// super-linearly past a few hundred thousand nodes.)
+class InternTable {
+public:
     std::mutex mutex;
-    std::unordered_multimap<std::size_t, const Node*> nodes;
+
+    template <class Match> const Node* find(std::size_t hash, Match&& match) const {
+        for (std::size_t i = hash & mask_; slots_[i].node != nullptr; i = (i + 1) & mask_) {
+            if (slots_[i].hash == hash && slots_[i].node != tombstone() && match(slots_[i].node)) return slots_[i].node;
+        }
+        return nullptr;
+    }
+
+    void insert(std::size_t hash, const Node* node) {
+        if ((size_ + dead_ + 1) * 10 > slots_.size() * 7) grow();
+        std::size_t i = hash & mask_;
+        while (slots_[i].node != nullptr && slots_[i].node != tombstone()) i = (i + 1) & mask_;
+        if (slots_[i].node == tombstone()) --dead_;
+        slots_[i] = {hash, node};
+        ++size_;
+    }
+
+    void erase(std::size_t hash, const Node* node) {
+        for (std::size_t i = hash & mask_; slots_[i].node != nullptr; i = (i + 1) & mask_) {
+            if (slots_[i].node == node) {
+                slots_[i].node = tombstone();
+                --size_;
+                ++dead_;
+                return;
+            }
+        }
+    }
+
+    std::size_t size() const { return size_; }
+
+private:
+    struct Slot {
+        std::size_t hash = 0;
+        const Node* node = nullptr;
+    };
+
+    static const Node* tombstone() { return reinterpret_cast<const Node*>(alignof(Node)); }
+
+    void grow() {
+        // Double when mostly alive; when mostly tombstones, rebuild at the same size.
+        const std::size_t capacity = size_ * 2 >= slots_.size() / 2 ? slots_.size() * 2 : slots_.size();
+        std::vector<Slot> old = std::move(slots_);
+        slots_.assign(capacity, Slot{});
+        mask_ = capacity - 1;
+        size_ = 0;
+        dead_ = 0;
+        for (const auto& slot : old) {
+            if (slot.node != nullptr && slot.node != tombstone()) insert(slot.hash, slot.node);
+        }
+    }
+
+    std::vector<Slot> slots_ = std::vector<Slot>(1024);
+    std::size_t mask_ = 1023;
+    std::size_t size_ = 0;
+    std::size_t dead_ = 0;
 };
 
 InternTable& intern_table() {
@@ -72,13 +128,7 @@ Node::~Node() {
     {
         auto& table = intern_table();
         std::lock_guard lock(table.mutex);
-        auto [first, last] = table.nodes.equal_range(hash_);
-        for (auto it = first; it != last; ++it) {
-            if (it->second == this) {
-                table.nodes.erase(it);
-                break;
-            }
-        }
+        table.erase(hash_, this);
     }
     // Destroying operands inline would recurse once per level of the graph. Instead, the outermost
     // destructor on this thread drains a work list; nested destructors only add to it.
@@ -99,20 +149,22 @@ Expr make_node(Op op, DType dtype, Shape shape, std::span<const Expr> inputs, At
     const std::size_t h = hash_of(op, dtype, shape, inputs, attrs);
     auto& table = intern_table();
     std::lock_guard lock(table.mutex);
-    auto [first, last] = table.nodes.equal_range(h);
-    for (auto it = first; it != last; ++it) {
-        const Node* candidate = it->second;
+    std::shared_ptr<const Node> alive;
+    table.find(h, [&](const Node* candidate) {
         if (candidate->op() != op || candidate->dtype() != dtype || candidate->shape() != shape ||
             candidate->arity() != inputs.size()) {
-            continue;
+            return false;
         }
-        bool same_inputs = true;
-        for (std::size_t i = 0; i < inputs.size(); ++i) same_inputs = same_inputs && candidate->input(i) == inputs[i];
-        if (!same_inputs || !same_attrs(candidate->attrs(), attrs)) continue;
-        // A node whose last handle is being dropped on another thread cannot be revived; make a new one.
-        if (auto alive = candidate->weak_from_this().lock()) return Expr(std::move(alive));
-    }
-    auto node = std::shared_ptr<Node>(new Node());
+        for (std::size_t i = 0; i < inputs.size(); ++i) {
+            if (!(candidate->input(i) == inputs[i])) return false;
+        }
+        if (!same_attrs(candidate->attrs(), attrs)) return false;
+        // A node whose last handle is being dropped on another thread cannot be revived; keep looking.
+        alive = candidate->weak_from_this().lock();
+        return alive != nullptr;
+    });
+    if (alive) return Expr(std::move(alive));
+    auto node = std::make_shared<Node>(Node::Key());
     node->op_ = op;
     node->dtype_ = dtype;
     node->arity_ = static_cast<std::uint8_t>(inputs.size());
@@ -121,41 +173,79 @@ Expr make_node(Op op, DType dtype, Shape shape, std::span<const Expr> inputs, At
     if (!attrs.empty()) node->attrs_ = std::make_shared<const Attrs>(std::move(attrs));
     node->hash_ = h;
     node->id_ = next_id.fetch_add(1, std::memory_order_relaxed);
-    table.nodes.emplace(h, node.get());
+    table.insert(h, node.get());
     return Expr(std::shared_ptr<const Node>(std::move(node)));
 }
 
 std::size_t live_node_count() {
     auto& table = intern_table();
     std::lock_guard lock(table.mutex);
-    return table.nodes.size();
+    return table.size();
 }
 
 Expr handle(const Node* node) {
     return Expr(node->shared_from_this());
 }
 
-std::vector<const Node*> topo_order(std::span<const Expr> roots) {
-    std::vector<const Node*> order;
-    std::unordered_set<const Node*> visited;
-    // Each stack entry is a node and the index of the next operand to visit.
-    std::vector<std::pair<const Node*, std::size_t>> stack;
+std::span<const std::uint32_t> GraphIndex::operands(std::size_t position) const {
+    return {operands_[position].data(), operands_[position][max_arity]};
+}
+
+std::uint32_t GraphIndex::position(const Node* node) const {
+    const std::uint32_t found = positions_.find(node->id());
+    // A node of another graph may share an id page with this one: check that it is the same node.
+    return found < nodes_.size() && nodes_[found] == node ? found : npos;
+}
+
+GraphIndex index_graph(std::span<const Expr> roots) {
+    GraphIndex index;
+    // While a node is on the stack its entry says so; once finished, it holds its position.
+    constexpr std::uint32_t on_stack = GraphIndex::npos - 1;
+    struct Frame {
+        const Node* node;
+        std::uint32_t next;
+        std::array<std::uint32_t, max_arity + 1> operands;
+    };
+    std::vector<Frame> stack;
     for (const auto& root : roots) {
-        if (!root || !visited.insert(root.get()).second) continue;
-        stack.emplace_back(root.get(), 0);
+        if (!root) continue;
+        std::uint32_t& root_entry = index.positions_[root.node().id()];
+        if (root_entry != detail::IdMap::absent) continue;
+        root_entry = on_stack;
+        stack.push_back({root.get(), 0, {}});
         while (!stack.empty()) {
-            auto& [node, next] = stack.back();
-            if (next < node->arity()) {
-                const Node* operand = node->input(next).get();
-                ++next;
-                if (visited.insert(operand).second) stack.emplace_back(operand, 0);
-            } else {
-                order.push_back(node);
-                stack.pop_back();
+            Frame& frame = stack.back();
+            if (frame.next < frame.node->arity()) {
+                const Node* operand = frame.node->input(frame.next).get();
+                std::uint32_t& entry = index.positions_[operand->id()];
+                if (entry == detail::IdMap::absent) {
+                    entry = on_stack;
+                    stack.push_back({operand, 0, {}});  // its position arrives when it finishes
+                } else {
+                    // Operands are created before their users, so an operand is never still on the stack.
+                    frame.operands[frame.next] = entry;
+                    ++frame.next;
+                }
+                continue;
+            }
+            const auto position = static_cast<std::uint32_t>(index.nodes_.size());
+            frame.operands[max_arity] = static_cast<std::uint32_t>(frame.node->arity());
+            index.positions_[frame.node->id()] = position;
+            index.nodes_.push_back(frame.node);
+            index.operands_.push_back(frame.operands);
+            stack.pop_back();
+            if (!stack.empty()) {
+                Frame& parent = stack.back();
+                parent.operands[parent.next] = position;
+                ++parent.next;
             }
         }
     }
-    return order;
+    return index;
+}
+
+std::vector<const Node*> topo_order(std::span<const Expr> roots) {
+    return index_graph(roots).nodes();
 }
 
 }  // namespace symgrad

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <numbers>
 #include <numeric>
-#include <unordered_map>
 
 #include "ops_kernels.hpp"
 #include "symgrad/print.hpp"
@@ -743,30 +742,26 @@ Expr Vjp::full_grad() const {
 }
 
 std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Expr(const Node&)>& replace) {
-    const auto order = topo_order(roots);
-    std::unordered_map<const Node*, Expr> rebuilt;
-    rebuilt.reserve(order.size());
-    for (const Node* node : order) {
+    const GraphIndex index = index_graph(roots);
+    std::vector<Expr> rebuilt(index.size());
+    for (std::size_t position = 0; position < index.size(); ++position) {
+        const Node* node = index.node(position);
         if (Expr replacement = replace(*node)) {
-            rebuilt.emplace(node, std::move(replacement));
-            continue;
-        }
-        if (node->is_leaf()) {
-            rebuilt.emplace(node, handle(node));
+            rebuilt[position] = std::move(replacement);
             continue;
         }
         std::array<Expr, max_arity> inputs;
         bool changed = false;
-        for (std::size_t i = 0; i < node->arity(); ++i) {
-            inputs[i] = rebuilt.at(node->input(i).get());
+        const auto operands = index.operands(position);
+        for (std::size_t i = 0; i < operands.size(); ++i) {
+            inputs[i] = rebuilt[operands[i]];
             changed = changed || !(inputs[i] == node->input(i));
         }
-        Attrs attrs = node->attrs();
-        rebuilt.emplace(node, changed ? build(node->op(), std::span<const Expr>(inputs.data(), node->arity()), attrs)
-                                      : handle(node));
+        rebuilt[position] =
+            changed ? build(node->op(), std::span<const Expr>(inputs.data(), operands.size()), node->attrs()) : handle(node);
     }
     std::vector<Expr> result;
-    for (const auto& root : roots) result.push_back(rebuilt.at(root.get()));
+    for (const auto& root : roots) result.push_back(rebuilt[index.position(root.get())]);
     return result;
 }
 

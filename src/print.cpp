@@ -115,29 +115,36 @@ public:
     Printer(Style style, std::size_t max_chars) : style_(style), max_chars_(max_chars) {}
 
     // Names every non-leaf node that the roots use more than once.
-    void name_shared(std::span<const Expr> roots, const std::vector<const Node*>& order) {
-        std::unordered_map<const Node*, std::size_t> uses;
+    void name_shared(std::span<const Expr> roots, const GraphIndex& index) {
+        std::vector<std::uint32_t> uses(index.size(), 0);
         std::unordered_set<std::string> taken;
-        for (const Node* node : order) {
-            for (const auto& in : node->inputs()) ++uses[in.get()];
-            if (node->op() == Op::variable) taken.insert(node->attrs().name);
+        for (std::size_t i = 0; i < index.size(); ++i) {
+            for (auto operand : index.operands(i)) ++uses[operand];
+            if (index.node(i)->op() == Op::variable) taken.insert(index.node(i)->attrs().name);
         }
-        for (const auto& root : roots) ++uses[root.get()];
+        for (const auto& root : roots) ++uses[index.position(root.get())];
         std::size_t counter = 0;
-        for (const Node* node : order) {
-            if (node->is_leaf() || uses[node] < 2) continue;
+        for (std::size_t i = 0; i < index.size(); ++i) {
+            const Node* node = index.node(i);
+            if (node->is_leaf() || uses[i] < 2) continue;
             std::string name;
             do {
                 ++counter;
                 name = style_ == Style::latex ? fmt::format("t_{{{}}}", counter) : fmt::format("t{}", counter);
             } while (taken.contains(name));
-            names_.emplace(node, std::move(name));
+            name_ids_.try_emplace(node, static_cast<std::uint32_t>(names_.size()));
+            names_.push_back(std::move(name));
             shared_.push_back(node);
         }
     }
 
     const std::vector<const Node*>& shared() const { return shared_; }
-    const std::string& name_of(const Node* node) const { return names_.at(node); }
+    const std::string& name_of(const Node* node) const { return names_[*name_ids_.find(node)]; }
+    // The let name of node, or nullptr when it has none.
+    const std::string* find_name(const Node* node) const {
+        const std::uint32_t* id = name_ids_.find(node);
+        return id != nullptr ? &names_[*id] : nullptr;
+    }
 
     // Appends the expression of root (its definition, even when it has a let name).
     void emit(const Node* root, std::string& out) const {
@@ -157,10 +164,10 @@ public:
                 continue;
             }
             const Node& node = *part.node;
-            const bool as_name = !at_root && names_.contains(&node);
+            const std::string* name = at_root ? nullptr : find_name(&node);
             at_root = false;
-            if (as_name) {
-                out += names_.at(&node);
+            if (name != nullptr) {
+                out += *name;
                 continue;
             }
             if (node.is_leaf()) {
@@ -177,7 +184,16 @@ public:
         }
     }
 
-    int precedence(const Node& node) const { return precedence_of(node, style_, names_.contains(&node)); }
+    // Appends a use of node: its let name when it has one, else its expression.
+    void emit_use(const Node* node, std::string& out) const {
+        if (const std::string* name = find_name(node)) {
+            out += *name;
+        } else {
+            emit(node, out);
+        }
+    }
+
+    int precedence(const Node& node) const { return precedence_of(node, style_, find_name(&node) != nullptr); }
 
 private:
     std::string open() const { return style_ == Style::latex ? "\\left(" : "("; }
@@ -185,14 +201,14 @@ private:
 
     Style style_;
     std::size_t max_chars_;
-    std::unordered_map<const Node*, std::string> names_;
+    detail::NodeMap<std::uint32_t> name_ids_;
+    std::vector<std::string> names_;
     std::vector<const Node*> shared_;
 };
 
 std::string print_program(std::span<const Expr> outputs, std::span<const std::string> names, Style style) {
-    const auto order = topo_order(outputs);
     Printer printer(style, unlimited);
-    printer.name_shared(outputs, order);
+    printer.name_shared(outputs, index_graph(outputs));
     std::string out;
     if (style == Style::text) {
         for (const Node* node : printer.shared()) {
@@ -202,14 +218,14 @@ std::string print_program(std::span<const Expr> outputs, std::span<const std::st
         }
         for (std::size_t i = 0; i < outputs.size(); ++i) {
             if (i < names.size()) out += names[i] + " = ";
-            printer.emit(outputs[i].get(), out);
+            printer.emit_use(outputs[i].get(), out);
             if (i + 1 < outputs.size()) out += '\n';
         }
         return out;
     }
     // LaTeX: one unnamed expression reads best as "expr, where t_1 = ..."; named outputs as an aligned block.
     if (names.empty() && outputs.size() == 1) {
-        printer.emit(outputs[0].get(), out);
+        printer.emit_use(outputs[0].get(), out);
         const char* joiner = ", \\quad \\text{where } ";
         for (const Node* node : printer.shared()) {
             out += joiner;
@@ -227,7 +243,7 @@ std::string print_program(std::span<const Expr> outputs, std::span<const std::st
     }
     for (std::size_t i = 0; i < outputs.size(); ++i) {
         out += (i < names.size() ? latex_name(names[i]) : fmt::format("y_{{{}}}", i + 1)) + " &= ";
-        printer.emit(outputs[i].get(), out);
+        printer.emit_use(outputs[i].get(), out);
         out += i + 1 < outputs.size() ? " \\\\\n" : "\n";
     }
     out += "\\end{aligned}";

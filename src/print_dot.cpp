@@ -69,12 +69,10 @@ std::string node_label(const Node& node) {
 }  // namespace
 
 std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
-    const auto order = topo_order(outputs);
-    DotGraph graph(order.size());
-    std::unordered_map<const Node*, std::size_t> index;
-    for (std::size_t i = 0; i < order.size(); ++i) index.emplace(order[i], i);
-    for (std::size_t i = 0; i < order.size(); ++i) {
-        const Node& node = *order[i];
+    const GraphIndex index = index_graph(outputs);
+    DotGraph graph(index.size());
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        const Node& node = *index.node(i);
         VertexData& data = graph[i];
         data.label = node_label(node);
         if (node.shape().rank() > 0) data.label += "\n" + to_string(node.shape());
@@ -86,13 +84,14 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
         if (options.fill_color) data.fill = options.fill_color(node);
         // Edges run from operand to user; their numbers matter only where the operand order does.
         const bool ordered = node.arity() > 1;
-        for (std::size_t k = 0; k < node.arity(); ++k) {
+        const auto operands = index.operands(i);
+        for (std::size_t k = 0; k < operands.size(); ++k) {
             EdgeData edge{ordered ? std::to_string(k) : std::string()};
-            boost::add_edge(index.at(node.input(k).get()), i, edge, graph);
+            boost::add_edge(operands[k], i, edge, graph);
         }
     }
     for (std::size_t k = 0; k < outputs.size(); ++k) {
-        VertexData& data = graph[index.at(outputs[k].get())];
+        VertexData& data = graph[index.position(outputs[k].get())];
         data.output = true;
         if (k < options.output_names.size()) data.label = options.output_names[k] + " = " + data.label;
     }

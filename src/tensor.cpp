@@ -113,14 +113,17 @@ std::size_t normalize_axis(std::int64_t axis, std::size_t rank) {
 
 namespace {
 
-std::shared_ptr<std::byte> allocate(std::size_t bytes) {
-    // 64-byte alignment suits every vector width; aligned_alloc wants a multiple of the alignment.
+std::shared_ptr<std::byte[]> allocate(std::size_t bytes) {
+    // Small tensors (scalars, per-unit vectors) are the most numerous: one allocation holds the
+    // control block and the zeroed data. Larger ones get 64-byte alignment, which suits every vector width.
+    constexpr std::size_t small = 256;
+    if (bytes <= small) return std::make_shared<std::byte[]>(std::max<std::size_t>(bytes, 1));
     constexpr std::size_t alignment = 64;
-    const std::size_t rounded = std::max<std::size_t>(alignment, (bytes + alignment - 1) / alignment * alignment);
+    const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
     void* memory = std::aligned_alloc(alignment, rounded);
     if (memory == nullptr) throw std::bad_alloc();
     std::memset(memory, 0, rounded);
-    return std::shared_ptr<std::byte>(static_cast<std::byte*>(memory), [](std::byte* p) { std::free(p); });
+    return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(memory), [](std::byte* p) { std::free(p); });
 }
 
 // SplitMix64: a small, well-mixed generator whose output is the same on every platform.

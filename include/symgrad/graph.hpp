@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "symgrad/detail/node_map.hpp"
 #include "symgrad/tensor.hpp"
 
 namespace symgrad {
@@ -123,9 +124,16 @@ public:
     Node(const Node&) = delete;
     Node& operator=(const Node&) = delete;
 
+    // Only make_node can make the key, so only make_node constructs nodes (through make_shared,
+    // which puts the node and its reference counts in one allocation).
+    class Key {
+        friend Expr make_node(Op, DType, Shape, std::span<const Expr>, Attrs);
+        Key() = default;
+    };
+    explicit Node(Key) {}
+
 private:
     friend Expr make_node(Op, DType, Shape, std::span<const Expr>, Attrs);
-    Node() = default;
 
     Op op_{};
     DType dtype_{};
@@ -149,8 +157,33 @@ Expr make_node(Op op, DType dtype, Shape shape, std::span<const Expr> inputs, At
 // Number of distinct nodes alive right now (for tests of sharing and release).
 std::size_t live_node_count();
 
-// Every node reachable from roots, each after all of its operands, in depth-first post-order
-// (operands left to right). Iterative: no recursion whatever the depth.
+// A graph laid out for passes over it: every node reachable from the roots, each after all of its
+// operands, in depth-first post-order (operands left to right), and each node's operands as positions
+// in that order. Passes keep their per-node state in vectors indexed by position.
+class GraphIndex {
+public:
+    static constexpr std::uint32_t npos = static_cast<std::uint32_t>(-1);
+
+    const std::vector<const Node*>& nodes() const { return nodes_; }
+    std::size_t size() const { return nodes_.size(); }
+    const Node* node(std::size_t position) const { return nodes_[position]; }
+    // Positions of the operands of the node at `position`.
+    std::span<const std::uint32_t> operands(std::size_t position) const;
+    // The position of a node, or npos when the graph does not hold it.
+    std::uint32_t position(const Node* node) const;
+
+private:
+    friend GraphIndex index_graph(std::span<const Expr> roots);
+    // Operand positions, and the arity in the last slot (so a pass need not touch the node to know it).
+    std::vector<const Node*> nodes_;
+    std::vector<std::array<std::uint32_t, max_arity + 1>> operands_;
+    detail::IdMap positions_;  // node id -> position (unfinished: npos - 1)
+};
+
+// Builds the index with one iterative depth-first walk: no recursion, whatever the depth.
+GraphIndex index_graph(std::span<const Expr> roots);
+
+// Just the order of index_graph.
 std::vector<const Node*> topo_order(std::span<const Expr> roots);
 
 // The Expr handle for a node that is known to be alive (held by some Expr).

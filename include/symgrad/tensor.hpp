@@ -135,7 +135,7 @@ public:
     bool identical(const Tensor& other) const;
 
 private:
-    std::shared_ptr<std::byte> storage_;
+    std::shared_ptr<std::byte[]> storage_;
     void* data_ = nullptr;
     Shape shape_;
     DType dtype_ = DType::float64;
