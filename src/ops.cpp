@@ -239,13 +239,17 @@ constexpr std::array<OpInfo, op_count> table{{
          return i == 0 ? v.grad / v.rhs() : -(v.grad * (v.result / v.rhs()));
      },
      {"{0} / {1}", "\\frac{{0}}{{1}}", 3, Assoc::left, atom_precedence}, nullptr, {region({-2, 2}, {0.5, 2})}, 1},
-    // d/da a^b = b * a^(b - 1) (zero when b is the constant 0, as in PyTorch);
+    // d/da a^b = b * a^(b - 1), and 0 where b = 0 (as in PyTorch; 0 * 0^-1 would be NaN at a = 0);
     // d/db a^b = a^b * log(a), taken as 0 where a = 0 and b >= 0 (the limit from above)
     {Op::pow, "pow", 2, OpClass::elementwise, nullptr, KERNELS(pow), nullptr,
      [](const Vjp& v, std::size_t i) -> Expr {
          if (i == 0) {
-             if (v.rhs().node().is_scalar_constant() && v.rhs().node().scalar_value() == 0.0) return {};
-             return v.grad * (v.rhs() * pow(v.lhs(), v.rhs() - 1));
+             // A constant exponent decides the b = 0 case now, so the gradient needs no where().
+             if (v.rhs().node().is_scalar_constant()) {
+                 if (v.rhs().node().scalar_value() == 0.0) return {};
+                 return v.grad * (v.rhs() * pow(v.lhs(), v.rhs() - 1));
+             }
+             return v.grad * where(eq(v.rhs(), 0), 0, v.rhs() * pow(v.lhs(), v.rhs() - 1));
          }
          return v.grad * where(eq(v.lhs(), 0) * ge(v.rhs(), 0), 0, v.result * log(v.lhs()));
      },
