@@ -603,28 +603,36 @@ Expr eq(const Operand& a, const Operand& b) { return apply2(Op::eq, a, b); }
 Expr ne(const Operand& a, const Operand& b) { return apply2(Op::ne, a, b); }
 Expr clamp(const Operand& x, const Operand& lo, const Operand& hi) { return apply3(Op::clamp, x, lo, hi); }
 
+namespace {
+
+// A one-operand structural node with its attributes.
+Expr unary_structural(Op op, const Expr& x, Attrs attrs) {
+    const Expr in[] = {x};
+    return build(op, in, std::move(attrs));
+}
+
+Expr reduction(Op op, const Expr& x, const std::vector<std::int64_t>& axes, bool keepdims) {
+    Attrs attrs;
+    attrs.ints = normalized_axes(x, axes, op_info(op).name);
+    attrs.keepdims = keepdims;
+    return unary_structural(op, x, std::move(attrs));
+}
+
+}  // namespace
+
 Expr broadcast_to(const Expr& x, Shape shape) {
     if (x.shape() == shape) return x;
     Attrs attrs;
     attrs.ints = shape.dims();
-    const Expr in[] = {x};
-    return build(Op::broadcast_to, in, std::move(attrs));
+    return unary_structural(Op::broadcast_to, x, std::move(attrs));
 }
 
 Expr sum(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
-    Attrs attrs;
-    attrs.ints = normalized_axes(x, axes, "sum");
-    attrs.keepdims = keepdims;
-    const Expr in[] = {x};
-    return build(Op::sum, in, std::move(attrs));
+    return reduction(Op::sum, x, axes, keepdims);
 }
 
 Expr mean(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
-    Attrs attrs;
-    attrs.ints = normalized_axes(x, axes, "mean");
-    attrs.keepdims = keepdims;
-    const Expr in[] = {x};
-    return build(Op::mean, in, std::move(attrs));
+    return reduction(Op::mean, x, axes, keepdims);
 }
 
 Expr reshape(const Expr& x, std::vector<std::int64_t> shape) {
@@ -656,8 +664,7 @@ Expr reshape(const Expr& x, std::vector<std::int64_t> shape) {
     if (target == x.shape()) return x;
     Attrs attrs;
     attrs.ints = target.dims();
-    const Expr in[] = {x};
-    return build(Op::reshape, in, std::move(attrs));
+    return unary_structural(Op::reshape, x, std::move(attrs));
 }
 
 Expr permute(const Expr& x, std::vector<std::int64_t> permutation) {
@@ -684,8 +691,7 @@ Expr permute(const Expr& x, std::vector<std::int64_t> permutation) {
     if (identity) return x;
     Attrs attrs;
     attrs.ints = std::move(normalized);
-    const Expr in[] = {x};
-    return build(Op::permute, in, std::move(attrs));
+    return unary_structural(Op::permute, x, std::move(attrs));
 }
 
 Expr transpose(const Expr& x, std::int64_t axis_a, std::int64_t axis_b) {

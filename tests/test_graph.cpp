@@ -61,6 +61,10 @@ TEST_CASE("operators take plain numbers on either side, in the expression's dtyp
     CHECK((0 > x).op() == Op::gt);
     CHECK((x >= x).op() == Op::ge);
     CHECK(eq(x, 1).op() == Op::eq);
+    // Every arithmetic type works as a number.
+    CHECK((x * 2L).node().input(1).node().scalar_value() == 2);
+    CHECK((x * 0.5f).node().input(1).node().scalar_value() == 0.5);
+    CHECK((x + 3u).node().input(1).node().scalar_value() == 3);
     CHECK(ne(x, 1).op() == Op::ne);
 }
 

@@ -7,6 +7,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -38,8 +39,10 @@ private:
 class Operand {
 public:
     Operand(Expr e) : value_(std::move(e)) {}
-    Operand(double v) : value_(v) {}
-    Operand(int v) : value_(static_cast<double>(v)) {}
+    // Any number: 2, 0.5, 1e-3f, 3L (a number is stored as a double, then takes the expression's dtype).
+    template <class Number>
+        requires std::is_arithmetic_v<Number>
+    Operand(Number v) : value_(static_cast<double>(v)) {}
     Operand(const Cotangent& g) : value_(g.expr()) {}
     bool is_expr() const { return std::holds_alternative<Expr>(value_); }
     const Expr& expr() const { return std::get<Expr>(value_); }
