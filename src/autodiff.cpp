@@ -1,6 +1,5 @@
 #include "symgrad/autodiff.hpp"
 
-
 #include "symgrad/print.hpp"
 
 namespace symgrad {
@@ -150,11 +149,13 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
             if (!needs[operand_positions[i]]) continue;
             Expr contribution = info.vjp(v, i);
             if (!contribution) continue;
-            // A rule that passes the adjoint on unchanged (add, broadcast_to, ...) passes a symbolic one on too.
-            const bool passes_one = adjoint.is_one && contribution == adjoint.sum && operand.shape() == node->shape();
+            const Shape logical = logical_shape(*node, operand, contribution);
+            // A rule that hands the adjoint on unchanged (add, sum, reshape, ...) hands a symbolic one on too,
+            // unless the operand was broadcast (then its adjoint is a count, not one).
+            const bool passes_one = adjoint.is_one && contribution == adjoint.sum && logical == operand.shape();
             // where's own rule already zeroes the unselected side exactly; every other op gets the mask.
             if (adjoint.mask && node->op() != Op::where) contribution = where(adjoint.mask, contribution, 0);
-            contribution = reduce_to_shape(contribution, operand.shape(), logical_shape(*node, operand, contribution));
+            contribution = reduce_to_shape(contribution, operand.shape(), logical);
             Expr mask;
             if (operand.shape() == node->shape()) {
                 mask = adjoint.mask;

@@ -162,6 +162,12 @@ TEST_CASE("gradients print like a hand derivation", "[autodiff]") {
     CHECK(to_string(grad(pow(x, 3), {x})[0]) == "3 * x ^ 2");
     CHECK(to_string(grad(pow(x, 0), {x})[0]) == "0");
     CHECK(to_string(grad(log(x) / x, {x})[0]) == "-(log(x) / x / x) + 1 / x / x");
+    // Reductions and reshapes hand the symbolic one back: no "1 *".
+    const Expr v = var("v", {3});
+    CHECK(to_string(grad(sum(sin(v)), {v})[0]) == "cos(v)");
+    CHECK(to_string(grad(reshape(sin(v), {3, 1}), {v})[0]) == "cos(v)");
+    CHECK(to_string(grad(mean(sin(v)), {v})[0]) == "0.3333333333333333 * cos(v)");
+    CHECK(to_string(grad(sum(v * v), {v})[0]) == "v + v");
 }
 
 TEST_CASE("reduce_to_shape sums broadcast axes and counts where the adjoint is constant", "[autodiff]") {
