@@ -2,8 +2,6 @@
 
 #include <algorithm>
 
-#include "symgrad/print.hpp"
-
 namespace symgrad {
 
 namespace {

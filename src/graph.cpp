@@ -1,7 +1,6 @@
 #include "symgrad/graph.hpp"
 
 #include <atomic>
-#include <cstring>
 #include <mutex>
 
 namespace symgrad {
