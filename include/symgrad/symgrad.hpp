@@ -8,4 +8,5 @@
 #include "symgrad/evaluate.hpp"
 #include "symgrad/print.hpp"
 #include "symgrad/gradcheck.hpp"
+#include "symgrad/parse.hpp"
 #include "symgrad/version.hpp"
