@@ -83,13 +83,18 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> operands, const B
 
 namespace {
 
+std::vector<std::uint32_t> use_counts(const GraphIndex& index, std::span<const Expr> outputs) {
+    std::vector<std::uint32_t> uses(index.size(), 0);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        for (auto operand : index.operands(i)) ++uses[operand];
+    }
+    for (const auto& out : outputs) ++uses[index.position(out.get())];  // outputs are never released
+    return uses;
+}
+
 // Evaluates in topological order. Without keep_all, a value is released once its last user has run.
 std::vector<Tensor> run(const GraphIndex& index, std::span<const Expr> outputs, const Bindings& bindings, bool keep_all) {
-    std::vector<std::uint32_t> remaining_uses(index.size(), 0);
-    for (std::size_t i = 0; i < index.size(); ++i) {
-        for (auto operand : index.operands(i)) ++remaining_uses[operand];
-    }
-    for (const auto& out : outputs) ++remaining_uses[index.position(out.get())];  // outputs are never released
+    std::vector<std::uint32_t> remaining_uses = use_counts(index, outputs);
     std::vector<Tensor> values(index.size());
     std::vector<Tensor> operands;
     for (std::size_t i = 0; i < index.size(); ++i) {
@@ -119,6 +124,25 @@ std::vector<Tensor> evaluate(std::span<const Expr> outputs, const Bindings& bind
 
 Tensor evaluate(const Expr& output, const Bindings& bindings) {
     return evaluate(std::span<const Expr>(&output, 1), bindings)[0];
+}
+
+double evaluation_peak_bytes(std::span<const Expr> outputs) {
+    const GraphIndex index = index_graph(outputs);
+    std::vector<std::uint32_t> remaining_uses = use_counts(index, outputs);
+    auto bytes = [&](std::size_t i) {
+        const Node& node = *index.node(i);
+        return static_cast<double>(node.shape().numel()) * static_cast<double>(dtype_size(node.dtype()));
+    };
+    double live = 0.0;
+    double peak = 0.0;
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        live += bytes(i);
+        peak = std::max(peak, live);
+        for (auto operand : index.operands(i)) {
+            if (--remaining_uses[operand] == 0) live -= bytes(operand);
+        }
+    }
+    return peak;
 }
 
 std::unordered_map<const Node*, Tensor> evaluate_all(std::span<const Expr> outputs, const Bindings& bindings) {

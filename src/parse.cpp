@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <functional>
 #include <numbers>
 
@@ -174,7 +175,9 @@ std::int64_t integer_argument(const Call& call, std::size_t index, const char* w
     const Argument& a = call.args[index];
     const Node& node = a.expr.node();
     const double value = node.is_scalar_constant() ? node.scalar_value() : 0.5;
-    if (!node.is_scalar_constant() || value != static_cast<double>(static_cast<std::int64_t>(value))) {
+    // Checked before the cast: casting NaN or a huge value to an integer is undefined (found by the fuzzer).
+    constexpr double limit = 0x1p62;
+    if (!node.is_scalar_constant() || !(std::fabs(value) < limit) || value != std::trunc(value)) {
         fail(call.text, a.offset, a.end - a.offset,
              fmt::format("{}'s {} must be a whole number, got '{}'", call.name, what, argument_text(call, a)));
     }

@@ -103,3 +103,20 @@ TEST_CASE("evaluate_all keeps every node's value; constants are owned by the gra
     data.set(0, 100);
     CHECK(evaluate(c, {}).to_vector() == std::vector<double>{1, 2});
 }
+
+TEST_CASE("evaluation_peak_bytes follows the evaluator's release schedule", "[evaluate]") {
+    const Expr col = var("col", {1000, 1});
+    const Expr row = var("row", {1, 1000});
+    // col (8 kB) and row (8 kB) are live while their product (8 MB) is made; then they go, and so does the
+    // product once the sum (8 bytes) is made.
+    const Expr total[] = {sum(col * row)};
+    CHECK(evaluation_peak_bytes(total) == 8000.0 + 8000.0 + 8'000'000.0);
+    // A chain releases as it goes: never more than two links at once.
+    const Expr x = var("x", {1000});
+    Expr y = x;
+    for (int i = 0; i < 100; ++i) y = sin(y);
+    const Expr chain[] = {y};
+    CHECK(evaluation_peak_bytes(chain) == 2 * 8000.0);
+    const Expr single[] = {var("f", {10}, DType::float32)};
+    CHECK(evaluation_peak_bytes(single) == 40.0);
+}

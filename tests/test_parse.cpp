@@ -98,6 +98,8 @@ TEST_CASE("errors name the problem and point at it", "[parse]") {
     CHECK(error_of("f()") == "line 1, column 1: unknown function 'f'\n  f()\n  ^");
     CHECK(error_of("sigmoid()").starts_with("line 1, column 1: sigmoid takes 1 argument, got 0"));
     CHECK(error_of("sum(x, 0.5)").starts_with("line 1, column 8: sum's axis must be a whole number, got '0.5'"));
+    CHECK(error_of("reshape(0, 2222, nan-1)").starts_with("line 1, column 18: reshape's dimension must be a whole number, got 'nan-1'"));
+    CHECK(error_of("sum(x, 1e300)").starts_with("line 1, column 8: sum's axis must be a whole number, got '1e300'"));
     CHECK(error_of("sum(x, 2)").starts_with("line 1, column 1: sum: axis 2 is out of range for rank 2"));
     CHECK(error_of("diff(x*x, 2*x)").starts_with("line 1, column 11: diff's second argument must be a variable name, got '2*x'"));
     CHECK(error_of("diff(x, pi)").starts_with("line 1, column 9: diff's second argument must be a variable name, got 'pi'"));

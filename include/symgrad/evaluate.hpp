@@ -27,6 +27,11 @@ Tensor evaluate(const Expr& output, const Bindings& bindings);
 // The value of every node of the graph (for traces and annotated graph pictures).
 std::unordered_map<const Node*, Tensor> evaluate_all(std::span<const Expr> outputs, const Bindings& bindings);
 
+// The most bytes of node values that evaluate(outputs, ...) holds at once (bindings and constants
+// included): its own release schedule, simulated on sizes alone. Lets a caller refuse a request that
+// would not fit before allocating anything.
+double evaluation_peak_bytes(std::span<const Expr> outputs);
+
 // One node's value from its operands' values (the step both functions above repeat).
 Tensor evaluate_node(const Node& node, std::span<const Tensor> operands, const Bindings& bindings);
 

@@ -1,0 +1,92 @@
+#include "common.hpp"
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+
+namespace symgrad::cli {
+
+std::vector<std::string> split(std::string_view text, char separator) {
+    std::vector<std::string> pieces;
+    std::size_t start = 0;
+    while (true) {
+        const std::size_t end = text.find(separator, start);
+        pieces.emplace_back(text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+        if (end == std::string_view::npos) return pieces;
+        start = end + 1;
+    }
+}
+
+double parse_number(std::string_view text, std::string_view what) {
+    const std::string trimmed(text);
+    double value = 0.0;
+    const char* first = trimmed.data();
+    const char* last = first + trimmed.size();
+    if (first != last && *first == '+') ++first;
+    const auto [end, error] = std::from_chars(first, last, value);
+    if (trimmed.empty() || error != std::errc() || end != last) {
+        throw InputError(fmt::format("{}: '{}' is not a number", what, text));
+    }
+    return value;
+}
+
+std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs) {
+    std::map<std::string, Shape, std::less<>> shapes;
+    for (const auto& spec : specs) {
+        const auto equals = spec.find('=');
+        if (equals == std::string::npos || equals == 0) {
+            throw InputError(fmt::format("--shape '{}': write NAME=D0,D1,... (e.g. x=256,64, beta=64, or a= for a scalar)", spec));
+        }
+        const std::string name = spec.substr(0, equals);
+        std::vector<std::int64_t> dims;
+        const std::string list = spec.substr(equals + 1);
+        if (!list.empty()) {
+            for (const auto& piece : split(list, ',')) {
+                std::int64_t d = -1;
+                const auto [end, error] = std::from_chars(piece.data(), piece.data() + piece.size(), d);
+                if (piece.empty() || error != std::errc() || end != piece.data() + piece.size() || d < 0) {
+                    throw InputError(fmt::format("--shape '{}': '{}' is not a dimension (a whole number >= 0)", spec, piece));
+                }
+                dims.push_back(d);
+            }
+        }
+        if (shapes.contains(name)) throw InputError(fmt::format("--shape gives '{}' twice", name));
+        try {
+            shapes.emplace(name, Shape(dims));
+        } catch (const ShapeError& e) {
+            throw InputError(fmt::format("--shape '{}': {}", spec, e.what()));
+        }
+    }
+    return shapes;
+}
+
+Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes, DType dtype) {
+    ParseOptions options;
+    options.shapes = shapes;
+    options.dtype = dtype;
+    try {
+        return parse(text, options);
+    } catch (const ParseError& e) {
+        throw InputError(fmt::format("in the expression, {}", e.what()));
+    }
+}
+
+std::vector<Expr> variables_of(const Expr& e) {
+    const Expr roots[] = {e};
+    return variables(roots);
+}
+
+void write_output(const std::string& path, std::string_view content) {
+    if (path.empty() || path == "-") {
+        std::cout << content;
+        std::cout.flush();
+        return;
+    }
+    std::ofstream out(path, std::ios::binary);
+    if (!out) throw InputError(fmt::format("cannot write '{}'", path));
+    out << content;
+    if (!out) throw InputError(fmt::format("writing '{}' failed", path));
+}
+
+}  // namespace symgrad::cli

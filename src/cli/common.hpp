@@ -1,0 +1,49 @@
+// Helpers shared by the subcommands of the symgrad executable.
+#pragma once
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include <symgrad/symgrad.hpp>
+
+namespace symgrad::cli {
+
+// Bad input from the user (usage, expression, shape, file): the program exits with status 2.
+class InputError : public Error {
+public:
+    using Error::Error;
+};
+
+// What a subcommand does once its arguments are parsed; returns the exit status.
+using Action = std::function<int()>;
+
+// Each subcommand file adds its subcommand to the app and returns what running it means.
+Action add_grad(CLI::App& app);
+Action add_check(CLI::App& app);
+Action add_graph(CLI::App& app);
+Action add_eval(CLI::App& app);
+
+// "x=5,4" -> x: [5, 4]; "a=" -> a: [] (a scalar). Repeatable.
+std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs);
+
+// Parses an expression typed by the user; errors come back as InputError with the caret report.
+Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes,
+                           DType dtype = DType::float64);
+
+// The variables of e, in order of first appearance.
+std::vector<Expr> variables_of(const Expr& e);
+
+// Splits "a,b,,c" at commas (keeping empty pieces).
+std::vector<std::string> split(std::string_view text, char separator);
+
+// A number written by the user, for `what` (named in the error message).
+double parse_number(std::string_view text, std::string_view what);
+
+// Writes to the file, or to stdout when path is "" or "-".
+void write_output(const std::string& path, std::string_view content);
+
+}  // namespace symgrad::cli

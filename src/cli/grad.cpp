@@ -1,0 +1,59 @@
+// symgrad grad EXPR [--wrt v,...] [--latex] [--shape v=dims ...]: the derivatives, readable.
+#include <iostream>
+
+#include "common.hpp"
+
+namespace symgrad::cli {
+
+namespace {
+
+struct GradOptions {
+    std::string expression;
+    std::string wrt;
+    bool latex = false;
+    std::vector<std::string> shapes;
+};
+
+int run_grad(const GradOptions& o) {
+    const Expr y = parse_user_expression(o.expression, parse_shape_specs(o.shapes));
+    const auto all = variables_of(y);
+    std::vector<Expr> wrt;
+    if (o.wrt.empty()) {
+        wrt = all;
+    } else {
+        for (const auto& name : split(o.wrt, ',')) {
+            const auto found = std::find_if(all.begin(), all.end(), [&](const Expr& v) { return v.node().attrs().name == name; });
+            if (found == all.end()) {
+                std::vector<std::string> names;
+                for (const auto& v : all) names.push_back(v.node().attrs().name);
+                throw InputError(fmt::format("--wrt: '{}' is not a variable of the expression (its variables: {})", name,
+                                             names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+            }
+            wrt.push_back(*found);
+        }
+    }
+    if (wrt.empty()) throw InputError("the expression has no variables to differentiate with respect to");
+    const auto grads = grad(y, wrt);
+    std::vector<std::string> names;
+    for (const auto& v : wrt) {
+        const std::string& name = v.node().attrs().name;
+        names.push_back(o.latex ? fmt::format("\\frac{{\\partial y}}{{\\partial {}}}", latex_name(name)) : "d" + name);
+    }
+    std::cout << (o.latex ? to_latex(grads, names) : to_string(grads, names)) << "\n";
+    return 0;
+}
+
+}  // namespace
+
+Action add_grad(CLI::App& app) {
+    auto options = std::make_shared<GradOptions>();
+    CLI::App* sub = app.add_subcommand("grad", "Print the derivatives of an expression (of sum(y), for tensors).");
+    sub->add_option("expr", options->expression, "The expression, e.g. 'x * sigmoid(beta * x)'")->required();
+    sub->add_option("--wrt", options->wrt, "Variables to differentiate with respect to, comma-separated (default: all)");
+    sub->add_flag("--latex", options->latex, "Print LaTeX instead of text");
+    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    sub->footer("Example:\n  symgrad grad 'x * sigmoid(beta * x)' --wrt beta\n  dbeta = let ... (shared subexpressions as let bindings)");
+    return [options] { return run_grad(*options); };
+}
+
+}  // namespace symgrad::cli

@@ -1,0 +1,125 @@
+// symgrad graph EXPR [--grad] [--format dot|svg|png] [-o FILE]: the expression graph, drawn.
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <unordered_set>
+
+#include "common.hpp"
+
+namespace symgrad::cli {
+
+namespace {
+
+struct GraphOptions {
+    std::string expression;
+    bool with_grad = false;
+    std::string format = "dot";
+    std::string output;
+    std::vector<std::string> shapes;
+};
+
+bool on_path(const std::string& program) {
+    const char* path = std::getenv("PATH");
+    if (path == nullptr) return false;
+    for (const auto& dir : split(path, ':')) {
+        if (!dir.empty() && access((dir + "/" + program).c_str(), X_OK) == 0) return true;
+    }
+    return false;
+}
+
+// Runs Graphviz's dot on the DOT text and returns what it printed.
+std::string render_with_dot(const std::string& dot_text, const std::string& format) {
+    if (!on_path("dot")) {
+        throw InputError(fmt::format("--format {} needs Graphviz's 'dot', which is not installed "
+                                     "(Debian: apt-get install graphviz); --format dot prints the graph as text",
+                                     format));
+    }
+    int to_child[2];
+    int from_child[2];
+    if (pipe(to_child) != 0 || pipe(from_child) != 0) throw Error(fmt::format("pipe: {}", std::strerror(errno)));
+    const pid_t pid = fork();
+    if (pid < 0) throw Error(fmt::format("fork: {}", std::strerror(errno)));
+    if (pid == 0) {
+        dup2(to_child[0], STDIN_FILENO);
+        dup2(from_child[1], STDOUT_FILENO);
+        close(to_child[0]);
+        close(to_child[1]);
+        close(from_child[0]);
+        close(from_child[1]);
+        const std::string flag = "-T" + format;
+        execlp("dot", "dot", flag.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    close(to_child[0]);
+    close(from_child[1]);
+    // dot reads its whole input before it writes anything, so writing all of it first cannot deadlock.
+    std::size_t written = 0;
+    while (written < dot_text.size()) {
+        const ssize_t n = write(to_child[1], dot_text.data() + written, dot_text.size() - written);
+        if (n <= 0) break;
+        written += static_cast<std::size_t>(n);
+    }
+    close(to_child[1]);
+    std::string rendered;
+    char buffer[65536];
+    while (true) {
+        const ssize_t n = read(from_child[0], buffer, sizeof buffer);
+        if (n <= 0) break;
+        rendered.append(buffer, static_cast<std::size_t>(n));
+    }
+    close(from_child[0]);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) throw Error("Graphviz's dot failed to render the graph");
+    return rendered;
+}
+
+int run_graph(const GraphOptions& o) {
+    if (o.format != "dot" && o.format != "svg" && o.format != "png") {
+        throw InputError(fmt::format("--format '{}': choose dot, svg or png", o.format));
+    }
+    if (o.format == "png" && (o.output.empty() || o.output == "-")) throw InputError("--format png needs -o FILE");
+    const Expr y = parse_user_expression(o.expression, parse_shape_specs(o.shapes));
+    std::vector<Expr> roots{y};
+    DotOptions options;
+    options.output_names = {"y"};
+    if (o.with_grad) {
+        const auto vars = variables_of(y);
+        const auto grads = grad(y, vars);
+        for (std::size_t i = 0; i < vars.size(); ++i) {
+            roots.push_back(grads[i]);
+            options.output_names.push_back("d" + vars[i].node().attrs().name);
+        }
+        // Forward nodes are those of y's own graph; the rest were made by the reverse sweep.
+        auto forward = std::make_shared<std::unordered_set<const Node*>>();
+        const Expr y_roots[] = {y};
+        for (const Node* node : topo_order(y_roots)) forward->insert(node);
+        options.fill_color = [forward](const Node& node) {
+            return std::string(forward->contains(&node) ? "#cfe2f3" : "#f4cccc");
+        };
+    }
+    std::string dot_text = to_dot(roots, options);
+    if (o.with_grad) {
+        dot_text.insert(dot_text.rfind('}'), "legend [shape=note, label=\"blue: forward\\nred: backward (gradient)\"];\n");
+    }
+    write_output(o.output, o.format == "dot" ? dot_text : render_with_dot(dot_text, o.format));
+    return 0;
+}
+
+}  // namespace
+
+Action add_graph(CLI::App& app) {
+    auto options = std::make_shared<GraphOptions>();
+    CLI::App* sub = app.add_subcommand("graph", "Draw the expression graph (and with --grad, the gradient graph).");
+    sub->add_option("expr", options->expression, "The expression")->required();
+    sub->add_flag("--grad", options->with_grad, "Also draw the gradients, backward nodes in another colour");
+    sub->add_option("--format", options->format, "dot (text, the default), svg or png (these need Graphviz)");
+    sub->add_option("-o,--output", options->output, "Write to FILE instead of stdout");
+    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    sub->footer("Example:\n  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg");
+    return [options] { return run_graph(*options); };
+}
+
+}  // namespace symgrad::cli

@@ -1,0 +1,67 @@
+// The symgrad command-line tool. Exit status: 0 success, 2 bad input (usage, expression, shape, file),
+// 1 an internal error (and `check` when a gradient check fails).
+#include <algorithm>
+#include <iostream>
+
+#include "common.hpp"
+
+int main(int argc, char** argv) {
+    using namespace symgrad::cli;
+    CLI::App app{"symgrad: symbolic derivatives of activation functions, checked, drawn and traced.", "symgrad"};
+    app.require_subcommand(1, 1);
+    app.set_version_flag("--version", symgrad::version);
+    app.footer("Examples:\n"
+               "  symgrad grad 'x * sigmoid(beta * x)'\n"
+               "  symgrad check 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4\n"
+               "  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg\n"
+               "  echo '{\"expr\": \"x * sigmoid(x)\", \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}}}' | symgrad eval -\n"
+               "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
+    std::vector<std::pair<CLI::App*, Action>> actions;
+    for (auto add : {add_grad, add_check, add_graph, add_eval}) {
+        Action action = add(app);
+        actions.emplace_back(app.get_subcommands({}).back(), std::move(action));
+    }
+    // CLI11 would answer a mistyped subcommand with "A subcommand is required": name it instead.
+    if (argc > 1 && argv[1][0] != '-') {
+        const std::string given = argv[1];
+        std::vector<std::string> names;
+        for (auto& [sub, action] : actions) names.push_back(sub->get_name());
+        std::sort(names.begin(), names.end());
+        if (std::find(names.begin(), names.end(), given) == names.end()) {
+            std::string hint;
+            for (const auto& name : names) {
+                const bool swapped = given.size() == name.size() && std::is_permutation(given.begin(), given.end(), name.begin());
+                if (swapped || (given.size() >= 3 && name.starts_with(given))) hint = fmt::format(" (did you mean '{}'?)", name);
+            }
+            std::cerr << fmt::format("symgrad: error: unknown subcommand '{}'{}; the subcommands are {}\n", given, hint,
+                                     fmt::join(names, ", "));
+            return 2;
+        }
+    }
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // Help and version exit 0; any usage error exits 2.
+        const int status = app.exit(e);
+        return status == 0 ? 0 : 2;
+    }
+    try {
+        for (auto& [sub, action] : actions) {
+            if (sub->parsed()) return action();
+        }
+        return 2;
+    } catch (const InputError& e) {
+        std::cerr << "symgrad: error: " << e.what() << "\n";
+        return 2;
+    } catch (const symgrad::Error& e) {
+        // Errors of the library on user input (shapes, bindings, ...) are input errors too.
+        std::cerr << "symgrad: error: " << e.what() << "\n";
+        return 2;
+    } catch (const std::bad_alloc&) {
+        std::cerr << "symgrad: error: out of memory\n";
+        return 1;
+    } catch (const std::exception& e) {
+        std::cerr << "symgrad: internal error: " << e.what() << "\n";
+        return 1;
+    }
+}

@@ -1,0 +1,66 @@
+// Runs the symgrad executable as a user would, capturing its exit status, stdout and stderr.
+#pragma once
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace symgrad::testing {
+
+struct CliResult {
+    int status = -1;
+    std::string out;
+    std::string err;
+};
+
+inline std::string slurp(const std::string& path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    return buffer.str();
+}
+
+inline CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "") {
+    char dir_template[] = "/tmp/symgrad_cli_XXXXXX";
+    const std::string dir = mkdtemp(dir_template);
+    const std::string in_path = dir + "/in";
+    const std::string out_path = dir + "/out";
+    const std::string err_path = dir + "/err";
+    std::ofstream(in_path, std::ios::binary) << input;
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int in = open(in_path.c_str(), O_RDONLY);
+        const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        dup2(in, 0);
+        dup2(out, 1);
+        dup2(err, 2);
+        std::vector<char*> argv;
+        std::string program = SYMGRAD_CLI_PATH;
+        argv.push_back(program.data());
+        std::vector<std::string> copies = args;
+        for (auto& a : copies) argv.push_back(a.data());
+        argv.push_back(nullptr);
+        execv(program.c_str(), argv.data());
+        _exit(127);
+    }
+    int raw = 0;
+    waitpid(pid, &raw, 0);
+    CliResult result;
+    result.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
+    result.out = slurp(out_path);
+    result.err = slurp(err_path);
+    std::remove(in_path.c_str());
+    std::remove(out_path.c_str());
+    std::remove(err_path.c_str());
+    rmdir(dir.c_str());
+    return result;
+}
+
+}  // namespace symgrad::testing

@@ -1,0 +1,183 @@
+// The symgrad executable, run as a user would run it: exit status, output and messages.
+#include "cli_runner.hpp"
+#include "helpers.hpp"
+
+using symgrad::testing::run_cli;
+
+namespace {
+
+const std::string swish = "x * sigmoid(beta * x)";
+const std::string seed_activation = "p1 * sigmoid(p2 * x + b1) + b2";
+const std::string pade = "(a0 + a1*x + a2*x^2) / (1 + abs(b1*x + b2*x^2))";
+
+}  // namespace
+
+TEST_CASE("grad prints the derivatives with let bindings", "[cli]") {
+    const auto r = run_cli({"grad", swish});
+    CHECK(r.status == 0);
+    CHECK(r.err.empty());
+    CHECK(r.out == "let t1 = sigmoid(beta * x)\nlet t2 = x * (t1 * (1 - t1))\ndx = t1 + t2 * beta\ndbeta = t2 * x\n");
+    const auto only_beta = run_cli({"grad", swish, "--wrt", "beta"});
+    CHECK(only_beta.out == "let t1 = sigmoid(beta * x)\ndbeta = x * (t1 * (1 - t1)) * x\n");
+    const auto latex = run_cli({"grad", swish, "--wrt", "beta", "--latex"});
+    CHECK(latex.out.find("\\frac{\\partial y}{\\partial \\beta} &=") != std::string::npos);
+    const auto tensors = run_cli({"grad", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4",
+                                  "--shape", "b1=4", "--shape", "b2=4"});
+    CHECK(tensors.status == 0);
+    CHECK(tensors.out.find("dp1 = sum(t1, axes=[0])") != std::string::npos);
+    CHECK(tensors.out.find("db2 = broadcast_to(8, [4])") != std::string::npos);
+    CHECK(run_cli({"grad", pade}).status == 0);
+}
+
+TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
+    auto expect = [](const std::vector<std::string>& args, const std::string& message, const std::string& input = "") {
+        const auto r = run_cli(args, input);
+        INFO(r.err);
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(r.err.find(message) != std::string::npos);
+    };
+    expect({"grad", "x * sigmoidd(beta * x)"},
+           "symgrad: error: in the expression, line 1, column 5: unknown function 'sigmoidd' (did you mean 'sigmoid'?)\n"
+           "  x * sigmoidd(beta * x)\n      ^~~~~~~~");
+    expect({"grad", "x * "}, "'x * ' ends where an operand was expected");
+    expect({"grad", "sigmoid(x, beta)"}, "sigmoid takes 1 argument, got 2");
+    expect({"grad", swish, "--wrt", "gamma"}, "--wrt: 'gamma' is not a variable of the expression (its variables: x, beta)");
+    expect({"grad", "2 * 3"}, "the expression has no variables to differentiate with respect to");
+    expect({"grad", "x * beta", "--shape", "x=5,4", "--shape", "beta=3"}, "mul: cannot broadcast [5, 4] with [3] in 'x * beta'");
+    expect({"grad", swish, "--shape", "x"}, "--shape 'x': write NAME=D0,D1,...");
+    expect({"grad", swish, "--shape", "x=5,-4"}, "--shape 'x=5,-4': '-4' is not a dimension");
+    expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");
+    expect({"grad"}, "expr is required");
+    expect({"frobnicate"}, "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are check, eval, grad, graph");
+    expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
+    expect({"grad", swish, "--no-such-flag"}, "--no-such-flag");
+    expect({"check", swish, "--range", "2:1"}, "--range '2:1': LO must be below HI");
+    expect({"check", swish, "--range", "a:1"}, "--range: 'a' is not a number");
+    expect({"graph", swish, "--format", "pdf"}, "--format 'pdf': choose dot, svg or png");
+    expect({"graph", swish, "--format", "png"}, "--format png needs -o FILE");
+    expect({"graph", swish, "-o", "/nonexistent/dir/file.dot"}, "cannot write '/nonexistent/dir/file.dot'");
+    expect({"eval", "/nonexistent.json"}, "cannot read '/nonexistent.json'");
+}
+
+TEST_CASE("help shows an example for the tool and each subcommand", "[cli]") {
+    const auto top = run_cli({"--help"});
+    CHECK(top.status == 0);
+    CHECK(top.out.find("Examples:") != std::string::npos);
+    for (const char* sub : {"grad", "check", "graph", "eval"}) {
+        const auto r = run_cli({sub, "--help"});
+        INFO(sub);
+        CHECK(r.status == 0);
+        CHECK(r.out.find("Example:") != std::string::npos);
+        CHECK(r.out.find(std::string("symgrad ") + sub) != std::string::npos);
+    }
+    CHECK(run_cli({"--version"}).out.find(symgrad::version) != std::string::npos);
+}
+
+TEST_CASE("check runs both orders and exits 1 on failure", "[cli]") {
+    const auto ok = run_cli({"check", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4", "--shape",
+                             "b1=4", "--shape", "b2=4", "--seed", "3"});
+    CHECK(ok.status == 0);
+    CHECK(ok.out.find("gradcheck (first order, float64)") != std::string::npos);
+    CHECK(ok.out.find("gradcheck (second order, float64)") != std::string::npos);
+    CHECK(ok.out.find("x            [8, 4]") != std::string::npos);
+    CHECK(ok.out.find("FAIL") == std::string::npos);
+    CHECK(run_cli({"check", pade}).status == 0);
+    CHECK(run_cli({"check", swish}).status == 0);
+    // exp(1000 x) overflows at these points: the difference quotient is NaN, and NaN never passes.
+    const auto bad = run_cli({"check", "exp(1000 * x)"});
+    CHECK(bad.status == 1);
+    CHECK(bad.out.find("FAIL") != std::string::npos);
+}
+
+TEST_CASE("graph prints DOT, colours the backward pass, and renders SVG through Graphviz", "[cli]") {
+    const auto dot = run_cli({"graph", swish});
+    CHECK(dot.status == 0);
+    CHECK(dot.out.starts_with("digraph G {"));
+    CHECK(dot.out.find("fillcolor") == std::string::npos);
+    const auto with_grad = run_cli({"graph", swish, "--grad"});
+    CHECK(with_grad.out.find("#cfe2f3") != std::string::npos);
+    CHECK(with_grad.out.find("#f4cccc") != std::string::npos);
+    CHECK(with_grad.out.find("label=\"dbeta = ") != std::string::npos);
+    CHECK(with_grad.out.find("legend") != std::string::npos);
+    if (system("command -v dot > /dev/null") == 0) {
+        const std::string path = "/tmp/symgrad_test_graph.svg";
+        const auto svg = run_cli({"graph", swish, "--grad", "--format", "svg", "-o", path});
+        CHECK(svg.status == 0);
+        CHECK(symgrad::testing::slurp(path).find("<svg") != std::string::npos);
+        std::remove(path.c_str());
+    }
+}
+
+TEST_CASE("eval follows its JSON contract", "[cli]") {
+    const auto r = run_cli({"eval", "-"},
+                           R"J({"expr": "x * sigmoid(beta * x)", "dtype": "float64",
+                               "values": {"x": {"shape": [2], "data": [0, 1]}, "beta": {"shape": [], "data": [1]}}})J");
+    CHECK(r.status == 0);
+    CHECK(r.out ==
+          "{\"grads\":{\"beta\":{\"data\":[0.19661193324148185],\"shape\":[]},\"x\":{\"data\":[0.5,0.9276705118714867],"
+          "\"shape\":[2]}},\"output\":{\"data\":[0.0,0.7310585786300049],\"shape\":[2]}}\n");
+    // float32 by default; grad_output weights the vector-Jacobian product; wrt picks names; nan/inf as strings.
+    const auto v = run_cli({"eval", "-"},
+                           R"J({"expr": "x / y", "values": {"x": {"shape": [3], "data": [1, "inf", "nan"]},
+                               "y": {"shape": [], "data": [0]}}, "grad_output": {"shape": [3], "data": [1, 2, 3]},
+                               "wrt": ["x"], "unknown": "ignored"})J");
+    CHECK(v.status == 0);
+    CHECK(v.out == "{\"grads\":{\"x\":{\"data\":[\"inf\",\"inf\",\"inf\"],\"shape\":[3]}},\"output\":{\"data\":[\"inf\",\"inf\",\"nan\"],\"shape\":[3]}}\n");
+    // A value the output does not depend on gets zeros of its shape.
+    const auto z = run_cli({"eval", "-"}, R"J({"expr": "x * 2", "values": {"x": {"shape": [], "data": [1]},
+                                              "unused": {"shape": [2], "data": [5, 5]}}})J");
+    CHECK(z.out == "{\"grads\":{\"unused\":{\"data\":[0.0,0.0],\"shape\":[2]},\"x\":{\"data\":[2.0],\"shape\":[]}},"
+                   "\"output\":{\"data\":[2.0],\"shape\":[]}}\n");
+}
+
+TEST_CASE("every malformed eval request exits 2 with a message", "[cli]") {
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {"{", "the request is not valid JSON"},
+        {"[]", "the request must be a JSON object"},
+        {R"J({"values": {}})J", "the request has no \"expr\" string"},
+        {R"J({"expr": 3})J", "the request has no \"expr\" string"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [2], "data": [1]}}})J", "values[\"x\"]: shape [2] holds 2 numbers but \"data\" has 1"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [-1], "data": []}}})J", "values[\"x\"]: dimension -1 is not a whole number >= 0"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [1.5], "data": [1]}}})J", "dimension 1.5 is not a whole number >= 0"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [100000000000, 100000000000, 100000000000], "data": []}}})J", "too many elements"},
+        {R"J({"expr": "x", "values": {"x": {"shape": 4, "data": []}}})J", "\"shape\" must be an array"},
+        {R"J({"expr": "x", "values": {"x": {"data": []}}})J", "values[\"x\"] has no \"shape\""},
+        {R"J({"expr": "x", "values": {"x": {"shape": []}}})J", "values[\"x\"] has no \"data\" array"},
+        {R"J({"expr": "x", "values": {"x": [1]}})J", "values[\"x\"] must be an object"},
+        {R"J({"expr": "x", "values": [1]})J", "\"values\" must be an object of named tensors"},
+        {R"J({"expr": "x", "dtype": "int8", "values": {"x": {"shape": [], "data": [1]}}})J", "\"dtype\" is \"int8\": choose \"float32\" or \"float64\""},
+        {R"J({"expr": "x", "values": {"x": {"shape": [], "data": [1]}}, "wrt": ["z"]})J", "\"wrt\" names 'z', which is not a variable"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [], "data": [1]}}, "wrt": "x"})J", "\"wrt\" must be an array"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [], "data": [1]}}, "wrt": [1]})J", "\"wrt\" holds 1, not a name"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [2], "data": [1, 2]}}, "grad_output": {"shape": [3], "data": [1, 2, 3]}})J",
+         "grad_output has shape [3] but the output has shape [2]"},
+        {R"J({"expr": "x * z", "values": {"x": {"shape": [], "data": [1]}}})J", "variable 'z' of the expression has no value"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [], "data": ["one"]}}})J", "values[\"x\"]: data[0] is \"one\", not a number"},
+        {R"J({"expr": "x +", "values": {"x": {"shape": [], "data": [1]}}})J", "'x +' ends where an operand was expected"},
+        {R"J({"expr": "x * y", "values": {"x": {"shape": [3], "data": [1, 2, 3]}, "y": {"shape": [2], "data": [1, 2]}}})J",
+         "mul: cannot broadcast [3] with [2] in 'x * y'"},
+    };
+    for (const auto& [request, message] : cases) {
+        const auto r = run_cli({"eval", "-"}, request);
+        INFO(request << "\n" << r.err);
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(r.err.find(message) != std::string::npos);
+    }
+}
+
+TEST_CASE("eval refuses requests past the memory limit before allocating", "[cli]") {
+    // 100,000 x 1 times 1 x 100,000: tiny inputs, a scalar output, a 40 GB product in between.
+    std::string ones;
+    for (int i = 0; i < 100'000; ++i) ones += i == 0 ? "1" : ",1";
+    const std::string request = R"J({"expr": "sum(x * y)", "values": {"x": {"shape": [100000, 1], "data": [)J" + ones +
+                                R"J(]}, "y": {"shape": [1, 100000], "data": [)J" + ones + "]}}}";
+    const auto r = run_cli({"eval", "-"}, request);
+    CHECK(r.status == 2);
+    CHECK(r.err.find("past the memory limit of 1 GiB") != std::string::npos);
+    const auto limited = run_cli({"eval", "-", "--memory-limit", "0.000001"},
+                                 R"J({"expr": "x", "values": {"x": {"shape": [1000], "data": [)J" + std::string(ones.begin(), ones.begin() + 1999) + "]}}}");
+    CHECK(limited.status == 2);
+    CHECK(limited.err.find("memory limit") != std::string::npos);
+}
