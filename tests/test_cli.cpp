@@ -58,13 +58,62 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"graph", swish, "--format", "png"}, "--format png needs -o FILE");
     expect({"graph", swish, "-o", "/nonexistent/dir/file.dot"}, "cannot write '/nonexistent/dir/file.dot'");
     expect({"eval", "/nonexistent.json"}, "cannot read '/nonexistent.json'");
+    expect({"trace", swish, "--at", "x=1"}, "variable 'beta' has no value: give one with --at beta=...");
+    expect({"trace", swish, "--at", "x"}, "--at 'x': write NAME=VALUE");
+    expect({"trace", swish, "--at", "x=1", "--at", "gamma=2"}, "--at 'gamma=2': the expression has no variable 'gamma'");
+    expect({"trace", swish, "--at", "x=1,2", "--at", "beta=1"}, "--at 'x=1,2': 'x' has shape [] (1 values) but 2 values are given");
+    expect({"trace", swish, "--at", "x=one", "--at", "beta=1"}, "--at x: 'one' is not a number");
+    expect({"plot", swish}, "parameter 'beta' has no value: give one or more with --param beta=...");
+    expect({"plot", "beta * 2", "--param", "beta=1"}, "the expression has no variable 'x' to plot against");
+    expect({"plot", "sum(x) * beta", "--param", "beta=1"}, "the expression is not elementwise in 'x'");
+    expect({"plot", swish, "--param", "beta=1", "--param", "gamma=2"}, "--param gamma: the expression has no variable 'gamma'");
+    expect({"plot", swish, "--param", "beta=1,2,3,4,5,6,7,8,9"}, "9 curves are too many to tell apart");
+    expect({"plot", swish, "--param", "beta=1", "--range", "5:-5"}, "--range '5:-5': LO must be below HI");
+    expect({"plot", swish, "--param", "beta=1", "--points", "1"}, "--points 1: choose 2 to 100000");
+    expect({"plot", swish, "--param", "x=1"}, "--param 'x=1': 'x' is the plotted variable");
+}
+
+TEST_CASE("trace walks through the forward and backward pass", "[cli]") {
+    const auto r = run_cli({"trace", swish, "--at", "x=1.5", "--at", "beta=2"});
+    CHECK(r.status == 0);
+    CHECK(r.out.find("forward pass: each node in evaluation order\n  x                = 1.5\n") != std::string::npos);
+    CHECK(r.out.find("  v2 = sigmoid(v1) = 0.952574\n") != std::string::npos);
+    CHECK(r.out.find("  v2 = sigmoid(v1)    adjoint 1.5\n      dv2/dv1 = v2 * (1 - v2) = 0.0451767\n"
+                     "      v1 += adjoint * dv2/dv1 = 0.067765\n") != std::string::npos);
+    CHECK(r.out.find("  dy/dx = 1.0881\n  dy/dbeta = 0.101647\n") != std::string::npos);
+    const auto tensors = run_cli({"trace", "x * beta + b", "--shape", "x=2,2", "--shape", "beta=2", "--at", "x=1,2,3,4",
+                                  "--at", "beta=10,20", "--at", "b=1"});
+    CHECK(tensors.status == 0);
+    CHECK(tensors.out.find("beta += adjoint * dv1/dbeta = [2] [4, 6] (summed over the axes along which beta [2] was "
+                           "broadcast to [2, 2])") != std::string::npos);
+    CHECK(tensors.out.find("dy/db = 4") != std::string::npos);
+    CHECK(run_cli({"trace", seed_activation, "--at", "x=0.5", "--at", "p1=1", "--at", "p2=2", "--at", "b1=0", "--at", "b2=0"}).status == 0);
+    CHECK(run_cli({"trace", pade, "--at", "x=0.5", "--at", "a0=0.1", "--at", "a1=1", "--at", "a2=0.3", "--at", "b1=0.2",
+                   "--at", "b2=0.5"}).status == 0);
+}
+
+TEST_CASE("plot writes an SVG with both panels, ticks and a legend", "[cli]") {
+    const auto r = run_cli({"plot", swish, "--param", "beta=0.5,1,2"});
+    CHECK(r.status == 0);
+    CHECK(r.out.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    CHECK(r.out.find(">beta = 0.5</text>") != std::string::npos);
+    CHECK(r.out.find(">beta = 2</text>") != std::string::npos);
+    CHECK(r.out.find(">df/dx</text>") != std::string::npos);
+    std::size_t paths = 0;
+    for (std::size_t pos = r.out.find("<path"); pos != std::string::npos; pos = r.out.find("<path", pos + 1)) ++paths;
+    CHECK(paths == 6);  // three curves, two panels
+    CHECK(r.out.ends_with("</svg>\n"));
+    // A pole breaks the line instead of drawing it through infinity.
+    const auto pole = run_cli({"plot", "1 / x", "--range", "-1:1", "--points", "3"});
+    CHECK(pole.status == 0);
+    CHECK(pole.out.find("M") != std::string::npos);
 }
 
 TEST_CASE("help shows an example for the tool and each subcommand", "[cli]") {
     const auto top = run_cli({"--help"});
     CHECK(top.status == 0);
     CHECK(top.out.find("Examples:") != std::string::npos);
-    for (const char* sub : {"grad", "check", "graph", "eval"}) {
+    for (const char* sub : {"grad", "check", "graph", "eval", "trace", "plot"}) {
         const auto r = run_cli({sub, "--help"});
         INFO(sub);
         CHECK(r.status == 0);

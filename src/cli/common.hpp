@@ -26,6 +26,8 @@ Action add_grad(CLI::App& app);
 Action add_check(CLI::App& app);
 Action add_graph(CLI::App& app);
 Action add_eval(CLI::App& app);
+Action add_trace(CLI::App& app);
+Action add_plot(CLI::App& app);
 
 // "x=5,4" -> x: [5, 4]; "a=" -> a: [] (a scalar). Repeatable.
 std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs);

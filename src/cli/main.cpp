@@ -17,7 +17,7 @@ int main(int argc, char** argv) {
                "  echo '{\"expr\": \"x * sigmoid(x)\", \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}}}' | symgrad eval -\n"
                "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
     std::vector<std::pair<CLI::App*, Action>> actions;
-    for (auto add : {add_grad, add_check, add_graph, add_eval}) {
+    for (auto add : {add_grad, add_check, add_graph, add_eval, add_trace, add_plot}) {
         Action action = add(app);
         actions.emplace_back(app.get_subcommands({}).back(), std::move(action));
     }

@@ -1,0 +1,249 @@
+// symgrad plot EXPR [--param beta=0.5,1,2] [--range -5:5] -o FILE.svg: f and df/dx, one curve per parameter
+// value, with axes, ticks and a legend, as a self-contained SVG.
+#include <cmath>
+#include <iostream>
+
+#include "common.hpp"
+
+namespace symgrad::cli {
+
+namespace {
+
+struct PlotOptions {
+    std::string expression;
+    std::vector<std::string> params;
+    std::string range = "-5:5";
+    std::string variable = "x";
+    std::string output;
+    int points = 401;
+};
+
+struct Curve {
+    std::string label;
+    std::vector<double> f;
+    std::vector<double> df;
+};
+
+// Tick positions at 1, 2 or 5 times a power of ten, about five across [lo, hi].
+std::vector<double> ticks(double lo, double hi) {
+    const double span = hi - lo;
+    const double raw = span / 5.0;
+    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
+    double step = magnitude;
+    for (double m : {1.0, 2.0, 5.0, 10.0}) {
+        if (raw <= m * magnitude) {
+            step = m * magnitude;
+            break;
+        }
+    }
+    std::vector<double> result;
+    for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) result.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
+    return result;
+}
+
+std::string escape_xml(std::string_view text) {
+    std::string out;
+    for (char c : text) {
+        switch (c) {
+        case '<': out += "&lt;"; break;
+        case '>': out += "&gt;"; break;
+        case '&': out += "&amp;"; break;
+        case '"': out += "&quot;"; break;
+        default: out += c;
+        }
+    }
+    return out;
+}
+
+// The range of the finite values, widened a little (and made nonempty).
+std::pair<double, double> value_range(const std::vector<Curve>& curves, bool derivative) {
+    double lo = INFINITY;
+    double hi = -INFINITY;
+    for (const auto& c : curves) {
+        for (double v : derivative ? c.df : c.f) {
+            if (std::isfinite(v)) {
+                lo = std::min(lo, v);
+                hi = std::max(hi, v);
+            }
+        }
+    }
+    if (!std::isfinite(lo)) return {-1.0, 1.0};
+    if (hi - lo < 1e-12 * std::max(1.0, std::fabs(hi))) {
+        lo -= 1.0;
+        hi += 1.0;
+    }
+    const double pad = 0.06 * (hi - lo);
+    return {lo - pad, hi + pad};
+}
+
+constexpr const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
+
+std::string render(const std::string& title, const std::vector<double>& xs, const std::vector<Curve>& curves,
+                   const std::string& variable) {
+    constexpr double width = 760;
+    constexpr double panel_height = 300;
+    constexpr double left = 70;
+    constexpr double right = 20;
+    constexpr double top = 50;
+    constexpr double gap = 60;
+    const double plot_width = width - left - right;
+    const double height = top + 2 * panel_height + gap + 60;
+    std::string svg = fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+        "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        "<text x=\"{}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
+        width, height, width, height, width / 2, escape_xml(title));
+    const double x_lo = xs.front();
+    const double x_hi = xs.back();
+    auto sx = [&](double x) { return left + (x - x_lo) / (x_hi - x_lo) * plot_width; };
+    for (int panel = 0; panel < 2; ++panel) {
+        const bool derivative = panel == 1;
+        const double y0 = top + panel * (panel_height + gap);
+        const auto [lo, hi] = value_range(curves, derivative);
+        auto sy = [&](double v) { return y0 + panel_height - (v - lo) / (hi - lo) * panel_height; };
+        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", left, y0,
+                           plot_width, panel_height);
+        for (double t : ticks(lo, hi)) {
+            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"#ddd\"/>\n", left, left + plot_width, sy(t), sy(t));
+            svg += fmt::format("<text x=\"{}\" y=\"{:.2f}\" text-anchor=\"end\">{:g}</text>\n", left - 6, sy(t) + 4, t);
+        }
+        for (double t : ticks(x_lo, x_hi)) {
+            svg += fmt::format("<line x1=\"{:.2f}\" x2=\"{:.2f}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>\n", sx(t), sx(t), y0, y0 + panel_height);
+            svg += fmt::format("<text x=\"{:.2f}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", sx(t), y0 + panel_height + 16, t);
+        }
+        if (lo < 0 && hi > 0) {
+            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"#888\"/>\n", left, left + plot_width, sy(0), sy(0));
+        }
+        if (x_lo < 0 && x_hi > 0) {
+            svg += fmt::format("<line x1=\"{:.2f}\" x2=\"{:.2f}\" y1=\"{}\" y2=\"{}\" stroke=\"#888\"/>\n", sx(0), sx(0), y0, y0 + panel_height);
+        }
+        const std::string label = derivative ? fmt::format("df/d{}", variable) : "f";
+        svg += fmt::format("<text x=\"18\" y=\"{}\" transform=\"rotate(-90 18 {})\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
+                           y0 + panel_height / 2, y0 + panel_height / 2, escape_xml(label));
+        svg += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", left + plot_width / 2,
+                           y0 + panel_height + 34, escape_xml(variable));
+        svg += fmt::format("<clipPath id=\"clip{}\"><rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\"/></clipPath>\n", panel, left, y0,
+                           plot_width, panel_height);
+        for (std::size_t c = 0; c < curves.size(); ++c) {
+            const auto& values = derivative ? curves[c].df : curves[c].f;
+            // Non-finite values break the line rather than drawing it off to infinity.
+            std::string path;
+            bool pen_down = false;
+            for (std::size_t i = 0; i < xs.size(); ++i) {
+                if (!std::isfinite(values[i])) {
+                    pen_down = false;
+                    continue;
+                }
+                path += fmt::format("{}{:.2f},{:.2f} ", pen_down ? "L" : "M", sx(xs[i]), std::clamp(sy(values[i]), y0 - 1e4, y0 + 1e4));
+                pen_down = true;
+            }
+            svg += fmt::format("<path d=\"{}\" fill=\"none\" stroke=\"{}\" stroke-width=\"2\" clip-path=\"url(#clip{})\"/>\n", path,
+                               colours[c % std::size(colours)], panel);
+        }
+    }
+    // Legend, in the top panel's upper left corner.
+    if (!curves.front().label.empty()) {
+        const double box_height = 8 + 18.0 * static_cast<double>(curves.size());
+        std::size_t longest = 0;
+        for (const auto& c : curves) longest = std::max(longest, c.label.size());
+        const double box_width = 50 + 7.0 * static_cast<double>(longest);  // about 7 px per character at 12 px
+        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"white\" fill-opacity=\"0.85\" stroke=\"#aaa\"/>\n",
+                           left + 10, top + 10, box_width, box_height);
+        for (std::size_t c = 0; c < curves.size(); ++c) {
+            const double y = top + 26 + 18.0 * static_cast<double>(c);
+            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n", left + 18, left + 42, y - 4,
+                               y - 4, colours[c % std::size(colours)]);
+            svg += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", left + 50, y, escape_xml(curves[c].label));
+        }
+    }
+    svg += "</svg>\n";
+    return svg;
+}
+
+int run_plot(const PlotOptions& o) {
+    if (o.points < 2 || o.points > 100'000) throw InputError(fmt::format("--points {}: choose 2 to 100000", o.points));
+    const auto bounds = split(o.range, ':');
+    if (bounds.size() != 2) throw InputError(fmt::format("--range '{}': write LO:HI, e.g. -5:5", o.range));
+    const double lo = parse_number(bounds[0], "--range");
+    const double hi = parse_number(bounds[1], "--range");
+    if (!(lo < hi) || !std::isfinite(lo) || !std::isfinite(hi)) throw InputError(fmt::format("--range '{}': LO must be below HI", o.range));
+
+    // The plotted variable is a vector of sample points; parameters are scalars, one curve per value.
+    std::map<std::string, Shape, std::less<>> shapes{{o.variable, Shape{o.points}}};
+    const Expr y = parse_user_expression(o.expression, shapes);
+    const auto vars = variables_of(y);
+    const auto plotted = std::find_if(vars.begin(), vars.end(), [&](const Expr& v) { return v.node().attrs().name == o.variable; });
+    if (plotted == vars.end()) {
+        throw InputError(fmt::format("the expression has no variable '{}' to plot against (--var names another)", o.variable));
+    }
+    if (y.shape() != Shape{o.points}) {
+        throw InputError(fmt::format("the expression is not elementwise in '{}' (its value has shape {}, not one value per point)",
+                                     o.variable, y.shape()));
+    }
+    std::vector<std::pair<std::string, std::vector<double>>> params;
+    for (const auto& spec : o.params) {
+        const auto equals = spec.find('=');
+        if (equals == std::string::npos || equals == 0) throw InputError(fmt::format("--param '{}': write NAME=V1,V2,...", spec));
+        const std::string name = spec.substr(0, equals);
+        if (name == o.variable) throw InputError(fmt::format("--param '{}': '{}' is the plotted variable", spec, name));
+        std::vector<double> values;
+        for (const auto& piece : split(spec.substr(equals + 1), ',')) values.push_back(parse_number(piece, "--param " + name));
+        params.emplace_back(name, values);
+    }
+    for (const auto& v : vars) {
+        const std::string& name = v.node().attrs().name;
+        if (name == o.variable) continue;
+        if (std::none_of(params.begin(), params.end(), [&](const auto& p) { return p.first == name; })) {
+            throw InputError(fmt::format("parameter '{}' has no value: give one or more with --param {}=...", name, name));
+        }
+    }
+    for (const auto& [name, values] : params) {
+        if (std::none_of(vars.begin(), vars.end(), [&](const Expr& v) { return v.node().attrs().name == name; })) {
+            throw InputError(fmt::format("--param {}: the expression has no variable '{}'", name, name));
+        }
+    }
+    std::size_t combinations = 1;
+    for (const auto& p : params) combinations *= p.second.size();
+    if (combinations > std::size(colours)) {
+        throw InputError(fmt::format("{} curves are too many to tell apart; give at most {} parameter combinations", combinations,
+                                     std::size(colours)));
+    }
+
+    std::vector<double> xs(static_cast<std::size_t>(o.points));
+    for (std::size_t i = 0; i < xs.size(); ++i) xs[i] = lo + (hi - lo) * static_cast<double>(i) / static_cast<double>(xs.size() - 1);
+    const Expr dy = grad(y, {*plotted})[0];
+    std::vector<Curve> curves;
+    for (std::size_t k = 0; k < combinations; ++k) {
+        Bindings at{{o.variable, Tensor::from_values(Shape{o.points}, xs)}};
+        std::vector<std::string> parts;
+        std::size_t rest = k;
+        for (const auto& [name, values] : params) {
+            const double value = values[rest % values.size()];
+            rest /= values.size();
+            at[name] = Tensor::scalar(value);
+            parts.push_back(fmt::format("{} = {:g}", name, value));
+        }
+        const auto values = evaluate(std::vector<Expr>{y, dy}, at);
+        curves.push_back({fmt::format("{}", fmt::join(parts, ", ")), values[0].to_vector(), values[1].to_vector()});
+    }
+    write_output(o.output, render(o.expression, xs, curves, o.variable));
+    return 0;
+}
+
+}  // namespace
+
+Action add_plot(CLI::App& app) {
+    auto options = std::make_shared<PlotOptions>();
+    CLI::App* sub = app.add_subcommand("plot", "Plot f and df/dx as SVG, one curve per parameter value.");
+    sub->add_option("expr", options->expression, "The expression, elementwise in the plotted variable")->required();
+    sub->add_option("--param", options->params, "A parameter's values: NAME=V1,V2,... (one curve each)");
+    sub->add_option("--range", options->range, "The plotted interval, LO:HI (default -5:5)");
+    sub->add_option("--var", options->variable, "The variable on the horizontal axis (default x)");
+    sub->add_option("--points", options->points, "Sample points (default 401)");
+    sub->add_option("-o,--output", options->output, "The SVG file (default: stdout)");
+    sub->footer("Example:\n  symgrad plot 'x * sigmoid(beta * x)' --param beta=0.5,1,2 --range -5:5 -o swish.svg");
+    return [options] { return run_plot(*options); };
+}
+
+}  // namespace symgrad::cli
