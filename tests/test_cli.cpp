@@ -1,4 +1,9 @@
 // The symgrad executable, run as a user would run it: exit status, output and messages.
+#include <cmath>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
 #include "cli_runner.hpp"
 #include "helpers.hpp"
 
@@ -229,4 +234,41 @@ TEST_CASE("eval refuses requests past the memory limit before allocating", "[cli
                                  R"J({"expr": "x", "values": {"x": {"shape": [1000], "data": [)J" + std::string(ones.begin(), ones.begin() + 1999) + "]}}}");
     CHECK(limited.status == 2);
     CHECK(limited.err.find("memory limit") != std::string::npos);
+}
+
+TEST_CASE("eval agrees with PyTorch autograd in float64 on 29 activations, second derivatives included", "[cli][torch]") {
+    // Requests and PyTorch's answers: tests/reference/torch_eval.py (committed output, so CI needs no torch).
+    std::ifstream in(SYMGRAD_REFERENCE_DIR "/torch_eval.json");
+    REQUIRE(in.good());
+    const nlohmann::json reference = nlohmann::json::parse(in);
+    const auto& cases = reference["cases"];
+    REQUIRE(cases.size() >= 20);
+    auto number = [](const nlohmann::json& v) {
+        if (v.is_string()) return v == "nan" ? std::nan("") : (v == "inf" ? INFINITY : -INFINITY);
+        return v.get<double>();
+    };
+    std::size_t second_order = 0;
+    for (const auto& c : cases) {
+        const std::string name = c["name"];
+        INFO(name << ": " << c["request"]["expr"].get<std::string>());
+        second_order += c["request"]["expr"].get<std::string>().starts_with("diff(") ? 1 : 0;
+        const auto r = run_cli({"eval", "-"}, c["request"].dump());
+        REQUIRE(r.status == 0);
+        const auto answer = nlohmann::json::parse(r.out);
+        std::vector<std::pair<std::string, std::pair<nlohmann::json, nlohmann::json>>> pairs = {
+            {"output", {answer["output"], c["expected"]["output"]}}};
+        for (const auto& [var, expected] : c["expected"]["grads"].items()) pairs.push_back({"d/d" + var, {answer["grads"][var], expected}});
+        for (const auto& [what, pair] : pairs) {
+            const auto& [got, expected] = pair;
+            INFO(what);
+            REQUIRE(got["shape"] == expected["shape"]);
+            for (std::size_t i = 0; i < expected["data"].size(); ++i) {
+                const double g = number(got["data"][i]);
+                const double e = number(expected["data"][i]);
+                INFO("element " << i << ": symgrad " << g << ", PyTorch " << e);
+                CHECK(std::fabs(g - e) <= 1e-9 * std::fabs(e) + 1e-12);
+            }
+        }
+    }
+    CHECK(second_order >= 5);
 }
