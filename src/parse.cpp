@@ -157,6 +157,7 @@ struct Call {
     std::string_view name;
     std::size_t offset;  // of the function name
     std::vector<Argument>& args;
+    std::size_t max_nodes;
 };
 
 using Builder = std::function<Expr(const Call& call)>;
@@ -247,7 +248,15 @@ std::vector<Function> make_functions() {
             fail(call.text, v.offset, v.end - v.offset,
                  fmt::format("diff's second argument must be a variable name, got '{}'", argument_text(call, v)));
         }
-        return grad(call.args[0].expr, {v.expr})[0];
+        const Expr derivative = grad(call.args[0].expr, {v.expr})[0];
+        const Expr roots[] = {derivative};
+        const std::size_t nodes = index_graph(roots).size();
+        if (nodes > call.max_nodes) {
+            fail(call.text, call.offset, call.name.size(),
+                 fmt::format("diff: the derivative has {} nodes, more than the limit of {} (each level of nested diff "
+                             "roughly doubles the expression)", nodes, call.max_nodes));
+        }
+        return derivative;
     });
     std::sort(functions.begin(), functions.end(), [](const Function& a, const Function& b) { return a.info.name < b.info.name; });
     return functions;
@@ -481,7 +490,7 @@ private:
                                              : fmt::format("at least {} argument{}", info.min_args, info.min_args == 1 ? "" : "s");
             fail_at(*frame.token, fmt::format("{} takes {}, got {} ({})", info.name, expected, args.size(), info.signature));
         }
-        const Call call{text_, spelling(*frame.token), frame.token->offset, args};
+        const Call call{text_, spelling(*frame.token), frame.token->offset, args, options_.max_nodes};
         push_built(*frame.token, frame.token->offset, close.offset + 1, [&] { return frame.function->build(call); });
     }
 

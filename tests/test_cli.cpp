@@ -58,6 +58,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
     expect({"grad", swish, "--no-such-flag"}, "--no-such-flag");
     expect({"check", swish, "--range", "2:1"}, "--range '2:1': LO must be below HI");
+    expect({"check", swish, "--shape", "x=1000,1000"}, "the variables have 1000001 elements in all; check perturbs each one");
     expect({"check", swish, "--range", "a:1"}, "--range: 'a' is not a number");
     expect({"graph", swish, "--format", "pdf"}, "--format 'pdf': choose dot, svg or png");
     expect({"graph", swish, "--format", "png"}, "--format png needs -o FILE");

@@ -178,6 +178,18 @@ TEST_CASE("deep nesting parses without recursion, on an 8 MiB stack", "[parse]")
     CHECK(done);
 }
 
+TEST_CASE("nested diff cannot grow past the node limit", "[parse]") {
+    std::string text = "x * tanh(softplus(x))";
+    for (int i = 0; i < 30; ++i) text = "diff(" + text + ", x)";
+    ParseOptions options;
+    options.max_nodes = 50'000;
+    const std::string report = message_of([&] { parse(text, options); });
+    CHECK(report.find("diff: the derivative has") != std::string::npos);
+    CHECK(report.find("more than the limit of 50000 (each level of nested diff roughly doubles the expression)") != std::string::npos);
+    // The default limit stops 30 levels (about 10^11 nodes) long before memory runs out.
+    CHECK(message_of([&] { parse(text); }).find("more than the limit of 1000000") != std::string::npos);
+}
+
 TEST_CASE("printed expressions parse back to the same graph", "[parse]") {
     for (const char* text : {"x * sigmoid(beta * x)", "-x ^ 2", "(-x) ^ 2", "a - (b - c)", "a / (b * c)", "2 ^ (-a)",
                              "where(x > 0, x, 0.5 * x)", "max(a, 0) + min(a, b)", "(a < b) * a", "a * -2", "clamp(x, -1, 1)"}) {

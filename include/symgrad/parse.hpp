@@ -35,6 +35,9 @@ struct ParseOptions {
     // Shapes of variables; a variable not listed is a scalar (shape []).
     std::map<std::string, Shape, std::less<>> shapes;
     DType dtype = DType::float64;
+    // diff() is the one construct whose result can be much larger than its text (each level of nested
+    // diff roughly doubles the graph): a diff whose graph would pass this many nodes is an error.
+    std::size_t max_nodes = 1'000'000;
 };
 
 Expr parse(std::string_view text, const ParseOptions& options = {});

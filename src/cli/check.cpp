@@ -18,6 +18,14 @@ int run_check(const CheckOptions& o) {
     const Expr y = parse_user_expression(o.expression, parse_shape_specs(o.shapes));
     const auto vars = variables_of(y);
     if (vars.empty()) throw InputError("the expression has no variables to check");
+    // Finite differences evaluate the graph four times per element of every variable.
+    constexpr std::int64_t max_elements = 10'000;
+    std::int64_t elements = 0;
+    for (const auto& v : vars) elements += v.shape().numel();
+    if (elements > max_elements) {
+        throw InputError(fmt::format("the variables have {} elements in all; check perturbs each one, so it takes at most {} "
+                                     "(use smaller shapes: a batch of a few rows checks the same formulas)", elements, max_elements));
+    }
     const auto bounds = split(o.range, ':');
     if (bounds.size() != 2) throw InputError(fmt::format("--range '{}': write LO:HI, e.g. -2:2", o.range));
     const double lo = parse_number(bounds[0], "--range");
