@@ -109,7 +109,7 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
             const EdgeData& data = graph[e];
             if (!data.label.empty()) os << "[label=\"" << data.label << "\"]";
         },
-        [](std::ostream& os) { os << "rankdir=BT;\nnode [shape=box, fontname=\"Helvetica\"];\n"; });
+        [](std::ostream& os) { os << "rankdir=BT;\nnode [shape=box, fontname=\"Helvetica\"];\nedge [fontname=\"Helvetica\", fontsize=10];\n"; });
     return out.str();
 }
 

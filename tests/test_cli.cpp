@@ -273,3 +273,44 @@ TEST_CASE("eval agrees with PyTorch autograd in float64 on 29 activations, secon
     }
     CHECK(second_order >= 5);
 }
+
+TEST_CASE("every subcommand works on swish, the seed activation and a Pade rational", "[cli]") {
+    struct Showcase {
+        std::string expression;
+        std::vector<std::string> shapes;      // --shape arguments for tensor runs
+        std::vector<std::string> at;          // --at arguments for trace
+        std::vector<std::string> params;      // --param arguments for plot
+        std::string values;                   // eval's "values" for scalars
+    };
+    const std::vector<Showcase> showcases = {
+        {swish, {"x=6,3", "beta=3"}, {"x=1.5", "beta=2"}, {"beta=0.5,1,2"},
+         R"J({"x": {"shape": [], "data": [1.5]}, "beta": {"shape": [], "data": [2]}})J"},
+        {seed_activation, {"x=6,3", "p1=3", "p2=3", "b1=3", "b2=3"}, {"x=0.5", "p1=1", "p2=2", "b1=0", "b2=0.1"},
+         {"p1=1", "p2=1,2", "b1=0", "b2=0"},
+         R"J({"x": {"shape": [], "data": [0.5]}, "p1": {"shape": [], "data": [1]}, "p2": {"shape": [], "data": [2]},
+              "b1": {"shape": [], "data": [0]}, "b2": {"shape": [], "data": [0.1]}})J"},
+        {pade, {}, {"x=0.5", "a0=0.1", "a1=1", "a2=0.3", "b1=0.2", "b2=0.5"},
+         {"a0=0.1", "a1=0.5", "a2=0.3", "b1=0.2,1", "b2=0.5"},
+         R"J({"x": {"shape": [], "data": [0.5]}, "a0": {"shape": [], "data": [0.1]}, "a1": {"shape": [], "data": [1]},
+              "a2": {"shape": [], "data": [0.3]}, "b1": {"shape": [], "data": [0.2]}, "b2": {"shape": [], "data": [0.5]}})J"},
+    };
+    auto with = [](std::vector<std::string> args, const std::string& flag, const std::vector<std::string>& values) {
+        for (const auto& v : values) {
+            args.push_back(flag);
+            args.push_back(v);
+        }
+        return args;
+    };
+    for (const auto& s : showcases) {
+        INFO(s.expression);
+        CHECK(run_cli(with({"grad", s.expression}, "--shape", s.shapes)).status == 0);
+        CHECK(run_cli({"grad", s.expression, "--latex"}).status == 0);
+        CHECK(run_cli(with({"check", s.expression}, "--shape", s.shapes)).status == 0);
+        CHECK(run_cli(with({"graph", s.expression, "--grad"}, "--shape", s.shapes)).out.starts_with("digraph G {"));
+        CHECK(run_cli(with({"trace", s.expression}, "--at", s.at)).status == 0);
+        CHECK(run_cli(with({"plot", s.expression}, "--param", s.params)).out.ends_with("</svg>\n"));
+        const auto eval = run_cli({"eval", "-"}, R"J({"expr": ")J" + s.expression + R"J(", "dtype": "float64", "values": )J" + s.values + "}");
+        CHECK(eval.status == 0);
+        CHECK(eval.out.starts_with("{\"grads\":{"));
+    }
+}
