@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -26,7 +27,8 @@ inline std::string slurp(const std::string& path) {
     return buffer.str();
 }
 
-inline CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "") {
+// path, when given, replaces the PATH the program sees (to test what happens without a helper program).
+inline CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "", const char* path = nullptr) {
     char dir_template[] = "/tmp/symgrad_cli_XXXXXX";
     const std::string dir = mkdtemp(dir_template);
     const std::string in_path = dir + "/in";
@@ -47,6 +49,7 @@ inline CliResult run_cli(const std::vector<std::string>& args, const std::string
         std::vector<std::string> copies = args;
         for (auto& a : copies) argv.push_back(a.data());
         argv.push_back(nullptr);
+        if (path != nullptr) setenv("PATH", path, 1);
         execv(program.c_str(), argv.data());
         _exit(127);
     }

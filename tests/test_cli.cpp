@@ -155,6 +155,11 @@ TEST_CASE("graph prints DOT, colours the backward pass, and renders SVG through 
     CHECK(with_grad.out.find("#f4cccc") != std::string::npos);
     CHECK(with_grad.out.find("label=\"dbeta = ") != std::string::npos);
     CHECK(with_grad.out.find("legend") != std::string::npos);
+    // Without Graphviz the message says what to install, and that DOT text still works.
+    const auto missing = run_cli({"graph", swish, "--format", "svg"}, "", "/nonexistent");
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("--format svg needs Graphviz's 'dot', which is not installed (Debian: apt-get install graphviz); "
+                           "--format dot prints the graph as text") != std::string::npos);
     if (system("command -v dot > /dev/null") == 0) {
         const std::string path = "/tmp/symgrad_test_graph.svg";
         const auto svg = run_cli({"graph", swish, "--grad", "--format", "svg", "-o", path});
