@@ -44,16 +44,12 @@ void accumulate(Adjoint& adjoint, Expr contribution, bool is_one, Expr mask) {
     adjoint.mask = adjoint.mask && mask ? maximum(adjoint.mask, mask) : Expr();
 }
 
-// The shape a rule's contribution to an operand stands for. Elementwise ops and broadcast_to broadcast
-// their operands to the node's shape, so the contribution is node-shaped (perhaps stored smaller) and
-// must be summed back. The other structural rules already answer in the operand's frame, with extra
-// leading batch axes only where the operand was broadcast (matmul).
-Shape logical_shape(const Node& node, const Expr& operand, const Expr& contribution) {
+}  // namespace
+
+Shape contribution_shape(const Node& node, const Expr& operand, const Expr& contribution) {
     if (op_info(node.op()).kind == OpClass::elementwise || node.op() == Op::broadcast_to) return node.shape();
     return broadcast_shapes(contribution.shape(), operand.shape());
 }
-
-}  // namespace
 
 Expr reduce_to_shape(const Expr& e, const Shape& target, const Shape& logical) {
     const Shape& shape = e.shape();
@@ -149,7 +145,7 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
             if (!needs[operand_positions[i]]) continue;
             Expr contribution = info.vjp(v, i);
             if (!contribution) continue;
-            const Shape logical = logical_shape(*node, operand, contribution);
+            const Shape logical = contribution_shape(*node, operand, contribution);
             // A rule that hands the adjoint on unchanged (add, sum, reshape, ...) hands a symbolic one on too,
             // unless the operand was broadcast (then its adjoint is a count, not one).
             const bool passes_one = adjoint.is_one && contribution == adjoint.sum && logical == operand.shape();

@@ -31,6 +31,12 @@ Expr hvp(const Expr& y, const Expr& x, const Expr& v);
 inline constexpr std::int64_t max_hessian_elements = 1024;
 Expr hessian(const Expr& y, const Expr& x);
 
+// The shape a VJP rule's contribution to an operand stands for. Elementwise ops and broadcast_to broadcast
+// their operands to the node's shape, so the contribution is node-shaped (perhaps stored smaller) and is
+// summed back to the operand; the other structural rules answer in the operand's frame, with extra leading
+// batch axes only where the operand was broadcast (matmul).
+Shape contribution_shape(const Node& node, const Expr& operand, const Expr& contribution);
+
 // The gradient of an operand of shape `target` that was broadcast to `logical`, given an adjoint e that
 // stands for its broadcast to `logical`: summed over the broadcast axes (where e is itself constant
 // along such an axis, multiplied by its length instead). The result broadcasts to target.

@@ -26,11 +26,7 @@ int run_check(const CheckOptions& o) {
         throw InputError(fmt::format("the variables have {} elements in all; check perturbs each one, so it takes at most {} "
                                      "(use smaller shapes: a batch of a few rows checks the same formulas)", elements, max_elements));
     }
-    const auto bounds = split(o.range, ':');
-    if (bounds.size() != 2) throw InputError(fmt::format("--range '{}': write LO:HI, e.g. -2:2", o.range));
-    const double lo = parse_number(bounds[0], "--range");
-    const double hi = parse_number(bounds[1], "--range");
-    if (!(lo < hi)) throw InputError(fmt::format("--range '{}': LO must be below HI", o.range));
+    const auto [lo, hi] = parse_range(o.range, "--range");
     Bindings at;
     std::uint64_t seed = o.seed * 1000;
     for (const auto& v : vars) at.emplace(v.node().attrs().name, Tensor::uniform(v.shape(), lo, hi, seed++));

@@ -1,6 +1,7 @@
 #include "common.hpp"
 
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
@@ -75,6 +76,29 @@ Expr parse_user_expression(const std::string& text, const std::map<std::string, 
 std::vector<Expr> variables_of(const Expr& e) {
     const Expr roots[] = {e};
     return variables(roots);
+}
+
+std::pair<double, double> parse_range(const std::string& spec, std::string_view flag) {
+    const auto bounds = split(spec, ':');
+    if (bounds.size() != 2) throw InputError(fmt::format("{} '{}': write LO:HI, e.g. -2:2", flag, spec));
+    const double lo = parse_number(bounds[0], flag);
+    const double hi = parse_number(bounds[1], flag);
+    if (!(lo < hi) || !std::isfinite(lo) || !std::isfinite(hi)) {
+        throw InputError(fmt::format("{} '{}': LO must be below HI", flag, spec));
+    }
+    return {lo, hi};
+}
+
+std::pair<std::string, std::vector<double>> parse_named_values(const std::string& spec, std::string_view flag) {
+    const auto equals = spec.find('=');
+    if (equals == std::string::npos || equals == 0) {
+        throw InputError(fmt::format("{} '{}': write NAME=VALUE, or NAME=V1,V2,... for several", flag, spec));
+    }
+    std::pair<std::string, std::vector<double>> result{spec.substr(0, equals), {}};
+    for (const auto& piece : split(spec.substr(equals + 1), ',')) {
+        result.second.push_back(parse_number(piece, fmt::format("{} {}", flag, result.first)));
+    }
+    return result;
 }
 
 void write_output(const std::string& path, std::string_view content) {

@@ -45,6 +45,12 @@ std::vector<std::string> split(std::string_view text, char separator);
 // A number written by the user, for `what` (named in the error message).
 double parse_number(std::string_view text, std::string_view what);
 
+// "LO:HI" for `flag`, with LO < HI, both finite.
+std::pair<double, double> parse_range(const std::string& spec, std::string_view flag);
+
+// "NAME=V1,V2,..." for `flag`: the name and its numbers.
+std::pair<std::string, std::vector<double>> parse_named_values(const std::string& spec, std::string_view flag);
+
 // Writes to the file, or to stdout when path is "" or "-".
 void write_output(const std::string& path, std::string_view content);
 

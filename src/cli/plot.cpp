@@ -163,11 +163,7 @@ std::string render(const std::string& title, const std::vector<double>& xs, cons
 
 int run_plot(const PlotOptions& o) {
     if (o.points < 2 || o.points > 100'000) throw InputError(fmt::format("--points {}: choose 2 to 100000", o.points));
-    const auto bounds = split(o.range, ':');
-    if (bounds.size() != 2) throw InputError(fmt::format("--range '{}': write LO:HI, e.g. -5:5", o.range));
-    const double lo = parse_number(bounds[0], "--range");
-    const double hi = parse_number(bounds[1], "--range");
-    if (!(lo < hi) || !std::isfinite(lo) || !std::isfinite(hi)) throw InputError(fmt::format("--range '{}': LO must be below HI", o.range));
+    const auto [lo, hi] = parse_range(o.range, "--range");
 
     // The plotted variable is a vector of sample points; parameters are scalars, one curve per value.
     std::map<std::string, Shape, std::less<>> shapes{{o.variable, Shape{o.points}}};
@@ -183,13 +179,9 @@ int run_plot(const PlotOptions& o) {
     }
     std::vector<std::pair<std::string, std::vector<double>>> params;
     for (const auto& spec : o.params) {
-        const auto equals = spec.find('=');
-        if (equals == std::string::npos || equals == 0) throw InputError(fmt::format("--param '{}': write NAME=V1,V2,...", spec));
-        const std::string name = spec.substr(0, equals);
-        if (name == o.variable) throw InputError(fmt::format("--param '{}': '{}' is the plotted variable", spec, name));
-        std::vector<double> values;
-        for (const auto& piece : split(spec.substr(equals + 1), ',')) values.push_back(parse_number(piece, "--param " + name));
-        params.emplace_back(name, values);
+        auto param = parse_named_values(spec, "--param");
+        if (param.first == o.variable) throw InputError(fmt::format("--param '{}': '{}' is the plotted variable", spec, param.first));
+        params.push_back(std::move(param));
     }
     for (const auto& v : vars) {
         const std::string& name = v.node().attrs().name;

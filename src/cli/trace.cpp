@@ -35,15 +35,9 @@ std::string value_text(const Tensor& t) {
 Bindings bindings_from(const std::vector<std::string>& specs, const std::vector<Expr>& vars) {
     Bindings at;
     for (const auto& spec : specs) {
-        const auto equals = spec.find('=');
-        if (equals == std::string::npos || equals == 0) {
-            throw InputError(fmt::format("--at '{}': write NAME=VALUE, or NAME=V1,V2,... for a tensor", spec));
-        }
-        const std::string name = spec.substr(0, equals);
+        const auto [name, values] = parse_named_values(spec, "--at");
         const auto found = std::find_if(vars.begin(), vars.end(), [&](const Expr& v) { return v.node().attrs().name == name; });
         if (found == vars.end()) throw InputError(fmt::format("--at '{}': the expression has no variable '{}'", spec, name));
-        std::vector<double> values;
-        for (const auto& piece : split(spec.substr(equals + 1), ',')) values.push_back(parse_number(piece, "--at " + name));
         const Shape& shape = found->shape();
         if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
             throw InputError(fmt::format("--at '{}': '{}' has shape {} ({} values) but {} value{} given (set its shape with --shape)",
@@ -141,8 +135,7 @@ int run_trace(const TraceOptions& o) {
             const Expr local = info.vjp(Vjp{node, handle(&node), Cotangent(constant(1.0, node.dtype()), true)}, k);
             const Expr contribution = info.vjp(Vjp{node, handle(&node), Cotangent(g, false)}, k);
             const Shape& operand_shape = index.node(operand)->shape();
-            const bool elementwise = info.kind == OpClass::elementwise || node.op() == Op::broadcast_to;
-            const Shape logical = elementwise ? node.shape() : broadcast_shapes(contribution.shape(), operand_shape);
+            const Shape logical = contribution_shape(node, node.input(k), contribution);
             const Expr reduced = unbroadcast(contribution, operand_shape, logical);
             const auto numbers = evaluate(std::vector<Expr>{local, reduced}, with_g);
             const std::string rule_text = to_inline_string(rule_named, 80);
