@@ -21,9 +21,14 @@ TEST_CASE("grad prints the derivatives with let bindings", "[cli]") {
     const auto r = run_cli({"grad", swish});
     CHECK(r.status == 0);
     CHECK(r.err.empty());
-    CHECK(r.out == "let t1 = sigmoid(beta * x)\nlet t2 = x * (t1 * (1 - t1))\ndx = t1 + t2 * beta\ndbeta = t2 * x\n");
+    // Simplified by default (operands in canonical order); --raw shows what the reverse sweep built.
+    CHECK(r.out == "let t1 = sigmoid(beta * x)\nlet t2 = x * (t1 * (1 - t1))\ndx = t1 + beta * t2\ndbeta = x * t2\n");
+    const auto raw = run_cli({"grad", swish, "--raw"});
+    CHECK(raw.out == "let t1 = sigmoid(beta * x)\nlet t2 = x * (t1 * (1 - t1))\ndx = t1 + t2 * beta\ndbeta = t2 * x\n");
     const auto only_beta = run_cli({"grad", swish, "--wrt", "beta"});
-    CHECK(only_beta.out == "let t1 = sigmoid(beta * x)\ndbeta = x * (t1 * (1 - t1)) * x\n");
+    CHECK(only_beta.out == "let t1 = sigmoid(beta * x)\ndbeta = x * (x * (t1 * (1 - t1)))\n");
+    const auto gelu = run_cli({"grad", "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))"});
+    CHECK(gelu.out.find("0.3989422804014327 * t2") != std::string::npos);  // 0.5 * 0.7978845608028654, collected
     const auto latex = run_cli({"grad", swish, "--wrt", "beta", "--latex"});
     CHECK(latex.out.find("\\frac{\\partial y}{\\partial \\beta} &=") != std::string::npos);
     const auto tensors = run_cli({"grad", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4",

@@ -124,6 +124,54 @@ TEST_CASE("random expressions", "[properties]") {
     });
 }
 
+namespace {
+
+// Equal as values: NaN equals NaN, infinities by sign, zeros by value (x + 0 -> x may flip a zero's sign),
+// finite numbers to rounding.
+bool same_value(double a, double b) {
+    if (std::isnan(a) || std::isnan(b)) return std::isnan(a) && std::isnan(b);
+    if (std::isinf(a) || std::isinf(b)) return a == b;
+    return std::fabs(a - b) <= 1e-9 * (1 + std::fabs(b));
+}
+
+}  // namespace
+
+TEST_CASE("simplify", "[properties]") {
+    rc::prop("never changes a value beyond rounding, NaN and inf included", [] {
+        const auto program = instructions(14);
+        const Program p = build(3, 2, program);
+        const Expr roots[] = {p.output};
+        const auto vars = variables(roots);
+        std::vector<Expr> outputs{p.output};
+        const auto grads = grad(p.output, vars);
+        outputs.insert(outputs.end(), grads.begin(), grads.end());
+        const auto simplified = simplify(outputs);
+        // Ordinary points, and points with inf, -inf, NaN, 0 and -0 in them.
+        const auto seed = *rc::gen::inRange<std::uint64_t>(0, 1000);
+        Bindings ordinary = symgrad::testing::random_bindings(vars, -1.5, 1.5, seed);
+        Bindings special = ordinary;
+        const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0};
+        std::size_t k = seed;
+        for (auto& [name, value] : special) {
+            // Every other element special, so a rule that mishandles inf or NaN meets one.
+            Tensor t = value.clone();
+            for (std::int64_t i = 0; i < t.numel(); i += 2) t.set(i, specials[k++ % 5]);
+            value = t;
+        }
+        for (const Bindings* at : {&ordinary, &special}) {
+            const auto before = evaluate(outputs, *at);
+            const auto after = evaluate(simplified, *at);
+            for (std::size_t o = 0; o < before.size(); ++o) {
+                RC_ASSERT(before[o].shape() == after[o].shape());
+                for (std::int64_t i = 0; i < before[o].numel(); ++i) {
+                    RC_LOG() << to_string(outputs[o]) << "\n  became\n" << to_string(simplified[o]) << "\n";
+                    RC_ASSERT(same_value(after[o].get(i), before[o].get(i)));
+                }
+            }
+        }
+    });
+}
+
 TEST_CASE("broadcasting", "[properties]") {
     rc::prop("broadcast_shapes is commutative and matches the evaluator", [] {
         const auto rank_a = *rc::gen::inRange<std::size_t>(0, 4);

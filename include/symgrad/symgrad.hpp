@@ -9,4 +9,5 @@
 #include "symgrad/print.hpp"
 #include "symgrad/gradcheck.hpp"
 #include "symgrad/parse.hpp"
+#include "symgrad/simplify.hpp"
 #include "symgrad/version.hpp"

@@ -11,6 +11,7 @@ struct GradOptions {
     std::string expression;
     std::string wrt;
     bool latex = false;
+    bool raw = false;
     std::vector<std::string> shapes;
 };
 
@@ -33,7 +34,8 @@ int run_grad(const GradOptions& o) {
         }
     }
     if (wrt.empty()) throw InputError("the expression has no variables to differentiate with respect to");
-    const auto grads = grad(y, wrt);
+    const auto raw = grad(y, wrt);
+    const auto grads = o.raw ? raw : simplify(raw);
     std::vector<std::string> names;
     for (const auto& v : wrt) {
         const std::string& name = v.node().attrs().name;
@@ -51,6 +53,7 @@ Action add_grad(CLI::App& app) {
     sub->add_option("expr", options->expression, "The expression, e.g. 'x * sigmoid(beta * x)'")->required();
     sub->add_option("--wrt", options->wrt, "Variables to differentiate with respect to, comma-separated (default: all)");
     sub->add_flag("--latex", options->latex, "Print LaTeX instead of text");
+    sub->add_flag("--raw", options->raw, "Print the gradient as the reverse sweep builds it, unsimplified (for teaching)");
     sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
     sub->footer("Example:\n  symgrad grad 'x * sigmoid(beta * x)' --wrt beta\n  dbeta = let ... (shared subexpressions as let bindings)");
     return [options] { return run_grad(*options); };

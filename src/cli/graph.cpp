@@ -15,6 +15,7 @@ namespace {
 struct GraphOptions {
     std::string expression;
     bool with_grad = false;
+    bool raw = false;
     std::string format = "dot";
     std::string output;
     std::vector<std::string> shapes;
@@ -87,7 +88,7 @@ int run_graph(const GraphOptions& o) {
     options.output_names = {"y"};
     if (o.with_grad) {
         const auto vars = variables_of(y);
-        const auto grads = grad(y, vars);
+        const auto grads = o.raw ? grad(y, vars) : simplify(grad(y, vars));
         for (std::size_t i = 0; i < vars.size(); ++i) {
             roots.push_back(grads[i]);
             options.output_names.push_back("d" + vars[i].node().attrs().name);
@@ -115,6 +116,7 @@ Action add_graph(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("graph", "Draw the expression graph (and with --grad, the gradient graph).");
     sub->add_option("expr", options->expression, "The expression")->required();
     sub->add_flag("--grad", options->with_grad, "Also draw the gradients, backward nodes in another colour");
+    sub->add_flag("--raw", options->raw, "With --grad: the gradients unsimplified, as the reverse sweep builds them");
     sub->add_option("--format", options->format, "dot (text, the default), svg or png (these need Graphviz)");
     sub->add_option("-o,--output", options->output, "Write to FILE instead of stdout");
     sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
