@@ -85,6 +85,22 @@ Expr sum_of_broadcast(const Node& n) {
     return broadcast_to(reshape(x, kept), n.shape()) * count;
 }
 
+bool is_comparison(const Expr& e) {
+    switch (e.op()) {
+    case Op::lt: case Op::le: case Op::gt: case Op::ge: case Op::eq: case Op::ne: return true;
+    default: return false;
+    }
+}
+
+// sum(a) + sum(b) over the same axes of same-shaped operands: one sum.
+Expr sum_of_sums(const Node& n) {
+    const Expr& a = n.input(0);
+    const Expr& b = n.input(1);
+    if (a.op() != Op::sum || b.op() != Op::sum || arg(a).shape() != arg(b).shape()) return {};
+    if (a.node().attrs().ints != b.node().attrs().ints || a.node().attrs().keepdims != b.node().attrs().keepdims) return {};
+    return sum(arg(a) + arg(b), a.node().attrs().ints, a.node().attrs().keepdims);
+}
+
 Expr permute_of_permute(const Node& n) {
     const Expr& inner = n.input(0);
     if (inner.op() != Op::permute) return {};
@@ -148,6 +164,19 @@ const RewriteRule rules[] = {
     RULE("max(a, b) -> max(b, a) when b comes first", Op::maximum, return swapped_if_out_of_order(n);),
     RULE("min(a, b) -> min(b, a) when b comes first", Op::minimum, return swapped_if_out_of_order(n);),
     RULE("where(c, x, x) -> x", Op::where, return n.input(1) == n.input(2) ? n.input(1) : Expr();),
+    RULE("where(c, where(c, a, b), d) -> where(c, a, d)", Op::where,
+         const Expr& t = n.input(1); return t.op() == Op::where && t.node().input(0) == n.input(0) ? where(n.input(0), t.node().input(1), n.input(2)) : Expr();),
+    RULE("where(c, a, where(c, b, d)) -> where(c, a, d)", Op::where,
+         const Expr& f = n.input(2); return f.op() == Op::where && f.node().input(0) == n.input(0) ? where(n.input(0), n.input(1), f.node().input(2)) : Expr();),
+    RULE("where(c, 1, 0) -> c for a comparison c", Op::where,
+         return is_comparison(n.input(0)) && is(n.input(1), 1) && is(n.input(2), 0) ? n.input(0) : Expr();),
+    RULE("where(c, 0, 1) -> c == 0 for a comparison c", Op::where,
+         return is_comparison(n.input(0)) && is(n.input(1), 0) && is(n.input(2), 1) ? eq(n.input(0), 0) : Expr();),
+    RULE("sum(a) + sum(b) -> sum(a + b) over the same axes", Op::add, return sum_of_sums(n);),
+    RULE("(1 / a) * b -> b / a", Op::mul,
+         const Expr& l = n.input(0); return l.op() == Op::div && is(l.node().input(0), 1) ? n.input(1) / l.node().input(1) : Expr();),
+    RULE("b * (1 / a) -> b / a", Op::mul,
+         const Expr& r = n.input(1); return r.op() == Op::div && is(r.node().input(0), 1) ? n.input(0) / r.node().input(1) : Expr();),
     RULE("sum(broadcast_to(x)) -> x * count, summed where x is constant", Op::sum, return sum_of_broadcast(n);),
     RULE("broadcast_to(broadcast_to(x)) -> broadcast_to(x)", Op::broadcast_to, return n.input(0).op() == Op::broadcast_to ? broadcast_to(arg(n.input(0)), n.shape()) : Expr();),
     RULE("reshape(reshape(x)) -> reshape(x)", Op::reshape, return n.input(0).op() == Op::reshape ? reshape(arg(n.input(0)), n.shape().dims()) : Expr();),

@@ -42,6 +42,18 @@ TEST_CASE("identities exact in IEEE arithmetic", "[simplify]") {
     check(where(x > 0, y, y), y);
     check(x / 4, 0.25 * x);        // 1/4 is exact
     check(x / 3, x / 3);           // 1/3 is not: no rewrite
+    check(where(x > 0, where(x > 0, y, 1), 2), where(x > 0, y, 2));
+    check(where(x > 0, y, where(x > 0, 1, 2)), where(x > 0, y, 2));
+    check(where(x > y, 1, 0), x > y);
+    check(where(x > y, 0, 1), eq(x > y, 0));
+    check(where(x, 1, 0), where(x, 1, 0));  // x is not 0/1: no rewrite
+}
+
+TEST_CASE("rounding-only rewrites that save operations", "[simplify]") {
+    check(sum(m, {0}) + sum(2 * m, {0}), sum(m + 2 * m, {0}));
+    const Expr q = var("q", {3, 3});
+    check(sum(q, {0}) + sum(q, {1}), sum(q, {0}) + sum(q, {1}));  // other axes: no rewrite
+    check((1 / x) * y, y / x);
 }
 
 TEST_CASE("a shared negation is not copied into its users", "[simplify]") {

@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Writes docs/cli.md from the symgrad tool's real output:  bash docs/make_cli_md.sh > docs/cli.md
+# (after cmake --build --preset release). Every example below is run, so the page matches the code.
+set -euo pipefail
+S=${SYMGRAD:-./build/release/symgrad}
+
+cat <<'TEXT'
+# The `symgrad` command-line tool
+
+```
+symgrad SUBCOMMAND [OPTIONS]    (symgrad --help, symgrad SUBCOMMAND --help)
+```
+
+Exit status: **0** success; **2** bad input (usage, expression, shape, file, JSON) with a message on stderr;
+**1** an internal error, and `check` when a check fails. Variables are scalars unless `--shape NAME=D0,D1,...`
+says otherwise (`--shape a=` is a scalar too). The expressions are in the language of docs/language.md.
+This page is written by `docs/make_cli_md.sh` from the tool's real output.
+
+## grad: the derivatives
+
+```
+symgrad grad EXPR [--wrt v,...] [--latex] [--raw] [--shape v=dims ...]
+```
+
+Prints the derivative of `sum(EXPR)` with respect to each variable (default: all, in order of appearance),
+simplified (docs/performance.md), shared subexpressions as `let` bindings. `--raw` shows the gradient as the
+reverse sweep builds it, before simplification.
+
+```
+TEXT
+echo "\$ symgrad grad 'x * sigmoid(beta * x)'"; "$S" grad 'x * sigmoid(beta * x)'
+echo; echo "\$ symgrad grad 'x * sigmoid(beta * x)' --raw"; "$S" grad 'x * sigmoid(beta * x)' --raw
+echo; echo "\$ symgrad grad '0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))'"
+"$S" grad '0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))'
+cat <<'TEXT'
+```
+
+With tensors, per-unit parameters get per-unit gradients, summed over the batch:
+
+```
+TEXT
+echo "\$ symgrad grad 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4"
+"$S" grad 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4
+cat <<'TEXT'
+```
+
+`--latex` prints the same as LaTeX:
+
+```
+TEXT
+echo "\$ symgrad grad 'x * sigmoid(beta * x)' --latex"; "$S" grad 'x * sigmoid(beta * x)' --latex
+cat <<'TEXT'
+```
+
+## check: finite differences, both orders
+
+```
+symgrad check EXPR [--shape v=dims ...] [--seed N] [--range LO:HI]
+```
+
+Draws each variable uniformly from `[LO, HI]` (default `[-2, 2]`) and runs `gradcheck` and `gradgradcheck` in
+float64 (docs/guide.md): per variable the worst absolute and relative error, where, both values, PASS or FAIL.
+Exit status 1 when either fails.
+
+```
+TEXT
+echo "\$ symgrad check 'x * sigmoid(beta * x)' --shape x=8,4 --shape beta=4"; "$S" check 'x * sigmoid(beta * x)' --shape x=8,4 --shape beta=4
+cat <<'TEXT'
+```
+
+## graph: the expression graph
+
+```
+symgrad graph EXPR [--grad] [--format dot|svg|png] [-o FILE] [--shape v=dims ...]
+```
+
+Graphviz DOT by default. With `--grad` the gradients are drawn too: forward nodes blue, nodes of the
+backward pass red, a legend. `svg` and `png` run Graphviz's `dot`; when it is not installed the message says
+so (`apt-get install graphviz`) and `--format dot` still works.
+
+```
+TEXT
+echo "\$ symgrad graph 'x * sigmoid(beta * x)'"; "$S" graph 'x * sigmoid(beta * x)'
+cat <<'TEXT'
+```
+
+```sh
+symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish_graph.svg
+```
+
+## trace: backprop, step by step
+
+```
+symgrad trace EXPR --at NAME=VALUE ... [--shape v=dims ...]
+```
+
+The teaching view: every node in evaluation order with its value; then the reverse sweep, one node at a
+time, with the local derivative rule (the primitive table's own rule, written with the node names), the
+incoming adjoint, and what it adds to each operand. Tensors take `--at NAME=V1,V2,...` (row-major) with
+`--shape`, and the trace says where a broadcast gradient is summed.
+
+```
+TEXT
+echo "\$ symgrad trace 'x * sigmoid(beta * x)' --at x=1.5 --at beta=2"; "$S" trace 'x * sigmoid(beta * x)' --at x=1.5 --at beta=2
+echo '```'; echo; echo '```'
+echo "\$ symgrad trace 'x * beta + b' --shape x=2,2 --shape beta=2 --at x=1,2,3,4 --at beta=10,20 --at b=1"
+"$S" trace 'x * beta + b' --shape x=2,2 --shape beta=2 --at x=1,2,3,4 --at beta=10,20 --at b=1
+cat <<'TEXT'
+```
+
+## plot: f and df/dx
+
+```
+symgrad plot EXPR [--param NAME=V1,V2,...] [--range LO:HI] [--var x] [--points N] [-o FILE.svg]
+```
+
+An SVG with two panels, `f` and `df/dx`, over `[LO, HI]` (default `[-5, 5]`), one curve per combination of
+parameter values (at most 8), with ticks and a legend. Every variable other than the plotted one needs a
+`--param`. Non-finite values leave gaps.
+
+```sh
+symgrad plot 'x * sigmoid(beta * x)' --param beta=0.5,1,2 -o swish.svg
+symgrad plot '(a0 + a1*x + a2*x^2) / (1 + abs(b1*x + b2*x^2))' --param a0=0.1 --param a1=0.5 \
+    --param a2=0.3 --param b1=0.2,1 --param b2=0.5 -o pade.svg
+```
+
+## eval: the machine-readable mode
+
+```
+symgrad eval FILE|- [--memory-limit GIB]
+```
+
+Reads one JSON request from FILE (or stdin with `-`) and writes one JSON answer to stdout.
+
+Request:
+
+| key | | meaning |
+|---|---|---|
+| `expr` | required | the expression |
+| `dtype` | optional | `"float32"` (the default) or `"float64"` |
+| `values` | | `{NAME: {"shape": [...], "data": [...]}}`: every variable of `expr` needs one; `data` is flat, row-major; scalars have shape `[]` |
+| `grad_output` | optional | `{"shape": [...], "data": [...]}` of the output's shape (default: ones), the vector of the vector-Jacobian product |
+| `wrt` | optional | names to differentiate with respect to (default: every name in `values`) |
+
+Unknown keys are ignored. Non-finite numbers are the strings `"nan"`, `"inf"` and `"-inf"`, in the request and
+in the answer.
+
+Answer: `{"output": {"shape", "data"}, "grads": {NAME: {"shape", "data"}}}`, one gradient per `wrt` name with
+that variable's shape (zeros where the output does not depend on it).
+
+```
+TEXT
+echo "\$ echo '{\"expr\": \"x * sigmoid(beta * x)\", \"dtype\": \"float64\","
+echo "         \"values\": {\"x\": {\"shape\": [2, 2], \"data\": [0, 1, -1, 2]}, \"beta\": {\"shape\": [2], \"data\": [1, 0.5]}}}' | symgrad eval -"
+echo '{"expr": "x * sigmoid(beta * x)", "dtype": "float64", "values": {"x": {"shape": [2, 2], "data": [0, 1, -1, 2]}, "beta": {"shape": [2], "data": [1, 0.5]}}}' | "$S" eval -
+cat <<'TEXT'
+```
+
+Every malformed request ends with exit status 2 and a message: invalid JSON, no `expr`, a `data` length that
+does not match its shape, negative, fractional or absurd dimensions, an unknown dtype, a `wrt` name without a
+value, a `grad_output` of the wrong shape, a variable without a value, a non-number in `data`, an expression
+error. A request is refused before anything is allocated when evaluating it would hold more than
+`--memory-limit` GiB (default 1) at once, intermediate values included:
+
+```
+$ symgrad eval big.json      # sum(x * y) with x of shape [100000, 1] and y of shape [1, 100000]
+symgrad: error: evaluating this request would hold 37.3 GiB at once, past the memory limit of 1 GiB (--memory-limit to change it)
+```
+TEXT
