@@ -1,5 +1,6 @@
 // libFuzzer target for the expression language: every input is parsed; what parses is printed (text and
-// LaTeX), differentiated with respect to each variable, and evaluated with the gradients at a fixed point.
+// LaTeX), differentiated with respect to each variable, simplified, and evaluated (raw and simplified) with
+// the gradients at a fixed point.
 // Bad input must end in symgrad::Error (a clean message), never a crash, hang, or another exception.
 // Build and run: see docs/language.md ("Fuzzing").
 #include <cstddef>
@@ -26,7 +27,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         for (const auto& v : vars) at.emplace(v.node().attrs().name, Tensor::uniform(v.shape(), -2, 2, seed++));
         std::vector<Expr> outputs{e};
         outputs.insert(outputs.end(), grads.begin(), grads.end());
+        const auto simplified = simplify(outputs);
         (void)evaluate(outputs, at);
+        (void)evaluate(simplified, at);
         (void)printed.size();
         (void)latex.size();
     } catch (const Error&) {
