@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 #include <limits>
 
 namespace symgrad::kernels {
@@ -69,5 +70,10 @@ template <class T> T ne(T a, T b, T) { return static_cast<T>(a != b); }
 
 // clamp(x, lo, hi) = min(max(x, lo), hi), NaN-propagating like PyTorch.
 template <class T> T clamp(T x, T lo, T hi) { return minimum(maximum(x, lo, T(0)), hi, T(0)); }
+
+// A kernel applied to n contiguous elements; F is a template argument, so it is inlined into the loop.
+template <class T, T (*F)(T, T, T)> void block(T* out, const T* a, const T* b, const T* c, std::size_t n) {
+    for (std::size_t i = 0; i < n; ++i) out[i] = F(a[i], b[i], c[i]);
+}
 
 }  // namespace symgrad::kernels

@@ -3,6 +3,8 @@
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
 
+#include <cstring>
+
 #include "helpers.hpp"
 
 using namespace symgrad;
@@ -41,14 +43,14 @@ Expr apply_instruction(const Instruction& ins, const std::vector<Expr>& pool) {
     }
 }
 
-struct Program {
+struct RandomGraph {
     std::vector<Expr> variables;
     Expr output;
 };
 
-Program build(std::int64_t batch, std::int64_t units, const std::vector<Instruction>& instructions,
+RandomGraph build(std::int64_t batch, std::int64_t units, const std::vector<Instruction>& instructions,
               DType dtype = DType::float64) {
-    Program p;
+    RandomGraph p;
     p.variables = {var("x", {batch, units}, dtype), var("beta", {units}, dtype), var("gamma", {}, dtype),
                    var("row", {batch, 1}, dtype)};
     std::vector<Expr> pool = p.variables;
@@ -77,7 +79,7 @@ TEST_CASE("random expressions", "[properties]") {
         const auto units = *rc::gen::inRange<std::int64_t>(1, 4);
         const auto program = instructions(12);
         const auto seed = *rc::gen::inRange<std::uint64_t>(0, 1000);
-        const Program p = build(batch, units, program);
+        const RandomGraph p = build(batch, units, program);
         const Bindings at = symgrad::testing::random_bindings(p.variables, -1.5, 1.5, seed);
         const auto first = gradcheck(p.output, p.variables, at);
         RC_LOG() << to_string(p.output) << "\n" << to_string(first);
@@ -95,7 +97,7 @@ TEST_CASE("random expressions", "[properties]") {
 
     rc::prop("grad without a seed equals grad with a seed of ones", [] {
         const auto program = instructions(12);
-        const Program p = build(3, 2, program);
+        const RandomGraph p = build(3, 2, program);
         const Bindings at = symgrad::testing::random_bindings(p.variables, -1, 1, 4);
         const auto implicit = evaluate(grad(p.output, p.variables), at);
         const auto explicit_ones = evaluate(grad(p.output, p.variables, constant(Tensor::ones(p.output.shape()))), at);
@@ -111,8 +113,8 @@ TEST_CASE("random expressions", "[properties]") {
 
     rc::prop("float32 evaluation stays close to float64", [] {
         const auto program = instructions(10);
-        const Program p64 = build(2, 3, program);
-        const Program p32 = build(2, 3, program, DType::float32);
+        const RandomGraph p64 = build(2, 3, program);
+        const RandomGraph p32 = build(2, 3, program, DType::float32);
         const Bindings at64 = symgrad::testing::random_bindings(p64.variables, -1, 1, 8);
         Bindings at32;
         for (const auto& [name, value] : at64) at32.emplace(name, value.astype(DType::float32));
@@ -139,7 +141,7 @@ bool same_value(double a, double b) {
 TEST_CASE("simplify", "[properties]") {
     rc::prop("never changes a value beyond rounding, NaN and inf included", [] {
         const auto program = instructions(14);
-        const Program p = build(3, 2, program);
+        const RandomGraph p = build(3, 2, program);
         const Expr roots[] = {p.output};
         const auto vars = variables(roots);
         std::vector<Expr> outputs{p.output};
@@ -168,6 +170,56 @@ TEST_CASE("simplify", "[properties]") {
                     RC_ASSERT(same_value(after[o].get(i), before[o].get(i)));
                 }
             }
+        }
+    });
+}
+
+namespace {
+
+// Bitwise equal, except that any NaN equals any NaN.
+bool identical_values(const Tensor& a, const Tensor& b) {
+    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
+    for (std::int64_t i = 0; i < a.numel(); ++i) {
+        const double x = a.get(i);
+        const double y = b.get(i);
+        if (std::isnan(x) && std::isnan(y)) continue;
+        if (std::memcmp(&x, &y, sizeof x) != 0) return false;
+    }
+    return true;
+}
+
+}  // namespace
+
+TEST_CASE("the fused engine", "[properties]") {
+    rc::prop("computes exactly what the reference evaluator computes, gradients included", [] {
+        const auto batch = *rc::gen::inRange<std::int64_t>(1, 40);
+        const auto units = *rc::gen::inRange<std::int64_t>(1, 40);
+        const auto program = instructions(14);
+        const auto dtype = *rc::gen::element(DType::float32, DType::float64);
+        const auto block = *rc::gen::element<std::size_t>(1, 7, 64, 1024);
+        const RandomGraph p = build(batch, units, program, dtype);
+        std::vector<Expr> outputs{p.output};
+        const auto grads = grad(p.output, p.variables);
+        outputs.insert(outputs.end(), grads.begin(), grads.end());
+        CompileOptions options;
+        options.block = block;
+        const Program compiled = compile(outputs, options);
+        Bindings at = symgrad::testing::random_bindings(p.variables, -1.5, 1.5, 3);
+        if (*rc::gen::arbitrary<bool>()) {
+            const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0};
+            std::size_t k = 0;
+            for (auto& [name, value] : at) {
+                Tensor t = value.clone();
+                for (std::int64_t i = 0; i < t.numel(); i += 3) t.set(i, specials[k++ % 5]);
+                value = t;
+            }
+        }
+        const auto expected = evaluate(outputs, at);
+        const auto got = compiled.run(at);
+        RC_ASSERT(got.size() == expected.size());
+        for (std::size_t o = 0; o < got.size(); ++o) {
+            RC_LOG() << compiled.describe();
+            RC_ASSERT(identical_values(got[o], expected[o]));
         }
     });
 }

@@ -10,4 +10,5 @@
 #include "symgrad/gradcheck.hpp"
 #include "symgrad/parse.hpp"
 #include "symgrad/simplify.hpp"
+#include "symgrad/compile.hpp"
 #include "symgrad/version.hpp"

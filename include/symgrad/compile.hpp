@@ -1,0 +1,41 @@
+// Exec layer: compile(outputs) plans a graph once; Program::run evaluates it, fusing every elementwise region
+// into one blocked pass over memory. The same graph, the same kernels and the same order of operations as the
+// reference evaluator, so results agree with it exactly.
+#pragma once
+
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "symgrad/evaluate.hpp"
+
+namespace symgrad {
+
+struct CompileOptions {
+    // Elements per block: each fused instruction runs over this many at a time (a few kB of registers).
+    std::size_t block = 1024;
+};
+
+class Program {
+public:
+    // The values of the outputs given to compile(), for these bindings.
+    std::vector<Tensor> run(const Bindings& bindings) const;
+
+    // How the graph was planned (for tests and for the curious): fused regions and other steps.
+    std::size_t region_count() const;
+    std::size_t step_count() const;
+    std::string describe() const;
+
+    struct Plan;
+
+private:
+    friend Program compile(std::span<const Expr> outputs, const CompileOptions& options);
+    std::shared_ptr<const Plan> plan_;
+};
+
+// Plans the graphs of outputs: elementwise nodes of one shape that feed each other become one region, run in
+// blocks; everything else (leaves, reductions, reshapes, matmul) is a step of its own.
+Program compile(std::span<const Expr> outputs, const CompileOptions& options = {});
+
+}  // namespace symgrad

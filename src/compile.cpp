@@ -1,0 +1,246 @@
+// The planner and the blocked, fused executor.
+//
+// Planning: every node gets a stage. A leaf is stage 0; a structural node is one more than its latest
+// operand; an elementwise node shares the stage of an operand that is elementwise and of its own shape, and is
+// one more than any other operand. Elementwise nodes with the same stage and shape form one region. A region
+// only reads values of earlier stages (or its own nodes), so running stages in order needs no other analysis,
+// and no region can depend on itself through a reduction.
+//
+// Running a region: for each block of elements, each node of the region runs its table row's block kernel
+// over a register of `block` elements; operands are registers of the region, or materialized values (read in
+// place when they have the region's shape, gathered through broadcast strides otherwise). Values used outside
+// their region, and the outputs, are written out.
+#include "symgrad/compile.hpp"
+
+#include <algorithm>
+#include <map>
+
+namespace symgrad {
+
+namespace {
+
+constexpr std::uint32_t none = static_cast<std::uint32_t>(-1);
+
+struct Instruction {
+    const OpInfo* info;
+    std::uint32_t node;                           // position in the index
+    std::array<std::uint32_t, max_arity> source;  // operand positions
+};
+
+struct Region {
+    Shape shape;
+    DType dtype;
+    std::vector<Instruction> instructions;
+    std::vector<std::uint32_t> materialize;  // positions whose values leave the region
+};
+
+// One step of the plan: a region, or a single node evaluated by the reference kernels.
+struct Step {
+    std::uint32_t stage;
+    std::int64_t region = -1;  // index into regions, or -1
+    std::uint32_t node = none;
+};
+
+}  // namespace
+
+struct Program::Plan {
+    GraphIndex index;
+    std::vector<Expr> outputs;
+    std::vector<Region> regions;
+    std::vector<Step> steps;
+    std::size_t block;
+};
+
+namespace {
+
+// Copies the elements [start, start + count) of value, broadcast to shape, into out.
+template <class T> void gather(const Tensor& value, const Shape& shape, std::int64_t start, std::size_t count, T* out) {
+    const T* data = value.data<T>();
+    if (value.numel() == 1) {
+        std::fill(out, out + count, data[0]);
+        return;
+    }
+    const auto strides = broadcast_strides(value.shape(), shape);
+    // The multi-index of start, then a walk.
+    std::vector<std::int64_t> index(shape.rank());
+    std::int64_t rest = start;
+    std::int64_t offset = 0;
+    for (std::size_t axis = shape.rank(); axis-- > 0;) {
+        index[axis] = rest % shape[axis];
+        rest /= shape[axis];
+        offset += index[axis] * strides[axis];
+    }
+    for (std::size_t i = 0; i < count; ++i) {
+        out[i] = data[offset];
+        for (std::size_t axis = shape.rank(); axis-- > 0;) {
+            ++index[axis];
+            offset += strides[axis];
+            if (index[axis] < shape[axis]) break;
+            offset -= strides[axis] * shape[axis];
+            index[axis] = 0;
+        }
+    }
+}
+
+template <class T>
+void run_region(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values) {
+    const std::int64_t n = region.shape.numel();
+    const std::size_t block = plan.block;
+    const std::size_t width = region.instructions.size();
+    // Registers: one block per instruction, then scratch for gathered operands, then zeros.
+    std::vector<T> registers(block * (width + 3 * width + 1), T(0));
+    T* zeros = registers.data() + block * (4 * width);
+    std::vector<std::int32_t> slot_of(plan.index.size(), -1);
+    for (std::size_t k = 0; k < width; ++k) slot_of[region.instructions[k].node] = static_cast<std::int32_t>(k);
+    for (const auto p : region.materialize) values[p] = Tensor(plan.index.node(p)->shape(), region.dtype);
+    for (std::int64_t start = 0; start < n; start += static_cast<std::int64_t>(block)) {
+        const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), n - start));
+        for (std::size_t k = 0; k < width; ++k) {
+            const Instruction& ins = region.instructions[k];
+            const T* operands[max_arity] = {zeros, zeros, zeros};
+            const std::size_t arity = ins.info->arity;
+            for (std::size_t a = 0; a < arity; ++a) {
+                const std::uint32_t source = ins.source[a];
+                if (slot_of[source] >= 0) {
+                    operands[a] = registers.data() + block * static_cast<std::size_t>(slot_of[source]);
+                    continue;
+                }
+                const Tensor& value = values[source];
+                if (value.shape() == region.shape) {
+                    operands[a] = value.data<T>() + start;
+                } else {
+                    T* scratch = registers.data() + block * (width + 3 * k + a);
+                    gather<T>(value, region.shape, start, count, scratch);
+                    operands[a] = scratch;
+                }
+            }
+            T* out = registers.data() + block * k;
+            if constexpr (std::is_same_v<T, float>) {
+                ins.info->block32(out, operands[0], operands[1], operands[2], count);
+            } else {
+                ins.info->block64(out, operands[0], operands[1], operands[2], count);
+            }
+        }
+        for (const auto p : region.materialize) {
+            const T* from = registers.data() + block * static_cast<std::size_t>(slot_of[p]);
+            std::copy(from, from + count, values[p].template data<T>() + start);
+        }
+    }
+}
+
+}  // namespace
+
+Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
+    for (const auto& out : outputs) {
+        if (!out) throw Error("compile: an output is an empty Expr");
+    }
+    auto plan = std::make_shared<Program::Plan>();
+    plan->index = index_graph(outputs);
+    plan->outputs.assign(outputs.begin(), outputs.end());
+    plan->block = std::max<std::size_t>(options.block, 1);
+    const GraphIndex& index = plan->index;
+
+    // Stages (see the comment at the top).
+    std::vector<std::uint32_t> stage(index.size(), 0);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        const Node& node = *index.node(i);
+        const OpClass kind = op_info(node.op()).kind;
+        if (kind == OpClass::leaf) continue;
+        std::uint32_t s = 0;
+        for (const auto operand : index.operands(i)) {
+            const Node& o = *index.node(operand);
+            const bool joins = kind == OpClass::elementwise && op_info(o.op()).kind == OpClass::elementwise && o.shape() == node.shape();
+            s = std::max(s, joins ? stage[operand] : stage[operand] + 1);
+        }
+        stage[i] = s;
+    }
+
+    // Regions: elementwise nodes by (stage, shape), in topological order within each.
+    std::map<std::pair<std::uint32_t, std::vector<std::int64_t>>, std::size_t> region_of_key;
+    std::vector<std::int64_t> region_of(index.size(), -1);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        const Node& node = *index.node(i);
+        const OpInfo& info = op_info(node.op());
+        if (info.kind != OpClass::elementwise) {
+            plan->steps.push_back({stage[i], -1, static_cast<std::uint32_t>(i)});
+            continue;
+        }
+        const auto key = std::make_pair(stage[i], node.shape().dims());
+        auto [it, inserted] = region_of_key.try_emplace(key, plan->regions.size());
+        if (inserted) {
+            plan->regions.push_back({node.shape(), node.dtype(), {}, {}});
+            plan->steps.push_back({stage[i], static_cast<std::int64_t>(it->second), none});
+        }
+        Instruction ins{&info, static_cast<std::uint32_t>(i), {none, none, none}};
+        const auto operands = index.operands(i);
+        for (std::size_t a = 0; a < operands.size(); ++a) ins.source[a] = operands[a];
+        plan->regions[it->second].instructions.push_back(ins);
+        region_of[i] = static_cast<std::int64_t>(it->second);
+    }
+    // A region writes out what a later step, another region or the caller reads.
+    std::vector<char> needed_outside(index.size(), 0);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        for (const auto operand : index.operands(i)) {
+            if (region_of[operand] >= 0 && region_of[operand] != region_of[i]) needed_outside[operand] = 1;
+        }
+    }
+    for (const auto& out : outputs) needed_outside[index.position(out.get())] = 1;
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        if (region_of[i] >= 0 && needed_outside[i]) plan->regions[static_cast<std::size_t>(region_of[i])].materialize.push_back(static_cast<std::uint32_t>(i));
+    }
+    std::stable_sort(plan->steps.begin(), plan->steps.end(), [](const Step& a, const Step& b) { return a.stage < b.stage; });
+    Program program;
+    program.plan_ = std::move(plan);
+    return program;
+}
+
+std::vector<Tensor> Program::run(const Bindings& bindings) const {
+    const Plan& plan = *plan_;
+    std::vector<Tensor> values(plan.index.size());
+    std::vector<Tensor> operands;
+    for (const Step& step : plan.steps) {
+        if (step.region >= 0) {
+            const Region& region = plan.regions[static_cast<std::size_t>(step.region)];
+            if (region.dtype == DType::float32) {
+                run_region<float>(plan, region, values);
+            } else {
+                run_region<double>(plan, region, values);
+            }
+            continue;
+        }
+        operands.clear();
+        for (const auto operand : plan.index.operands(step.node)) operands.push_back(values[operand]);
+        values[step.node] = evaluate_node(*plan.index.node(step.node), operands, bindings);
+    }
+    std::vector<Tensor> result;
+    for (const auto& out : plan.outputs) result.push_back(values[plan.index.position(out.get())]);
+    return result;
+}
+
+std::size_t Program::region_count() const {
+    return plan_->regions.size();
+}
+
+std::size_t Program::step_count() const {
+    return plan_->steps.size();
+}
+
+std::string Program::describe() const {
+    const Plan& plan = *plan_;
+    std::string text;
+    for (const Step& step : plan.steps) {
+        if (step.region < 0) {
+            const Node& node = *plan.index.node(step.node);
+            if (!node.is_leaf()) text += fmt::format("stage {}: {} {}\n", step.stage, op_info(node.op()).name, node.shape());
+            continue;
+        }
+        const Region& region = plan.regions[static_cast<std::size_t>(step.region)];
+        std::vector<std::string_view> names;
+        for (const auto& ins : region.instructions) names.push_back(ins.info->name);
+        text += fmt::format("stage {}: fused {} over {} ({}), writes {}\n", step.stage, region.instructions.size(), region.shape,
+                            fmt::join(names, " "), region.materialize.size());
+    }
+    return text;
+}
+
+}  // namespace symgrad

@@ -1,0 +1,78 @@
+#include "helpers.hpp"
+
+using namespace symgrad;
+
+namespace {
+
+std::vector<Expr> with_gradients(const Expr& y) {
+    const Expr roots[] = {y};
+    const auto vars = variables(roots);
+    std::vector<Expr> outputs{y};
+    const auto grads = grad(y, vars);
+    outputs.insert(outputs.end(), grads.begin(), grads.end());
+    return outputs;
+}
+
+}  // namespace
+
+TEST_CASE("an elementwise chain of one shape is one fused region", "[compile]") {
+    const Expr x = var("x", {64, 16});
+    const Expr beta = var("beta", {16});
+    const Expr y = x * sigmoid(beta * x);
+    const Expr roots[] = {y};
+    const Program forward = compile(roots);
+    CHECK(forward.region_count() == 1);
+    CHECK(forward.describe() == "stage 1: fused 3 over [64, 16] (mul sigmoid mul), writes 1\n");
+    // With its gradients: the per-element work is still one region; the per-unit sum follows it.
+    const auto outputs = with_gradients(y);
+    const Program both = compile(outputs);
+    CHECK(both.region_count() == 1);
+    CHECK(both.describe().find("stage 2: sum [16]") != std::string::npos);
+}
+
+TEST_CASE("values of another shape come in through broadcast, reductions start a new stage", "[compile]") {
+    const Expr x = var("x", {8, 4});
+    const Expr centered = x - mean(x, {1}, true);
+    const Expr y = tanh(centered) * 2;
+    const Expr roots[] = {y};
+    const Program p = compile(roots);
+    CHECK(p.region_count() == 1);  // the mean is a step of its own; x - mean(...) and what follows: one region
+    const std::string plan = p.describe();
+    CHECK(plan.find("stage 1: mean [8, 1]") != std::string::npos);
+    CHECK(plan.find("stage 2: fused 3 over [8, 4] (sub tanh mul), writes 1") != std::string::npos);
+    const Bindings at = {{"x", Tensor::uniform({8, 4}, -2, 2, 1)}};
+    CHECK(p.run(at)[0].identical(evaluate(y, at)));
+}
+
+TEST_CASE("the engine agrees exactly with the reference on the activations, in both dtypes", "[compile]") {
+    for (const DType dtype : {DType::float32, DType::float64}) {
+        for (const char* text : {"x * sigmoid(beta * x)", "p1 * sigmoid(p2 * x + b1) + b2", "max(x, 0) + a * min(x, 0)",
+                                 "where(x > 0, x, alpha * expm1(x))", "x + sin(a * x)^2 / a",
+                                 "(a0 + a1*x + a2*x^2 + a3*x^3) / (1 + abs(b1*x + b2*x^2))"}) {
+            INFO(text << " " << dtype_name(dtype));
+            ParseOptions options;
+            options.dtype = dtype;
+            options.shapes["x"] = Shape{300, 7};  // several blocks of 1024, and a ragged last one
+            for (const char* unit : {"beta", "p1", "p2", "b1", "b2", "a"}) options.shapes[unit] = Shape{7};
+            const auto outputs = with_gradients(parse(text, options));
+            const Expr roots[] = {outputs[0]};
+            const Bindings at = symgrad::testing::random_bindings(variables(roots), -2, 2, 5);
+            const auto expected = evaluate(outputs, at);
+            const auto got = compile(outputs).run(at);
+            for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].identical(expected[k]));
+        }
+    }
+}
+
+TEST_CASE("a program runs again with new values; binding errors are the evaluator's", "[compile]") {
+    const Expr x = var("x", {3});
+    const Expr y = exp(x) * 2;
+    const Expr roots[] = {y};
+    const Program p = compile(roots);
+    CHECK(p.run({{"x", Tensor::zeros({3})}})[0].to_vector() == std::vector<double>{2, 2, 2});
+    CHECK(p.run({{"x", Tensor::full({3}, std::log(2.0))}})[0].to_vector()[0] == Approx(4).epsilon(1e-15));
+    CHECK_THROWS_AS(p.run({}), BindingError);
+    CHECK_THROWS_AS(p.run({{"x", Tensor::zeros({4})}}), BindingError);
+    const Expr empty_output[] = {Expr()};
+    CHECK_THROWS_AS(compile(empty_output), Error);
+}
