@@ -92,7 +92,8 @@ void run_region(const Program::Plan& plan, const Region& region, std::vector<Ten
     T* zeros = registers.data() + block * (4 * width);
     std::vector<std::int32_t> slot_of(plan.index.size(), -1);
     for (std::size_t k = 0; k < width; ++k) slot_of[region.instructions[k].node] = static_cast<std::int32_t>(k);
-    for (const auto p : region.materialize) values[p] = Tensor(plan.index.node(p)->shape(), region.dtype);
+    // Written in full below, block by block: no need to zero them first.
+    for (const auto p : region.materialize) values[p] = Tensor::empty(plan.index.node(p)->shape(), region.dtype);
     for (std::int64_t start = 0; start < n; start += static_cast<std::int64_t>(block)) {
         const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), n - start));
         for (std::size_t k = 0; k < width; ++k) {

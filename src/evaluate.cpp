@@ -72,7 +72,7 @@ Tensor evaluate_node(const Node& node, std::span<const Tensor> operands, const B
     case OpClass::elementwise:
         break;
     }
-    Tensor out(node.shape(), node.dtype());
+    Tensor out = Tensor::empty(node.shape(), node.dtype());  // every element is written below
     if (node.dtype() == DType::float32) {
         run_elementwise<float>(node, operands, out);
     } else {

@@ -82,11 +82,52 @@ Tensor eval_broadcast_to(const Node& node, std::span<const Tensor> in) {
 }
 
 // Sums in double whatever the dtype: the reference is meant to be the more accurate side of every comparison.
+// Every path adds the elements of x in row-major order into their accumulators, so all give the same bits;
+// reductions over leading axes (per-unit parameter gradients) or trailing axes get plain typed loops.
+template <class T> void accumulate(const Tensor& x, const std::vector<std::int64_t>& axes, const Shape& kept, std::vector<double>& acc) {
+    const T* data = x.data<T>();
+    const std::int64_t n = x.numel();
+    const std::size_t rank = x.rank();
+    const auto leading = [&] {
+        for (std::size_t i = 0; i < axes.size(); ++i) {
+            if (axes[i] != static_cast<std::int64_t>(i)) return false;
+        }
+        return true;
+    }();
+    const auto trailing = [&] {
+        for (std::size_t i = 0; i < axes.size(); ++i) {
+            if (axes[i] != static_cast<std::int64_t>(rank - axes.size() + i)) return false;
+        }
+        return true;
+    }();
+    const auto groups = static_cast<std::int64_t>(acc.size());
+    if (leading && groups > 0) {
+        for (std::int64_t i = 0; i < n; i += groups) {
+            for (std::int64_t j = 0; j < groups; ++j) acc[static_cast<std::size_t>(j)] += static_cast<double>(data[i + j]);
+        }
+        return;
+    }
+    if (trailing && groups > 0) {
+        const std::int64_t inner = n / groups;
+        for (std::int64_t g = 0; g < groups; ++g) {
+            double total = 0.0;
+            for (std::int64_t j = 0; j < inner; ++j) total += static_cast<double>(data[g * inner + j]);
+            acc[static_cast<std::size_t>(g)] = total;
+        }
+        return;
+    }
+    StridedWalk walk(x.shape(), {broadcast_strides(kept, x.shape())});
+    for (std::int64_t i = 0; i < n; ++i, walk.next()) acc[static_cast<std::size_t>(walk.offset(0))] += static_cast<double>(data[i]);
+}
+
 Tensor reduce_sum(const Node& node, const Tensor& x, double scale) {
     const Shape kept = reduced_shape(x.shape(), node.attrs().ints, true);
     std::vector<double> acc(static_cast<std::size_t>(kept.numel()), 0.0);
-    StridedWalk walk(x.shape(), {broadcast_strides(kept, x.shape())});
-    for (std::int64_t i = 0; i < x.numel(); ++i, walk.next()) acc[static_cast<std::size_t>(walk.offset(0))] += x.get(i);
+    if (x.dtype() == DType::float32) {
+        accumulate<float>(x, node.attrs().ints, kept, acc);
+    } else {
+        accumulate<double>(x, node.attrs().ints, kept, acc);
+    }
     Tensor out(node.shape(), node.dtype());
     for (std::int64_t i = 0; i < out.numel(); ++i) out.set(i, acc[static_cast<std::size_t>(i)] * scale);
     return out;

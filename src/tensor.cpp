@@ -113,7 +113,7 @@ std::size_t normalize_axis(std::int64_t axis, std::size_t rank) {
 
 namespace {
 
-std::shared_ptr<std::byte[]> allocate(std::size_t bytes) {
+std::shared_ptr<std::byte[]> allocate(std::size_t bytes, bool zero) {
     // Small tensors (scalars, per-unit vectors) are the most numerous: one allocation holds the
     // control block and the zeroed data. Larger ones get 64-byte alignment, which suits every vector width.
     constexpr std::size_t small = 256;
@@ -122,7 +122,7 @@ std::shared_ptr<std::byte[]> allocate(std::size_t bytes) {
     const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
     void* memory = std::aligned_alloc(alignment, rounded);
     if (memory == nullptr) throw std::bad_alloc();
-    std::memset(memory, 0, rounded);
+    if (zero) std::memset(memory, 0, rounded);
     return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(memory), [](std::byte* p) { std::free(p); });
 }
 
@@ -143,9 +143,15 @@ struct SplitMix64 {
 
 Tensor::Tensor() : shape_({0}) {}
 
-Tensor::Tensor(Shape shape, DType dtype) : shape_(std::move(shape)), dtype_(dtype) {
-    storage_ = allocate(nbytes());
+Tensor::Tensor(Shape shape, DType dtype) : Tensor(std::move(shape), dtype, true) {}
+
+Tensor::Tensor(Shape shape, DType dtype, bool zero) : shape_(std::move(shape)), dtype_(dtype) {
+    storage_ = allocate(nbytes(), zero);
     data_ = storage_.get();
+}
+
+Tensor Tensor::empty(Shape shape, DType dtype) {
+    return Tensor(std::move(shape), dtype, false);
 }
 
 Tensor Tensor::scalar(double value, DType dtype) {

@@ -38,6 +38,7 @@ TEST_CASE("tensors are created from values, fills and seeds", "[tensor]") {
     CHECK(Tensor::full({2}, 7.0, DType::float32).to_vector() == std::vector<double>{7, 7});
     CHECK(Tensor::zeros({3}).to_vector() == std::vector<double>{0, 0, 0});
     CHECK(Tensor::ones({2}, DType::float32).dtype() == DType::float32);
+    CHECK(Tensor::empty({1000, 3}, DType::float32).shape() == Shape{1000, 3});
     CHECK(message_of([] { Tensor::from_values({2, 2}, {1, 2, 3}); }) == "3 values cannot fill shape [2, 2] (4 elements)");
     CHECK(message_of([&] { t.at({2, 0}); }).find("out of bounds for shape [2, 3]") != std::string::npos);
     CHECK(message_of([&] { t.at({0}); }).find("needs 2") != std::string::npos);

@@ -98,6 +98,8 @@ public:
     static Tensor scalar(double value, DType dtype = DType::float64);
     static Tensor full(Shape shape, double value, DType dtype = DType::float64);
     static Tensor zeros(Shape shape, DType dtype = DType::float64);
+    // Storage whose contents are unspecified, for a caller that writes every element before reading any.
+    static Tensor empty(Shape shape, DType dtype = DType::float64);
     static Tensor ones(Shape shape, DType dtype = DType::float64);
     // Values in row-major order; their count must equal the shape's element count.
     static Tensor from_values(Shape shape, std::span<const double> values, DType dtype = DType::float64);
@@ -135,6 +137,7 @@ public:
     bool identical(const Tensor& other) const;
 
 private:
+    Tensor(Shape shape, DType dtype, bool zero);
     std::shared_ptr<std::byte[]> storage_;
     void* data_ = nullptr;
     Shape shape_;
