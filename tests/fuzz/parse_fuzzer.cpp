@@ -1,10 +1,13 @@
 // libFuzzer target for the expression language: every input is parsed; what parses is printed (text and
 // LaTeX), differentiated with respect to each variable, simplified, and evaluated (raw and simplified) with
-// the gradients at a fixed point.
+// the gradients at a fixed point; the fused engine runs the same graph and must give the same bits (NaN
+// equal to NaN), or the target traps.
 // Bad input must end in symgrad::Error (a clean message), never a crash, hang, or another exception.
 // Build and run: see docs/language.md ("Fuzzing").
 #include <cstddef>
+#include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include <symgrad/symgrad.hpp>
 
@@ -28,8 +31,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
         std::vector<Expr> outputs{e};
         outputs.insert(outputs.end(), grads.begin(), grads.end());
         const auto simplified = simplify(outputs);
-        (void)evaluate(outputs, at);
+        const auto reference = evaluate(outputs, at);
         (void)evaluate(simplified, at);
+        CompileOptions options;
+        options.block = 3;  // small blocks, so the fuzzer's tiny tensors still span several
+        const auto fused = compile(outputs, options).run(at);
+        for (std::size_t o = 0; o < fused.size(); ++o) {
+            for (std::int64_t i = 0; i < fused[o].numel(); ++i) {
+                const double a = fused[o].get(i);
+                const double b = reference[o].get(i);
+                if (!(std::isnan(a) && std::isnan(b)) && std::memcmp(&a, &b, sizeof a) != 0) __builtin_trap();
+            }
+        }
         (void)printed.size();
         (void)latex.size();
     } catch (const Error&) {
