@@ -21,18 +21,31 @@ namespace {
 
 constexpr std::uint32_t none = static_cast<std::uint32_t>(-1);
 
+// An operand is a register of the region (the instruction that computed it) or a materialized value.
+struct Source {
+    bool in_region = false;
+    std::uint32_t index = none;  // register slot, or position in the graph index
+};
+
 struct Instruction {
     const OpInfo* info;
-    std::uint32_t node;                           // position in the index
-    std::array<std::uint32_t, max_arity> source;  // operand positions
+    std::uint32_t node;  // position in the index
+    std::array<Source, max_arity> source;
+    std::array<std::int32_t, max_arity> scratch{-1, -1, -1};  // scratch slot for a gathered operand
 };
 
 struct Region {
     Shape shape;
     DType dtype;
     std::vector<Instruction> instructions;
-    std::vector<std::uint32_t> materialize;  // positions whose values leave the region
+    std::vector<std::uint32_t> materialize;  // register slots whose values leave the region
+    std::vector<std::uint32_t> materialize_node;  // and their positions in the graph index
+    std::size_t scratch_slots = 0;
 };
+
+// Registers cost a block of memory per instruction, so a region holds at most this many; a longer run of
+// elementwise nodes continues in the next region, which reads what it needs written out.
+constexpr std::size_t max_region_instructions = 128;
 
 // One step of the plan: a region, or a single node evaluated by the reference kernels.
 struct Step {
@@ -87,32 +100,29 @@ void run_region(const Program::Plan& plan, const Region& region, std::vector<Ten
     const std::int64_t n = region.shape.numel();
     const std::size_t block = plan.block;
     const std::size_t width = region.instructions.size();
-    // Registers: one block per instruction, then scratch for gathered operands, then zeros.
-    std::vector<T> registers(block * (width + 3 * width + 1), T(0));
-    T* zeros = registers.data() + block * (4 * width);
-    std::vector<std::int32_t> slot_of(plan.index.size(), -1);
-    for (std::size_t k = 0; k < width; ++k) slot_of[region.instructions[k].node] = static_cast<std::int32_t>(k);
-    // Written in full below, block by block: no need to zero them first.
-    for (const auto p : region.materialize) values[p] = Tensor::empty(plan.index.node(p)->shape(), region.dtype);
+    // Registers: one block per instruction, one per gathered operand, and a block of zeros.
+    std::vector<T> registers(block * (width + region.scratch_slots + 1), T(0));
+    T* const scratch = registers.data() + block * width;
+    const T* const zeros = registers.data() + block * (width + region.scratch_slots);
+    for (std::size_t m = 0; m < region.materialize.size(); ++m) {
+        // Written in full below, block by block: no need to zero them first.
+        values[region.materialize_node[m]] = Tensor::empty(plan.index.node(region.materialize_node[m])->shape(), region.dtype);
+    }
     for (std::int64_t start = 0; start < n; start += static_cast<std::int64_t>(block)) {
         const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), n - start));
         for (std::size_t k = 0; k < width; ++k) {
             const Instruction& ins = region.instructions[k];
             const T* operands[max_arity] = {zeros, zeros, zeros};
-            const std::size_t arity = ins.info->arity;
-            for (std::size_t a = 0; a < arity; ++a) {
-                const std::uint32_t source = ins.source[a];
-                if (slot_of[source] >= 0) {
-                    operands[a] = registers.data() + block * static_cast<std::size_t>(slot_of[source]);
-                    continue;
-                }
-                const Tensor& value = values[source];
-                if (value.shape() == region.shape) {
-                    operands[a] = value.data<T>() + start;
+            for (std::size_t a = 0; a < ins.info->arity; ++a) {
+                const Source& source = ins.source[a];
+                if (source.in_region) {
+                    operands[a] = registers.data() + block * source.index;
+                } else if (ins.scratch[a] < 0) {
+                    operands[a] = values[source.index].data<T>() + start;  // same shape: read in place
                 } else {
-                    T* scratch = registers.data() + block * (width + 3 * k + a);
-                    gather<T>(value, region.shape, start, count, scratch);
-                    operands[a] = scratch;
+                    T* into = scratch + block * static_cast<std::size_t>(ins.scratch[a]);
+                    gather<T>(values[source.index], region.shape, start, count, into);
+                    operands[a] = into;
                 }
             }
             T* out = registers.data() + block * k;
@@ -122,9 +132,9 @@ void run_region(const Program::Plan& plan, const Region& region, std::vector<Ten
                 ins.info->block64(out, operands[0], operands[1], operands[2], count);
             }
         }
-        for (const auto p : region.materialize) {
-            const T* from = registers.data() + block * static_cast<std::size_t>(slot_of[p]);
-            std::copy(from, from + count, values[p].template data<T>() + start);
+        for (std::size_t m = 0; m < region.materialize.size(); ++m) {
+            const T* from = registers.data() + block * region.materialize[m];
+            std::copy(from, from + count, values[region.materialize_node[m]].template data<T>() + start);
         }
     }
 }
@@ -156,9 +166,11 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         stage[i] = s;
     }
 
-    // Regions: elementwise nodes by (stage, shape), in topological order within each.
-    std::map<std::pair<std::uint32_t, std::vector<std::int64_t>>, std::size_t> region_of_key;
+    // Regions: elementwise nodes by (stage, shape), in topological order within each, at most
+    // max_region_instructions each.
+    std::map<std::pair<std::uint32_t, std::vector<std::int64_t>>, std::size_t> open_region;
     std::vector<std::int64_t> region_of(index.size(), -1);
+    std::vector<std::uint32_t> slot_of(index.size(), none);
     for (std::size_t i = 0; i < index.size(); ++i) {
         const Node& node = *index.node(i);
         const OpInfo& info = op_info(node.op());
@@ -167,15 +179,27 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
             continue;
         }
         const auto key = std::make_pair(stage[i], node.shape().dims());
-        auto [it, inserted] = region_of_key.try_emplace(key, plan->regions.size());
-        if (inserted) {
-            plan->regions.push_back({node.shape(), node.dtype(), {}, {}});
-            plan->steps.push_back({stage[i], static_cast<std::int64_t>(it->second), none});
+        auto it = open_region.find(key);
+        if (it == open_region.end() || plan->regions[it->second].instructions.size() >= max_region_instructions) {
+            const std::size_t r = plan->regions.size();
+            plan->regions.push_back({node.shape(), node.dtype(), {}, {}, {}, 0});
+            plan->steps.push_back({stage[i], static_cast<std::int64_t>(r), none});
+            it = open_region.insert_or_assign(key, r).first;
         }
-        Instruction ins{&info, static_cast<std::uint32_t>(i), {none, none, none}};
+        Region& region = plan->regions[it->second];
+        Instruction ins{&info, static_cast<std::uint32_t>(i), {}, {-1, -1, -1}};
         const auto operands = index.operands(i);
-        for (std::size_t a = 0; a < operands.size(); ++a) ins.source[a] = operands[a];
-        plan->regions[it->second].instructions.push_back(ins);
+        for (std::size_t a = 0; a < operands.size(); ++a) {
+            const std::uint32_t o = operands[a];
+            if (region_of[o] == static_cast<std::int64_t>(it->second)) {
+                ins.source[a] = {true, slot_of[o]};
+            } else {
+                ins.source[a] = {false, o};
+                if (index.node(o)->shape() != node.shape()) ins.scratch[a] = static_cast<std::int32_t>(region.scratch_slots++);
+            }
+        }
+        slot_of[i] = static_cast<std::uint32_t>(region.instructions.size());
+        region.instructions.push_back(ins);
         region_of[i] = static_cast<std::int64_t>(it->second);
     }
     // A region writes out what a later step, another region or the caller reads.
@@ -187,7 +211,10 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
     }
     for (const auto& out : outputs) needed_outside[index.position(out.get())] = 1;
     for (std::size_t i = 0; i < index.size(); ++i) {
-        if (region_of[i] >= 0 && needed_outside[i]) plan->regions[static_cast<std::size_t>(region_of[i])].materialize.push_back(static_cast<std::uint32_t>(i));
+        if (region_of[i] < 0 || !needed_outside[i]) continue;
+        Region& region = plan->regions[static_cast<std::size_t>(region_of[i])];
+        region.materialize.push_back(slot_of[i]);
+        region.materialize_node.push_back(static_cast<std::uint32_t>(i));
     }
     std::stable_sort(plan->steps.begin(), plan->steps.end(), [](const Step& a, const Step& b) { return a.stage < b.stage; });
     Program program;

@@ -76,3 +76,19 @@ TEST_CASE("a program runs again with new values; binding errors are the evaluato
     const Expr empty_output[] = {Expr()};
     CHECK_THROWS_AS(compile(empty_output), Error);
 }
+
+TEST_CASE("long elementwise chains are split into bounded regions and still agree", "[compile]") {
+    // 20,000 links of one shape: one stage, split into regions of at most 128 instructions.
+    const Expr x = var("x", {5});
+    const Expr w = var("w", {});
+    Expr y = x;
+    for (int i = 0; i < 20'000; ++i) y = y * w + x;
+    const Expr roots[] = {y, grad(y, {w})[0]};
+    const Program p = compile(roots);
+    CHECK(p.region_count() > 300);
+    const Bindings at = {{"x", Tensor::uniform({5}, -1, 1, 2)}, {"w", Tensor::scalar(0.9999)}};
+    const auto expected = evaluate(roots, at);
+    const auto got = p.run(at);
+    CHECK(got[0].identical(expected[0]));
+    CHECK(got[1].identical(expected[1]));
+}
