@@ -6,10 +6,6 @@ namespace symgrad {
 
 namespace {
 
-bool is_comparison(Op op) {
-    return op == Op::lt || op == Op::le || op == Op::gt || op == Op::ge || op == Op::eq || op == Op::ne;
-}
-
 // A condition as a 0/1 mask. Comparisons already are one.
 Expr truthy(const Expr& cond) {
     return is_comparison(cond.op()) ? cond : ne(cond, 0);

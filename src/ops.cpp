@@ -543,6 +543,10 @@ std::span<const OpInfo> op_table() {
     return table;
 }
 
+bool is_comparison(Op op) {
+    return op == Op::lt || op == Op::le || op == Op::gt || op == Op::ge || op == Op::eq || op == Op::ne;
+}
+
 std::optional<Op> op_by_name(std::string_view name) {
     for (const auto& row : table) {
         if (row.name == name) return row.op;

@@ -85,13 +85,6 @@ Expr sum_of_broadcast(const Node& n) {
     return broadcast_to(reshape(x, kept), n.shape()) * count;
 }
 
-bool is_comparison(const Expr& e) {
-    switch (e.op()) {
-    case Op::lt: case Op::le: case Op::gt: case Op::ge: case Op::eq: case Op::ne: return true;
-    default: return false;
-    }
-}
-
 // sum(a) + sum(b) over the same axes of same-shaped operands: one sum.
 Expr sum_of_sums(const Node& n) {
     const Expr& a = n.input(0);
@@ -169,9 +162,9 @@ const RewriteRule rules[] = {
     RULE("where(c, a, where(c, b, d)) -> where(c, a, d)", Op::where,
          const Expr& f = n.input(2); return f.op() == Op::where && f.node().input(0) == n.input(0) ? where(n.input(0), n.input(1), f.node().input(2)) : Expr();),
     RULE("where(c, 1, 0) -> c for a comparison c", Op::where,
-         return is_comparison(n.input(0)) && is(n.input(1), 1) && is(n.input(2), 0) ? n.input(0) : Expr();),
+         return is_comparison(n.input(0).op()) && is(n.input(1), 1) && is(n.input(2), 0) ? n.input(0) : Expr();),
     RULE("where(c, 0, 1) -> c == 0 for a comparison c", Op::where,
-         return is_comparison(n.input(0)) && is(n.input(1), 0) && is(n.input(2), 1) ? eq(n.input(0), 0) : Expr();),
+         return is_comparison(n.input(0).op()) && is(n.input(1), 0) && is(n.input(2), 1) ? eq(n.input(0), 0) : Expr();),
     RULE("sum(a) + sum(b) -> sum(a + b) over the same axes", Op::add, return sum_of_sums(n);),
     RULE("(1 / a) * b -> b / a", Op::mul,
          const Expr& l = n.input(0); return l.op() == Op::div && is(l.node().input(0), 1) ? n.input(1) / l.node().input(1) : Expr();),

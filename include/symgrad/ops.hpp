@@ -208,6 +208,8 @@ struct OpInfo {
 
 const OpInfo& op_info(Op op);
 std::span<const OpInfo> op_table();
+// Whether op is one of the comparisons lt, le, gt, ge, eq, ne (whose values are exactly 0 or 1).
+bool is_comparison(Op op);
 // The op whose name is `name`, if any.
 std::optional<Op> op_by_name(std::string_view name);
 

@@ -8,6 +8,13 @@
 
 namespace symgrad::cli {
 
+const Expr* find_variable(const std::vector<Expr>& vars, std::string_view name) {
+    for (const auto& v : vars) {
+        if (v.node().attrs().name == name) return &v;
+    }
+    return nullptr;
+}
+
 std::vector<std::string> split(std::string_view text, char separator) {
     std::vector<std::string> pieces;
     std::size_t start = 0;

@@ -39,6 +39,9 @@ Expr parse_user_expression(const std::string& text, const std::map<std::string, 
 // The variables of e, in order of first appearance.
 std::vector<Expr> variables_of(const Expr& e);
 
+// The variable called name among vars, or nullptr.
+const Expr* find_variable(const std::vector<Expr>& vars, std::string_view name);
+
 // Splits "a,b,,c" at commas (keeping empty pieces).
 std::vector<std::string> split(std::string_view text, char separator);
 

@@ -23,8 +23,8 @@ int run_grad(const GradOptions& o) {
         wrt = all;
     } else {
         for (const auto& name : split(o.wrt, ',')) {
-            const auto found = std::find_if(all.begin(), all.end(), [&](const Expr& v) { return v.node().attrs().name == name; });
-            if (found == all.end()) {
+            const Expr* found = find_variable(all, name);
+            if (found == nullptr) {
                 std::vector<std::string> names;
                 for (const auto& v : all) names.push_back(v.node().attrs().name);
                 throw InputError(fmt::format("--wrt: '{}' is not a variable of the expression (its variables: {})", name,

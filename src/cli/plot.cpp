@@ -169,8 +169,8 @@ int run_plot(const PlotOptions& o) {
     std::map<std::string, Shape, std::less<>> shapes{{o.variable, Shape{o.points}}};
     const Expr y = parse_user_expression(o.expression, shapes);
     const auto vars = variables_of(y);
-    const auto plotted = std::find_if(vars.begin(), vars.end(), [&](const Expr& v) { return v.node().attrs().name == o.variable; });
-    if (plotted == vars.end()) {
+    const Expr* plotted = find_variable(vars, o.variable);
+    if (plotted == nullptr) {
         throw InputError(fmt::format("the expression has no variable '{}' to plot against (--var names another)", o.variable));
     }
     if (y.shape() != Shape{o.points}) {
@@ -191,7 +191,7 @@ int run_plot(const PlotOptions& o) {
         }
     }
     for (const auto& [name, values] : params) {
-        if (std::none_of(vars.begin(), vars.end(), [&](const Expr& v) { return v.node().attrs().name == name; })) {
+        if (find_variable(vars, name) == nullptr) {
             throw InputError(fmt::format("--param {}: the expression has no variable '{}'", name, name));
         }
     }

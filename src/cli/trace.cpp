@@ -36,8 +36,8 @@ Bindings bindings_from(const std::vector<std::string>& specs, const std::vector<
     Bindings at;
     for (const auto& spec : specs) {
         const auto [name, values] = parse_named_values(spec, "--at");
-        const auto found = std::find_if(vars.begin(), vars.end(), [&](const Expr& v) { return v.node().attrs().name == name; });
-        if (found == vars.end()) throw InputError(fmt::format("--at '{}': the expression has no variable '{}'", spec, name));
+        const Expr* found = find_variable(vars, name);
+        if (found == nullptr) throw InputError(fmt::format("--at '{}': the expression has no variable '{}'", spec, name));
         const Shape& shape = found->shape();
         if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
             throw InputError(fmt::format("--at '{}': '{}' has shape {} ({} values) but {} value{} given (set its shape with --shape)",
