@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <map>
 
+#include "kernels_isa.hpp"
+
 namespace symgrad {
 
 namespace {
@@ -29,6 +31,8 @@ struct Source {
 
 struct Instruction {
     const OpInfo* info;
+    detail::BlockKernel<float> kernel32;
+    detail::BlockKernel<double> kernel64;
     std::uint32_t node;  // position in the index
     std::array<Source, max_arity> source;
     std::array<std::int32_t, max_arity> scratch{-1, -1, -1};  // scratch slot for a gathered operand
@@ -62,6 +66,7 @@ struct Program::Plan {
     std::vector<Region> regions;
     std::vector<Step> steps;
     std::size_t block;
+    const detail::KernelSet* kernels;
 };
 
 namespace {
@@ -127,9 +132,9 @@ void run_region(const Program::Plan& plan, const Region& region, std::vector<Ten
             }
             T* out = registers.data() + block * k;
             if constexpr (std::is_same_v<T, float>) {
-                ins.info->block32(out, operands[0], operands[1], operands[2], count);
+                ins.kernel32(out, operands[0], operands[1], operands[2], count);
             } else {
-                ins.info->block64(out, operands[0], operands[1], operands[2], count);
+                ins.kernel64(out, operands[0], operands[1], operands[2], count);
             }
         }
         for (std::size_t m = 0; m < region.materialize.size(); ++m) {
@@ -149,6 +154,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
     plan->index = index_graph(outputs);
     plan->outputs.assign(outputs.begin(), outputs.end());
     plan->block = std::max<std::size_t>(options.block, 1);
+    plan->kernels = &detail::kernel_set(options.isa);
     const GraphIndex& index = plan->index;
 
     // Stages (see the comment at the top).
@@ -187,7 +193,8 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
             it = open_region.insert_or_assign(key, r).first;
         }
         Region& region = plan->regions[it->second];
-        Instruction ins{&info, static_cast<std::uint32_t>(i), {}, {-1, -1, -1}};
+        const auto op = static_cast<std::size_t>(node.op());
+        Instruction ins{&info, plan->kernels->f32[op], plan->kernels->f64[op], static_cast<std::uint32_t>(i), {}, {-1, -1, -1}};
         const auto operands = index.operands(i);
         for (std::size_t a = 0; a < operands.size(); ++a) {
             const std::uint32_t o = operands[a];
@@ -251,6 +258,15 @@ std::size_t Program::region_count() const {
 
 std::size_t Program::step_count() const {
     return plan_->steps.size();
+}
+
+std::string_view Program::instruction_set() const {
+    return plan_->kernels->isa;
+}
+
+std::vector<std::string> available_instruction_sets() {
+    const auto isas = detail::available_isas();
+    return {isas.begin(), isas.end()};
 }
 
 std::string Program::describe() const {

@@ -239,10 +239,8 @@ std::vector<std::int64_t> inverse_permutation(const std::vector<std::int64_t>& p
 
 constexpr double two_over_sqrt_pi = 2.0 / 1.772453850905516027298167483341145182797549456122387128213807789852911284591025748;
 
-#define KERNELS(name)                                                                                          \
-    &kernels::name<float>, &kernels::name<double>, &kernels::block<float, &kernels::name<float>>,                \
-        &kernels::block<double, &kernels::name<double>>
-#define NO_KERNELS nullptr, nullptr, nullptr, nullptr
+#define KERNELS(name) &kernels::name<float>, &kernels::name<double>
+#define NO_KERNELS nullptr, nullptr
 
 // Test regions: where generated tests sample each operand.
 constexpr TestRegion anywhere{};
@@ -253,7 +251,7 @@ constexpr Interval positive{0.2, 3.0};
 constexpr Interval negative{-3.0, -0.2};
 
 // The table. One row per primitive, in the order of enum Op.
-// Columns: op, name, arity, class, shape rule, kernels (scalar and block, float and double), tensor kernel,
+// Columns: op, name, arity, class, shape rule, scalar kernels (float and double), tensor kernel,
 // VJP rule, print form, attribute text,
 // test regions and their count.
 constexpr std::array<OpInfo, op_count> table{{

@@ -1,12 +1,23 @@
 // Scalar kernels of the elementwise primitives, written once for float and double.
-// Private to the library: the table in ops.cpp points at them.
+// Private to the library: the table in ops.cpp points at them, and src/kernels_isa.cpp compiles their block
+// loops once per vector instruction set. float32 transcendental functions are vmath's (vectorizable, the same
+// bits at every width); float64 ones are the C library's.
+//
+// Everything here has internal linkage (the unnamed namespace): each translation unit that includes this
+// header, whatever its -march flags, gets its own copy, so no copy built for AVX-512 can stand in for another.
 #pragma once
 
 #include <cmath>
 #include <cstddef>
 #include <limits>
+#include <type_traits>
+
+#include "vmath.hpp"
 
 namespace symgrad::kernels {
+namespace {
+
+template <class T> constexpr bool is_f32 = std::is_same_v<T, float>;
 
 // Each kernel takes three operands and ignores those beyond its arity, so one pointer type fits all rows.
 template <class T> T neg(T a, T, T) { return -a; }
@@ -15,15 +26,45 @@ template <class T> T sub(T a, T b, T) { return a - b; }
 template <class T> T mul(T a, T b, T) { return a * b; }
 template <class T> T div(T a, T b, T) { return a / b; }
 template <class T> T pow(T a, T b, T) { return std::pow(a, b); }
-template <class T> T exp(T a, T, T) { return std::exp(a); }
-template <class T> T log(T a, T, T) { return std::log(a); }
-template <class T> T log1p(T a, T, T) { return std::log1p(a); }
-template <class T> T expm1(T a, T, T) { return std::expm1(a); }
+template <class T> T exp(T a, T, T) {
+    if constexpr (is_f32<T>) {
+        return vmath::exp(a);
+    } else {
+        return std::exp(a);
+    }
+}
+template <class T> T log(T a, T, T) {
+    if constexpr (is_f32<T>) {
+        return vmath::log(a);
+    } else {
+        return std::log(a);
+    }
+}
+template <class T> T log1p(T a, T, T) {
+    if constexpr (is_f32<T>) {
+        return vmath::log1p(a);
+    } else {
+        return std::log1p(a);
+    }
+}
+template <class T> T expm1(T a, T, T) {
+    if constexpr (is_f32<T>) {
+        return vmath::expm1(a);
+    } else {
+        return std::expm1(a);
+    }
+}
 template <class T> T sqrt(T a, T, T) { return std::sqrt(a); }
 template <class T> T abs(T a, T, T) { return std::fabs(a); }
 template <class T> T sin(T a, T, T) { return std::sin(a); }
 template <class T> T cos(T a, T, T) { return std::cos(a); }
-template <class T> T tanh(T a, T, T) { return std::tanh(a); }
+template <class T> T tanh(T a, T, T) {
+    if constexpr (is_f32<T>) {
+        return vmath::tanh(a);
+    } else {
+        return std::tanh(a);
+    }
+}
 template <class T> T erf(T a, T, T) { return std::erf(a); }
 
 // sign(NaN) is NaN; sign(±0) is 0.
@@ -33,16 +74,18 @@ template <class T> T sign(T a, T, T) {
 }
 
 // Stable at |x| = 1000: exp is only ever taken of a non-positive number.
+// Written without a branch (both quotients, one chosen) so that the float32 loop vectorizes.
 template <class T> T sigmoid(T a, T, T) {
-    if (a >= 0) return T(1) / (T(1) + std::exp(-a));
-    const T e = std::exp(a);
-    return e / (T(1) + e);
+    const T e = exp<T>(a >= 0 ? -a : a, T(0), T(0));  // exp(-|a|); NaN stays NaN
+    const T d = T(1) + e;
+    return a >= 0 ? T(1) / d : e / d;
 }
 
 // softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact form, no overflow, no threshold.
 template <class T> T softplus(T a, T, T) {
-    if (std::isnan(a)) return a;
-    return std::fmax(a, T(0)) + std::log1p(std::exp(-std::fabs(a)));
+    const T e = exp<T>(a >= 0 ? -a : a, T(0), T(0));  // exp(-|a|)
+    const T y = (a > T(0) ? a : T(0)) + log1p<T>(e, T(0), T(0));
+    return a != a ? a : y;
 }
 
 // relu(NaN) is NaN, as in PyTorch.
@@ -72,8 +115,17 @@ template <class T> T ne(T a, T b, T) { return static_cast<T>(a != b); }
 template <class T> T clamp(T x, T lo, T hi) { return minimum(maximum(x, lo, T(0)), hi, T(0)); }
 
 // A kernel applied to n contiguous elements; F is a template argument, so it is inlined into the loop.
-template <class T, T (*F)(T, T, T)> void block(T* out, const T* a, const T* b, const T* c, std::size_t n) {
+template <class T, T (*F)(T, T, T)>
+void block(T* __restrict out, const T* __restrict a, const T* __restrict b, const T* __restrict c, std::size_t n) {
     for (std::size_t i = 0; i < n; ++i) out[i] = F(a[i], b[i], c[i]);
 }
 
+}  // namespace
 }  // namespace symgrad::kernels
+
+// Every elementwise primitive whose kernel template above has the op's name: what src/kernels_isa.inc builds a
+// block loop for. A test checks that each elementwise row of the table has one in every kernel set.
+#define SYMGRAD_ELEMENTWISE_KERNELS(X)                                                                          \
+    X(neg) X(add) X(sub) X(mul) X(div) X(pow) X(exp) X(log) X(log1p) X(expm1) X(sqrt) X(abs) X(sign) X(sin)   \
+    X(cos) X(tanh) X(sigmoid) X(softplus) X(erf) X(relu) X(maximum) X(minimum) X(where) X(lt) X(le) X(gt)     \
+    X(ge) X(eq) X(ne) X(clamp)

@@ -58,10 +58,46 @@ TEST_CASE("the engine agrees exactly with the reference on the activations, in b
             const Expr roots[] = {outputs[0]};
             const Bindings at = symgrad::testing::random_bindings(variables(roots), -2, 2, 5);
             const auto expected = evaluate(outputs, at);
-            const auto got = compile(outputs).run(at);
-            for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].identical(expected[k]));
+            for (const auto& isa : available_instruction_sets()) {
+                INFO(isa);
+                CompileOptions compile_options;
+                compile_options.isa = isa;
+                const auto got = compile(outputs, compile_options).run(at);
+                for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].identical(expected[k]));
+            }
         }
     }
+}
+
+TEST_CASE("every elementwise primitive has a block kernel in every kernel set; sets are chosen by name", "[compile]") {
+    const auto isas = available_instruction_sets();
+    REQUIRE(!isas.empty());
+    CHECK(isas.back() == "generic");
+    for (const auto& isa : isas) {
+        CompileOptions options;
+        options.isa = isa;
+        // One region holding every elementwise primitive, on values that include the special ones.
+        const Expr x = var("x", {5, 3});
+        const Expr a = var("a", {3});
+        for (const OpInfo& row : op_table()) {
+            if (row.kind != OpClass::elementwise) continue;
+            INFO(isa << " " << row.name);
+            const Expr operands[] = {x, a, x * a};
+            const Expr y = apply_exprs(row.op, std::span<const Expr>(operands, row.arity));
+            const Expr roots[] = {y};
+            const Program p = compile(roots, options);
+            CHECK(p.instruction_set() == isa);
+            Bindings at = {{"x", Tensor::uniform({5, 3}, -2, 2, 1)}, {"a", Tensor::uniform({3}, -2, 2, 2)}};
+            const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0, 1e-40};
+            for (std::int64_t i = 0; i < 6; ++i) at["x"].set(i * 2, specials[i]);
+            CHECK(p.run(at)[0].identical(evaluate(y, at)));
+        }
+    }
+    CompileOptions bad;
+    bad.isa = "sse9";
+    const Expr x = var("x", {2});
+    const Expr roots[] = {exp(x)};
+    CHECK_THROWS_WITH(compile(roots, bad), Catch::Contains("unknown instruction set 'sse9'"));
 }
 
 TEST_CASE("a program runs again with new values; binding errors are the evaluator's", "[compile]") {

@@ -138,8 +138,6 @@ TEST_CASE("the table is well formed", "[table]") {
         if (row.kind == OpClass::elementwise) {
             CHECK(row.f32 != nullptr);
             CHECK(row.f64 != nullptr);
-            CHECK(row.block32 != nullptr);
-            CHECK(row.block64 != nullptr);
         } else {
             CHECK(row.eval != nullptr);
             CHECK(row.shape != nullptr);

@@ -191,18 +191,21 @@ bool identical_values(const Tensor& a, const Tensor& b) {
 }  // namespace
 
 TEST_CASE("the fused engine", "[properties]") {
+    // Whatever the kernel set (vector width) and block size.
     rc::prop("computes exactly what the reference evaluator computes, gradients included", [] {
         const auto batch = *rc::gen::inRange<std::int64_t>(1, 40);
         const auto units = *rc::gen::inRange<std::int64_t>(1, 40);
         const auto program = instructions(14);
         const auto dtype = *rc::gen::element(DType::float32, DType::float64);
         const auto block = *rc::gen::element<std::size_t>(1, 7, 64, 1024);
+        const auto isa = *rc::gen::elementOf(available_instruction_sets());
         const RandomGraph p = build(batch, units, program, dtype);
         std::vector<Expr> outputs{p.output};
         const auto grads = grad(p.output, p.variables);
         outputs.insert(outputs.end(), grads.begin(), grads.end());
         CompileOptions options;
         options.block = block;
+        options.isa = isa;
         const Program compiled = compile(outputs, options);
         Bindings at = symgrad::testing::random_bindings(p.variables, -1.5, 1.5, 3);
         if (*rc::gen::arbitrary<bool>()) {

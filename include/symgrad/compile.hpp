@@ -15,7 +15,14 @@ namespace symgrad {
 struct CompileOptions {
     // Elements per block: each fused instruction runs over this many at a time (a few kB of registers).
     std::size_t block = 1024;
+    // Which compiled kernels run the regions: "auto" (the widest vector instructions this CPU has, unless the
+    // SYMGRAD_ISA environment variable names a set), or one of available_instruction_sets(). Every set gives the
+    // same bits; choosing one is for tests and for measuring.
+    std::string isa = "auto";
 };
+
+// The kernel sets this build has and this CPU runs, widest first: some of "avx512", "avx2", and "generic".
+std::vector<std::string> available_instruction_sets();
 
 class Program {
 public:
@@ -26,6 +33,8 @@ public:
     std::size_t region_count() const;
     std::size_t step_count() const;
     std::string describe() const;
+    // The kernel set the regions run ("avx512", "avx2" or "generic").
+    std::string_view instruction_set() const;
 
     struct Plan;
 

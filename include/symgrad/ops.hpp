@@ -180,9 +180,6 @@ struct PrintForm {
 inline constexpr int atom_precedence = 9;
 
 template <class T> using ScalarKernel = T (*)(T a, T b, T c);
-// The scalar kernel over n contiguous elements (operands beyond the arity point at zeros): the loop the
-// fused engine runs, instantiated from the same kernel template so the compiler can inline and vectorize it.
-template <class T> using BlockKernel = void (*)(T* out, const T* a, const T* b, const T* c, std::size_t n);
 using TensorKernel = Tensor (*)(const Node& node, std::span<const Tensor> operands);
 using ShapeRule = Shape (*)(std::span<const Expr> operands, const Attrs& attrs);
 using VjpRule = Expr (*)(const Vjp& v, std::size_t operand);
@@ -196,8 +193,6 @@ struct OpInfo {
     ShapeRule shape;              // null for leaves and elementwise ops (they broadcast their operands)
     ScalarKernel<float> f32;      // elementwise only
     ScalarKernel<double> f64;     // elementwise only
-    BlockKernel<float> block32;   // elementwise only
-    BlockKernel<double> block64;  // elementwise only
     TensorKernel eval;            // structural only
     VjpRule vjp;                  // null: no gradient flows through this op (comparisons, sign)
     PrintForm print;
