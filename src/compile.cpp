@@ -10,12 +10,23 @@
 // over a register of `block` elements; operands are registers of the region, or materialized values (read in
 // place when they have the region's shape, gathered through broadcast strides otherwise). Values used outside
 // their region, and the outputs, are written out.
+//
+// Reductions fused into a region: a sum or mean over leading axes (the per-unit parameter gradient's sum over the
+// batch) of a value of the region's shape is accumulated block by block in the region's pass, in double and in
+// the reference evaluator's order, instead of being written out and read again. Its operand is a register of the
+// region, or a value the region's stage can read.
+//
+// Threads: a region's elements are split into contiguous chunks of whole blocks, one task each. A fused
+// reduction keeps one row of accumulators per chunk and adds the rows in chunk order, so a given thread count
+// always gives the same bits; with one thread they are the reference evaluator's bits.
 #include "symgrad/compile.hpp"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 
 #include "kernels_isa.hpp"
+#include "thread_pool.hpp"
 
 namespace symgrad {
 
@@ -38,10 +49,19 @@ struct Instruction {
     std::array<std::int32_t, max_arity> scratch{-1, -1, -1};  // scratch slot for a gathered operand
 };
 
+// A sum or mean over leading axes computed in a region's pass.
+struct Reduction {
+    std::uint32_t node;  // the reduction's position in the index
+    Source source;       // what it sums: a register, or a value of the region's shape
+    std::int64_t groups; // elements of the result (the length of one row of accumulators)
+    double scale;        // 1 for sum, 1/count for mean
+};
+
 struct Region {
     Shape shape;
     DType dtype;
     std::vector<Instruction> instructions;
+    std::vector<Reduction> reductions;
     std::vector<std::uint32_t> materialize;  // register slots whose values leave the region
     std::vector<std::uint32_t> materialize_node;  // and their positions in the graph index
     std::size_t scratch_slots = 0;
@@ -58,6 +78,16 @@ struct Step {
     std::uint32_t node = none;
 };
 
+// Whether a reduction's axes are its operand's leading axes: then its result's element j sums the elements
+// j, j + groups, j + 2 groups, ... of the operand, in that order.
+bool over_leading_axes(const Node& node) {
+    const auto& axes = node.attrs().ints;
+    for (std::size_t i = 0; i < axes.size(); ++i) {
+        if (axes[i] != static_cast<std::int64_t>(i)) return false;
+    }
+    return true;
+}
+
 }  // namespace
 
 struct Program::Plan {
@@ -66,6 +96,7 @@ struct Program::Plan {
     std::vector<Region> regions;
     std::vector<Step> steps;
     std::size_t block;
+    std::size_t threads;
     const detail::KernelSet* kernels;
 };
 
@@ -100,21 +131,26 @@ template <class T> void gather(const Tensor& value, const Shape& shape, std::int
     }
 }
 
+// The elements [begin, end) of a region: its instructions block by block, writing out what leaves the region and
+// adding fused reductions' operands into acc (one row of accumulators per reduction, each `groups` long).
 template <class T>
-void run_region(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values) {
-    const std::int64_t n = region.shape.numel();
+void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values, std::int64_t begin, std::int64_t end,
+               std::vector<double>& acc) {
     const std::size_t block = plan.block;
     const std::size_t width = region.instructions.size();
     // Registers: one block per instruction, one per gathered operand, and a block of zeros.
     std::vector<T> registers(block * (width + region.scratch_slots + 1), T(0));
     T* const scratch = registers.data() + block * width;
     const T* const zeros = registers.data() + block * (width + region.scratch_slots);
-    for (std::size_t m = 0; m < region.materialize.size(); ++m) {
-        // Written in full below, block by block: no need to zero them first.
-        values[region.materialize_node[m]] = Tensor::empty(plan.index.node(region.materialize_node[m])->shape(), region.dtype);
-    }
-    for (std::int64_t start = 0; start < n; start += static_cast<std::int64_t>(block)) {
-        const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), n - start));
+    const auto accumulate = [&] {
+        if constexpr (std::is_same_v<T, float>) {
+            return plan.kernels->accumulate32;
+        } else {
+            return plan.kernels->accumulate64;
+        }
+    }();
+    for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
+        const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
         for (std::size_t k = 0; k < width; ++k) {
             const Instruction& ins = region.instructions[k];
             const T* operands[max_arity] = {zeros, zeros, zeros};
@@ -141,6 +177,55 @@ void run_region(const Program::Plan& plan, const Region& region, std::vector<Ten
             const T* from = registers.data() + block * region.materialize[m];
             std::copy(from, from + count, values[region.materialize_node[m]].template data<T>() + start);
         }
+        std::size_t row_offset = 0;
+        for (const Reduction& r : region.reductions) {
+            const T* from = r.source.in_region ? registers.data() + block * r.source.index : values[r.source.index].data<T>() + start;
+            double* row = acc.data() + row_offset;
+            // Element start + i adds into accumulator (start + i) mod groups: whole runs at a time.
+            std::size_t done = 0;
+            auto j = static_cast<std::size_t>(start % r.groups);
+            while (done < count) {
+                const std::size_t run = std::min(count - done, static_cast<std::size_t>(r.groups) - j);
+                accumulate(row + j, from + done, run);
+                done += run;
+                j = 0;
+            }
+            row_offset += static_cast<std::size_t>(r.groups);
+        }
+    }
+}
+
+template <class T> void run_region(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values) {
+    const std::int64_t n = region.shape.numel();
+    for (std::size_t m = 0; m < region.materialize.size(); ++m) {
+        // Written in full, block by block: no need to zero them first.
+        values[region.materialize_node[m]] = Tensor::empty(plan.index.node(region.materialize_node[m])->shape(), region.dtype);
+    }
+    std::size_t row_length = 0;
+    for (const Reduction& r : region.reductions) row_length += static_cast<std::size_t>(r.groups);
+    // Chunks of whole blocks, one per thread; tiny regions are not worth splitting.
+    const auto block = static_cast<std::int64_t>(plan.block);
+    const std::int64_t blocks = (n + block - 1) / block;
+    constexpr std::int64_t min_chunk_elements = 16384;
+    const auto chunks = static_cast<std::size_t>(
+        std::clamp<std::int64_t>(std::min<std::int64_t>(blocks, n / min_chunk_elements), 1, static_cast<std::int64_t>(plan.threads)));
+    const std::int64_t blocks_per_chunk = (blocks + static_cast<std::int64_t>(chunks) - 1) / static_cast<std::int64_t>(chunks);
+    std::vector<std::vector<double>> acc(chunks, std::vector<double>(row_length, 0.0));
+    detail::parallel_for(chunks, plan.threads, [&](std::size_t c) {
+        const std::int64_t begin = std::min(n, static_cast<std::int64_t>(c) * blocks_per_chunk * block);
+        const std::int64_t end = std::min(n, begin + blocks_per_chunk * block);
+        run_chunk<T>(plan, region, values, begin, end, acc[c]);
+    });
+    std::size_t row_offset = 0;
+    for (const Reduction& r : region.reductions) {
+        Tensor out(plan.index.node(r.node)->shape(), region.dtype);
+        for (std::int64_t j = 0; j < r.groups; ++j) {
+            double total = acc[0][row_offset + static_cast<std::size_t>(j)];
+            for (std::size_t c = 1; c < chunks; ++c) total += acc[c][row_offset + static_cast<std::size_t>(j)];
+            out.set(j, total * r.scale);
+        }
+        values[r.node] = std::move(out);
+        row_offset += static_cast<std::size_t>(r.groups);
     }
 }
 
@@ -154,6 +239,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
     plan->index = index_graph(outputs);
     plan->outputs.assign(outputs.begin(), outputs.end());
     plan->block = std::max<std::size_t>(options.block, 1);
+    plan->threads = options.threads == 0 ? detail::hardware_threads() : options.threads;
     plan->kernels = &detail::kernel_set(options.isa);
     const GraphIndex& index = plan->index;
 
@@ -188,7 +274,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         auto it = open_region.find(key);
         if (it == open_region.end() || plan->regions[it->second].instructions.size() >= max_region_instructions) {
             const std::size_t r = plan->regions.size();
-            plan->regions.push_back({node.shape(), node.dtype(), {}, {}, {}, 0});
+            plan->regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}, 0});
             plan->steps.push_back({stage[i], static_cast<std::int64_t>(r), none});
             it = open_region.insert_or_assign(key, r).first;
         }
@@ -209,11 +295,43 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         region.instructions.push_back(ins);
         region_of[i] = static_cast<std::int64_t>(it->second);
     }
-    // A region writes out what a later step, another region or the caller reads.
+    // Reductions over leading axes join the region of their operand, or (for an operand that is not elementwise,
+    // such as the output gradient) a region of its shape at their own stage: that region runs after the operand
+    // is known and before anything reads the reduction.
+    std::vector<std::int64_t> reduced_in(index.size(), -1);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        const Node& node = *index.node(i);
+        if ((node.op() != Op::sum && node.op() != Op::mean) || !over_leading_axes(node)) continue;
+        const std::uint32_t o = index.operands(i)[0];
+        const Node& operand = *index.node(o);
+        std::int64_t r = region_of[o];
+        if (r < 0) {
+            const auto it = open_region.find(std::make_pair(stage[i], operand.shape().dims()));
+            if (it != open_region.end()) r = static_cast<std::int64_t>(it->second);
+        }
+        if (r < 0) continue;
+        Region& region = plan->regions[static_cast<std::size_t>(r)];
+        if (region.dtype != node.dtype() || region.shape != operand.shape()) continue;
+        const std::int64_t groups = node.shape().numel();
+        if (groups == 0) continue;  // nothing to accumulate into: left to the reference kernel
+        double scale = 1.0;
+        if (node.op() == Op::mean) {
+            // As the reference evaluator: the mean of nothing is NaN.
+            const std::int64_t count = operand.shape().numel() / groups;
+            scale = count == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / static_cast<double>(count);
+        }
+        const Source source = region_of[o] == r ? Source{true, slot_of[o]} : Source{false, o};
+        region.reductions.push_back({static_cast<std::uint32_t>(i), source, groups, scale});
+        reduced_in[i] = r;
+    }
+    std::erase_if(plan->steps, [&](const Step& step) { return step.region < 0 && reduced_in[step.node] >= 0; });
+    // A region writes out what a later step, another region or the caller reads (a reduction it computes itself
+    // reads its registers).
     std::vector<char> needed_outside(index.size(), 0);
     for (std::size_t i = 0; i < index.size(); ++i) {
+        const std::int64_t here = reduced_in[i] >= 0 ? reduced_in[i] : region_of[i];
         for (const auto operand : index.operands(i)) {
-            if (region_of[operand] >= 0 && region_of[operand] != region_of[i]) needed_outside[operand] = 1;
+            if (region_of[operand] >= 0 && region_of[operand] != here) needed_outside[operand] = 1;
         }
     }
     for (const auto& out : outputs) needed_outside[index.position(out.get())] = 1;
@@ -281,8 +399,14 @@ std::string Program::describe() const {
         const Region& region = plan.regions[static_cast<std::size_t>(step.region)];
         std::vector<std::string_view> names;
         for (const auto& ins : region.instructions) names.push_back(ins.info->name);
-        text += fmt::format("stage {}: fused {} over {} ({}), writes {}\n", step.stage, region.instructions.size(), region.shape,
+        std::vector<std::string> reductions;
+        for (const auto& r : region.reductions) {
+            const Node& node = *plan.index.node(r.node);
+            reductions.push_back(fmt::format("{} {}", op_info(node.op()).name, node.shape()));
+        }
+        text += fmt::format("stage {}: fused {} over {} ({}), writes {}", step.stage, region.instructions.size(), region.shape,
                             fmt::join(names, " "), region.materialize.size());
+        text += reductions.empty() ? "\n" : fmt::format(", reduces ({})\n", fmt::join(reductions, ", "));
     }
     return text;
 }

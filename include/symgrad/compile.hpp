@@ -19,6 +19,10 @@ struct CompileOptions {
     // SYMGRAD_ISA environment variable names a set), or one of available_instruction_sets(). Every set gives the
     // same bits; choosing one is for tests and for measuring.
     std::string isa = "auto";
+    // Threads a region's elements are split over (the caller's thread included); 0 means one per hardware thread.
+    // The workers sleep between runs. Results do not depend on the count, except for sums fused into a region,
+    // which add one partial sum per thread (in a fixed order: the same count always gives the same bits).
+    std::size_t threads = 1;
 };
 
 // The kernel sets this build has and this CPU runs, widest first: some of "avx512", "avx2", and "generic".
