@@ -23,7 +23,9 @@
 
 #include <algorithm>
 #include <limits>
+#include <list>
 #include <map>
+#include <mutex>
 
 #include "kernels_isa.hpp"
 #include "thread_pool.hpp"
@@ -95,6 +97,7 @@ struct Program::Plan {
     std::vector<Expr> outputs;
     std::vector<Region> regions;
     std::vector<Step> steps;
+    std::vector<std::vector<std::uint32_t>> release_after;  // per step: values nothing later reads
     std::size_t block;
     std::size_t threads;
     const detail::KernelSet* kernels;
@@ -342,6 +345,31 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         region.materialize_node.push_back(static_cast<std::uint32_t>(i));
     }
     std::stable_sort(plan->steps.begin(), plan->steps.end(), [](const Step& a, const Step& b) { return a.stage < b.stage; });
+    // Each value is released after the last step that reads it (outputs are kept), so memory is returned as
+    // the run goes, as in the reference evaluator.
+    constexpr std::size_t never = static_cast<std::size_t>(-1);
+    std::vector<std::size_t> last_read(index.size(), 0);
+    for (std::size_t k = 0; k < plan->steps.size(); ++k) {
+        const Step& step = plan->steps[k];
+        if (step.region < 0) {
+            for (const auto operand : index.operands(step.node)) last_read[operand] = k;
+            continue;
+        }
+        const Region& region = plan->regions[static_cast<std::size_t>(step.region)];
+        for (const auto& ins : region.instructions) {
+            for (std::size_t a = 0; a < ins.info->arity; ++a) {
+                if (!ins.source[a].in_region) last_read[ins.source[a].index] = k;
+            }
+        }
+        for (const auto& r : region.reductions) {
+            if (!r.source.in_region) last_read[r.source.index] = k;
+        }
+    }
+    for (const auto& out : outputs) last_read[index.position(out.get())] = never;
+    plan->release_after.resize(plan->steps.size());
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        if (last_read[i] != never) plan->release_after[last_read[i]].push_back(static_cast<std::uint32_t>(i));
+    }
     Program program;
     program.plan_ = std::move(plan);
     return program;
@@ -351,7 +379,8 @@ std::vector<Tensor> Program::run(const Bindings& bindings) const {
     const Plan& plan = *plan_;
     std::vector<Tensor> values(plan.index.size());
     std::vector<Tensor> operands;
-    for (const Step& step : plan.steps) {
+    for (std::size_t k = 0; k < plan.steps.size(); ++k) {
+        const Step& step = plan.steps[k];
         if (step.region >= 0) {
             const Region& region = plan.regions[static_cast<std::size_t>(step.region)];
             if (region.dtype == DType::float32) {
@@ -359,15 +388,71 @@ std::vector<Tensor> Program::run(const Bindings& bindings) const {
             } else {
                 run_region<double>(plan, region, values);
             }
-            continue;
+        } else {
+            operands.clear();
+            for (const auto operand : plan.index.operands(step.node)) operands.push_back(values[operand]);
+            values[step.node] = evaluate_node(*plan.index.node(step.node), operands, bindings);
         }
-        operands.clear();
-        for (const auto operand : plan.index.operands(step.node)) operands.push_back(values[operand]);
-        values[step.node] = evaluate_node(*plan.index.node(step.node), operands, bindings);
+        for (const auto i : plan.release_after[k]) values[i] = Tensor();
     }
     std::vector<Tensor> result;
     for (const auto& out : plan.outputs) result.push_back(values[plan.index.position(out.get())]);
     return result;
+}
+
+namespace {
+
+struct CacheKey {
+    std::vector<const Node*> outputs;
+    std::string isa;
+    std::size_t block;
+    std::size_t threads;
+    bool operator==(const CacheKey&) const = default;
+};
+
+// A small most-recently-used list: a linear scan over 64 keys costs less than the run it saves.
+class ProgramCache {
+public:
+    Program get(std::span<const Expr> outputs, const CompileOptions& options) {
+        CacheKey key{{}, options.isa, options.block, options.threads};
+        for (const auto& out : outputs) key.outputs.push_back(out.get());
+        {
+            std::lock_guard lock(mutex_);
+            for (auto it = entries_.begin(); it != entries_.end(); ++it) {
+                if (it->first == key) {
+                    entries_.splice(entries_.begin(), entries_, it);
+                    return entries_.front().second;
+                }
+            }
+        }
+        // Compiled outside the lock; a program holds its outputs, so the keys' nodes stay alive while cached.
+        Program program = compile(outputs, options);
+        std::lock_guard lock(mutex_);
+        entries_.emplace_front(std::move(key), program);
+        if (entries_.size() > capacity) entries_.pop_back();
+        return program;
+    }
+
+private:
+    static constexpr std::size_t capacity = 64;
+    std::mutex mutex_;
+    std::list<std::pair<CacheKey, Program>> entries_;
+};
+
+}  // namespace
+
+Program compile_cached(std::span<const Expr> outputs, const CompileOptions& options) {
+    static ProgramCache cache;
+    return cache.get(outputs, options);
+}
+
+std::vector<Tensor> run_compiled(std::span<const Expr> outputs, const Bindings& bindings, const CompileOptions& options) {
+    return compile_cached(outputs, options).run(bindings);
+}
+
+Tensor run_compiled(const Expr& output, const Bindings& bindings, const CompileOptions& options) {
+    const Expr outputs[] = {output};
+    return run_compiled(outputs, bindings, options)[0];
 }
 
 std::size_t Program::region_count() const {

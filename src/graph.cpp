@@ -130,18 +130,29 @@ Node::~Node() {
         table.erase(hash_, this);
     }
     // Destroying operands inline would recurse once per level of the graph. Instead, the outermost
-    // destructor on this thread drains a work list; nested destructors only add to it.
-    thread_local std::vector<std::shared_ptr<const Node>> pending;
-    thread_local bool draining = false;
-    for (std::size_t i = 0; i < arity_; ++i) pending.push_back(std::move(inputs_[i].node_));
-    if (draining) return;
-    draining = true;
-    while (!pending.empty()) {
-        auto last = std::move(pending.back());
-        pending.pop_back();
+    // destructor on this thread drains a work list; nested destructors only add to it. The list lives on the
+    // outermost destructor's stack and the thread_local is a plain pointer, so nothing here depends on
+    // thread-local or static objects that may already be gone (a global Expr is destroyed at exit).
+    struct Pending {
+        std::vector<std::shared_ptr<const Node>> list;
+    };
+    thread_local Pending* pending = nullptr;
+    if (pending) {
+        for (std::size_t i = 0; i < arity_; ++i) pending->list.push_back(std::move(inputs_[i].node_));
+        return;
+    }
+    bool destroys_an_operand = false;
+    for (std::size_t i = 0; i < arity_; ++i) destroys_an_operand = destroys_an_operand || inputs_[i].node_.use_count() == 1;
+    if (!destroys_an_operand) return;  // the members release their references; no operand dies with this node
+    Pending local;
+    pending = &local;
+    for (std::size_t i = 0; i < arity_; ++i) local.list.push_back(std::move(inputs_[i].node_));
+    while (!local.list.empty()) {
+        auto last = std::move(local.list.back());
+        local.list.pop_back();
         last.reset();
     }
-    draining = false;
+    pending = nullptr;
 }
 
 Expr make_node(Op op, DType dtype, Shape shape, std::span<const Expr> inputs, Attrs attrs) {

@@ -15,6 +15,36 @@ std::vector<Expr> with_gradients(const Expr& y) {
 
 }  // namespace
 
+namespace {
+
+// Destroyed at exit, after main returns and after this thread's thread-local objects: graphs (and the program
+// cache, which holds one) must come apart without them. A chain deep enough to overflow the stack if they did not.
+const Expr global_chain = [] {
+    Expr y = var("g", {2});
+    for (int i = 0; i < 200000; ++i) y = sin(y) + 1;
+    return y;
+}();
+
+}  // namespace
+
+TEST_CASE("compile_cached plans a graph once; run_compiled evaluates through it", "[compile]") {
+    const Expr x = var("x", {4, 3});
+    const Expr a = var("a", {3});
+    const Expr roots[] = {x * tanh(a * x)};
+    const Program first = compile_cached(roots);
+    // The same graph built again is the same nodes: the cache answers with the same plan.
+    const Expr again[] = {x * tanh(a * x)};
+    CHECK(compile_cached(again) == first);
+    CHECK(!(compile(roots) == first));
+    CompileOptions two_threads;
+    two_threads.threads = 2;
+    CHECK(!(compile_cached(roots, two_threads) == first));
+    const Bindings at = {{"x", Tensor::uniform({4, 3}, -2, 2, 1)}, {"a", Tensor::uniform({3}, -2, 2, 2)}};
+    CHECK(run_compiled(roots[0], at).identical(evaluate(roots[0], at)));
+    const Expr global_roots[] = {global_chain};
+    CHECK(compile_cached(global_roots).step_count() > 1);  // keeps the global graph in the cache until exit
+}
+
 TEST_CASE("an elementwise chain of one shape is one fused region", "[compile]") {
     const Expr x = var("x", {64, 16});
     const Expr beta = var("beta", {16});

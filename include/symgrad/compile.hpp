@@ -37,6 +37,9 @@ public:
     std::size_t region_count() const;
     std::size_t step_count() const;
     std::string describe() const;
+    // Copies share one plan; two programs are equal when they are the same plan (compile_cached's answer to a
+    // repeated request).
+    bool operator==(const Program& other) const { return plan_ == other.plan_; }
     // The kernel set the regions run ("avx512", "avx2" or "generic").
     std::string_view instruction_set() const;
 
@@ -50,5 +53,15 @@ private:
 // Plans the graphs of outputs: elementwise nodes of one shape that feed each other become one region, run in
 // blocks; everything else (leaves, reductions, reshapes, matmul) is a step of its own.
 Program compile(std::span<const Expr> outputs, const CompileOptions& options = {});
+
+// compile(), once per graph: equal graphs are the same nodes (hash-consing), with their shapes and dtypes, so a
+// later call with the same outputs and options returns the program planned the first time. Calling an
+// activation in a loop plans it once. Keeps the 64 most recently used programs (and their graphs); safe to call
+// from several threads.
+Program compile_cached(std::span<const Expr> outputs, const CompileOptions& options = {});
+
+// The values of outputs by the fused engine: compile_cached(outputs, options).run(bindings).
+std::vector<Tensor> run_compiled(std::span<const Expr> outputs, const Bindings& bindings, const CompileOptions& options = {});
+Tensor run_compiled(const Expr& output, const Bindings& bindings, const CompileOptions& options = {});
 
 }  // namespace symgrad

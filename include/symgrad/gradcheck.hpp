@@ -23,6 +23,8 @@ struct GradcheckOptions {
     // without a seed (which takes the symbolic-one path of the reverse sweep).
     std::uint64_t seed = 0;
     bool random_projection = true;
+    // Evaluate with the reference evaluator instead of the fused engine (compile_cached + run).
+    bool reference = false;
 };
 
 struct GradcheckEntry {

@@ -200,7 +200,7 @@ int run_eval(const EvalOptions& o) {
         throw InputError(fmt::format("evaluating this request would hold {:.3g} GiB at once, past the memory limit of {} GiB "
                                      "(--memory-limit to change it)", peak / 1073741824.0, o.memory_limit_gib));
     }
-    const auto values = evaluate(outputs, bindings);
+    const auto values = run_compiled(outputs, bindings);
 
     json answer;
     answer["output"] = tensor_json(values[0]);

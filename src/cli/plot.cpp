@@ -216,7 +216,7 @@ int run_plot(const PlotOptions& o) {
             at[name] = Tensor::scalar(value);
             parts.push_back(fmt::format("{} = {:g}", name, value));
         }
-        const auto values = evaluate(std::vector<Expr>{y, dy}, at);
+        const auto values = run_compiled(std::vector<Expr>{y, dy}, at);
         curves.push_back({fmt::format("{}", fmt::join(parts, ", ")), values[0].to_vector(), values[1].to_vector()});
     }
     write_output(o.output, render(o.expression, xs, curves, o.variable));
