@@ -66,7 +66,11 @@ struct Region {
     std::vector<Reduction> reductions;
     std::vector<std::uint32_t> materialize;  // register slots whose values leave the region
     std::vector<std::uint32_t> materialize_node;  // and their positions in the graph index
-    std::size_t scratch_slots = 0;
+    // Values of another shape, gathered (broadcast) into a scratch block each: one slot per value, however many
+    // instructions read it. An invariant one (a scalar, or a per-unit value whose period divides the block)
+    // is the same in every block and is gathered once per chunk.
+    std::vector<std::uint32_t> gathered;
+    std::vector<char> invariant;
 };
 
 // Registers cost a block of memory per instruction, so a region holds at most this many; a longer run of
@@ -90,6 +94,36 @@ bool over_leading_axes(const Node& node) {
     return true;
 }
 
+// Whether a value of shape `value`, broadcast to `shape`, gives the same elements in every block of `block`
+// elements: a scalar, or a value that matches a trailing part of the shape (a per-unit parameter), whose
+// elements repeat with a period of its size.
+bool block_invariant(const Shape& value, const Shape& shape, std::size_t block) {
+    if (value.numel() == 1) return true;
+    if (value.numel() == 0) return false;
+    const std::size_t pad = shape.rank() - value.rank();
+    std::size_t first = shape.rank();  // the first axis where the value is not 1
+    for (std::size_t i = 0; i < value.rank(); ++i) {
+        if (value[i] != 1) {
+            first = pad + i;
+            break;
+        }
+    }
+    for (std::size_t i = first; i < shape.rank(); ++i) {
+        if (value[i - pad] != shape[i]) return false;
+    }
+    return block % static_cast<std::size_t>(value.numel()) == 0;
+}
+
+// The scratch slot of value o in region, added on first use.
+std::int32_t gather_slot(Region& region, std::uint32_t o, const Shape& value_shape, std::size_t block) {
+    for (std::size_t g = 0; g < region.gathered.size(); ++g) {
+        if (region.gathered[g] == o) return static_cast<std::int32_t>(g);
+    }
+    region.gathered.push_back(o);
+    region.invariant.push_back(block_invariant(value_shape, region.shape, block) ? 1 : 0);
+    return static_cast<std::int32_t>(region.gathered.size() - 1);
+}
+
 }  // namespace
 
 struct Program::Plan {
@@ -105,7 +139,8 @@ struct Program::Plan {
 
 namespace {
 
-// Copies the elements [start, start + count) of value, broadcast to shape, into out.
+// Copies the elements [start, start + count) of value, broadcast to shape, into out, a run along the last axis
+// at a time (a copy where that axis is the value's own, a fill where it is broadcast).
 template <class T> void gather(const Tensor& value, const Shape& shape, std::int64_t start, std::size_t count, T* out) {
     const T* data = value.data<T>();
     if (value.numel() == 1) {
@@ -113,23 +148,36 @@ template <class T> void gather(const Tensor& value, const Shape& shape, std::int
         return;
     }
     const auto strides = broadcast_strides(value.shape(), shape);
-    // The multi-index of start, then a walk.
-    std::vector<std::int64_t> index(shape.rank());
+    const std::size_t rank = shape.rank();
+    // The multi-index of start, and its offset in value.
+    std::vector<std::int64_t> index(rank);
     std::int64_t rest = start;
     std::int64_t offset = 0;
-    for (std::size_t axis = shape.rank(); axis-- > 0;) {
+    for (std::size_t axis = rank; axis-- > 0;) {
         index[axis] = rest % shape[axis];
         rest /= shape[axis];
         offset += index[axis] * strides[axis];
     }
-    for (std::size_t i = 0; i < count; ++i) {
-        out[i] = data[offset];
-        for (std::size_t axis = shape.rank(); axis-- > 0;) {
-            ++index[axis];
-            offset += strides[axis];
-            if (index[axis] < shape[axis]) break;
+    const std::int64_t last = shape[rank - 1];
+    const std::int64_t last_stride = strides[rank - 1];
+    std::size_t done = 0;
+    while (done < count) {
+        const auto run = static_cast<std::size_t>(std::min<std::int64_t>(last - index[rank - 1], static_cast<std::int64_t>(count - done)));
+        if (last_stride == 1) {
+            std::copy(data + offset, data + offset + static_cast<std::int64_t>(run), out + done);
+        } else {
+            std::fill(out + done, out + done + run, data[offset]);  // stride 0: the value is broadcast along this axis
+        }
+        done += run;
+        // Step the index past the run: to the start of the next row, carrying into the outer axes.
+        offset += last_stride * static_cast<std::int64_t>(run);
+        index[rank - 1] += static_cast<std::int64_t>(run);
+        for (std::size_t axis = rank; axis-- > 0 && index[axis] == shape[axis];) {
             offset -= strides[axis] * shape[axis];
             index[axis] = 0;
+            if (axis == 0) break;
+            ++index[axis - 1];
+            offset += strides[axis - 1];
         }
     }
 }
@@ -142,9 +190,15 @@ void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tens
     const std::size_t block = plan.block;
     const std::size_t width = region.instructions.size();
     // Registers: one block per instruction, one per gathered operand, and a block of zeros.
-    std::vector<T> registers(block * (width + region.scratch_slots + 1), T(0));
+    const std::size_t slots = region.gathered.size();
+    std::vector<T> registers(block * (width + slots + 1), T(0));
     T* const scratch = registers.data() + block * width;
-    const T* const zeros = registers.data() + block * (width + region.scratch_slots);
+    const T* const zeros = registers.data() + block * (width + slots);
+    for (std::size_t g = 0; g < slots; ++g) {
+        if (!region.invariant[g]) continue;
+        const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
+        gather<T>(values[region.gathered[g]], region.shape, begin, first, scratch + block * g);
+    }
     const auto accumulate = [&] {
         if constexpr (std::is_same_v<T, float>) {
             return plan.kernels->accumulate32;
@@ -152,37 +206,41 @@ void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tens
             return plan.kernels->accumulate64;
         }
     }();
+    // Where each instruction writes: its register, or, for a value that leaves the region, the value itself
+    // (later instructions read it back while it is still in cache; no copy).
+    std::vector<T*> destination(width);
     for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
         const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
+        for (std::size_t k = 0; k < width; ++k) destination[k] = registers.data() + block * k;
+        for (std::size_t g = 0; g < slots; ++g) {
+            if (!region.invariant[g]) gather<T>(values[region.gathered[g]], region.shape, start, count, scratch + block * g);
+        }
+        for (std::size_t m = 0; m < region.materialize.size(); ++m) {
+            destination[region.materialize[m]] = values[region.materialize_node[m]].template data<T>() + start;
+        }
         for (std::size_t k = 0; k < width; ++k) {
             const Instruction& ins = region.instructions[k];
             const T* operands[max_arity] = {zeros, zeros, zeros};
             for (std::size_t a = 0; a < ins.info->arity; ++a) {
                 const Source& source = ins.source[a];
                 if (source.in_region) {
-                    operands[a] = registers.data() + block * source.index;
+                    operands[a] = destination[source.index];
                 } else if (ins.scratch[a] < 0) {
                     operands[a] = values[source.index].data<T>() + start;  // same shape: read in place
                 } else {
-                    T* into = scratch + block * static_cast<std::size_t>(ins.scratch[a]);
-                    gather<T>(values[source.index], region.shape, start, count, into);
-                    operands[a] = into;
+                    operands[a] = scratch + block * static_cast<std::size_t>(ins.scratch[a]);
                 }
             }
-            T* out = registers.data() + block * k;
+            T* out = destination[k];
             if constexpr (std::is_same_v<T, float>) {
                 ins.kernel32(out, operands[0], operands[1], operands[2], count);
             } else {
                 ins.kernel64(out, operands[0], operands[1], operands[2], count);
             }
         }
-        for (std::size_t m = 0; m < region.materialize.size(); ++m) {
-            const T* from = registers.data() + block * region.materialize[m];
-            std::copy(from, from + count, values[region.materialize_node[m]].template data<T>() + start);
-        }
         std::size_t row_offset = 0;
         for (const Reduction& r : region.reductions) {
-            const T* from = r.source.in_region ? registers.data() + block * r.source.index : values[r.source.index].data<T>() + start;
+            const T* from = r.source.in_region ? destination[r.source.index] : values[r.source.index].data<T>() + start;
             double* row = acc.data() + row_offset;
             // Element start + i adds into accumulator (start + i) mod groups: whole runs at a time.
             std::size_t done = 0;
@@ -277,13 +335,24 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         auto it = open_region.find(key);
         if (it == open_region.end() || plan->regions[it->second].instructions.size() >= max_region_instructions) {
             const std::size_t r = plan->regions.size();
-            plan->regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}, 0});
+            plan->regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}, {}, {}});
             plan->steps.push_back({stage[i], static_cast<std::int64_t>(r), none});
             it = open_region.insert_or_assign(key, r).first;
         }
         Region& region = plan->regions[it->second];
         const auto op = static_cast<std::size_t>(node.op());
         Instruction ins{&info, plan->kernels->f32[op], plan->kernels->f64[op], static_cast<std::uint32_t>(i), {}, {-1, -1, -1}};
+        if (node.op() == Op::pow && node.input(1).node().is_scalar_constant()) {
+            // x^2 and x^3: the products the pow kernel computes for these exponents, without its library call.
+            const double exponent = node.input(1).node().scalar_value();
+            if (exponent == 2.0) {
+                ins.kernel32 = plan->kernels->square32;
+                ins.kernel64 = plan->kernels->square64;
+            } else if (exponent == 3.0) {
+                ins.kernel32 = plan->kernels->cube32;
+                ins.kernel64 = plan->kernels->cube64;
+            }
+        }
         const auto operands = index.operands(i);
         for (std::size_t a = 0; a < operands.size(); ++a) {
             const std::uint32_t o = operands[a];
@@ -291,7 +360,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
                 ins.source[a] = {true, slot_of[o]};
             } else {
                 ins.source[a] = {false, o};
-                if (index.node(o)->shape() != node.shape()) ins.scratch[a] = static_cast<std::int32_t>(region.scratch_slots++);
+                if (index.node(o)->shape() != node.shape()) ins.scratch[a] = gather_slot(region, o, index.node(o)->shape(), plan->block);
             }
         }
         slot_of[i] = static_cast<std::uint32_t>(region.instructions.size());

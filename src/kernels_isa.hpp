@@ -25,6 +25,11 @@ struct KernelSet {
     std::string_view isa;
     std::array<BlockKernel<float>, op_count> f32{};
     std::array<BlockKernel<double>, op_count> f64{};
+    // pow with a scalar exponent of 2 or 3 (the pow kernel computes these exactly so).
+    BlockKernel<float> square32 = nullptr;
+    BlockKernel<double> square64 = nullptr;
+    BlockKernel<float> cube32 = nullptr;
+    BlockKernel<double> cube64 = nullptr;
     AccumulateKernel<float> accumulate32 = nullptr;
     AccumulateKernel<double> accumulate64 = nullptr;
 };

@@ -25,7 +25,15 @@ template <class T> T add(T a, T b, T) { return a + b; }
 template <class T> T sub(T a, T b, T) { return a - b; }
 template <class T> T mul(T a, T b, T) { return a * b; }
 template <class T> T div(T a, T b, T) { return a / b; }
-template <class T> T pow(T a, T b, T) { return std::pow(a, b); }
+// Squares and cubes are products, as in PyTorch's CPU pow with a scalar exponent of 2 or 3 (the same bits);
+// they are what polynomials in activations use, and they vectorize (the engine picks square/cube for them).
+template <class T> T square(T a, T, T) { return a * a; }
+template <class T> T cube(T a, T, T) { return a * a * a; }
+template <class T> T pow(T a, T b, T) {
+    if (b == T(2)) return square<T>(a, b, b);
+    if (b == T(3)) return cube<T>(a, b, b);
+    return std::pow(a, b);
+}
 template <class T> T exp(T a, T, T) {
     if constexpr (is_f32<T>) {
         return vmath::exp(a);
@@ -74,11 +82,10 @@ template <class T> T sign(T a, T, T) {
 }
 
 // Stable at |x| = 1000: exp is only ever taken of a non-positive number.
-// Written without a branch (both quotients, one chosen) so that the float32 loop vectorizes.
+// Written without a branch so that the float32 loop vectorizes.
 template <class T> T sigmoid(T a, T, T) {
     const T e = exp<T>(a >= 0 ? -a : a, T(0), T(0));  // exp(-|a|); NaN stays NaN
-    const T d = T(1) + e;
-    return a >= 0 ? T(1) / d : e / d;
+    return (a >= 0 ? T(1) : e) / (T(1) + e);           // one division: 1 / (1 + e) or e / (1 + e)
 }
 
 // softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact form, no overflow, no threshold.

@@ -59,7 +59,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"grad", swish, "--shape", "x=5,-4"}, "--shape 'x=5,-4': '-4' is not a dimension");
     expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");
     expect({"grad"}, "expr is required");
-    expect({"frobnicate"}, "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are check, eval, grad, graph");
+    expect({"frobnicate"}, "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, check, eval, grad, graph");
     expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
     expect({"grad", swish, "--no-such-flag"}, "--no-such-flag");
     expect({"check", swish, "--range", "2:1"}, "--range '2:1': LO must be below HI");
@@ -82,6 +82,33 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"plot", swish, "--param", "beta=1", "--range", "5:-5"}, "--range '5:-5': LO must be below HI");
     expect({"plot", swish, "--param", "beta=1", "--points", "1"}, "--points 1: choose 2 to 100000");
     expect({"plot", swish, "--param", "x=1"}, "--param 'x=1': 'x' is the plotted variable");
+    expect({"grad", swish, "--shape", "x=4", "--shape", "bta=4"},
+           "--shape gives a shape to 'bta', which is not a variable of the expression (its variables: x, beta)");
+    expect({"bench", "2 * 3"}, "the expression has no variables: there is nothing to run it on");
+    expect({"bench", swish, "--dtype", "float16"}, "--dtype 'float16': choose float32 or float64");
+    expect({"bench", swish, "--shape", "x=100000,100000"}, "past the memory limit of 4 GiB");
+    expect({"bench", swish, "--repeat", "0"}, "--repeat");
+}
+
+TEST_CASE("bench times forward and backward and prints the JSON it promises", "[cli]") {
+    const auto r = run_cli({"bench", swish, "--shape", "x=64,32", "--shape", "beta=32", "--repeat", "3", "--json", "--threads", "2"});
+    REQUIRE(r.status == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    for (const char* key : {"fwd_ms", "bwd_ms", "fwd_bwd_ms", "gbps", "copy_gbps", "bound_ms", "bound_fraction", "compile_ms"}) {
+        INFO(key);
+        CHECK(j.at(key).get<double>() > 0);
+    }
+    CHECK(j.at("threads") == 2);
+    CHECK(j.at("repeat") == 3);
+    CHECK(j.at("shape") == nlohmann::json{{"x", {64, 32}}, {"beta", {32}}});
+    CHECK(j.at("dtype") == "float32");
+    // The fewest bytes: forward reads x and beta and writes y; backward reads them and dy, writes dx and dbeta.
+    CHECK(j.at("min_bytes").get<double>() == 4.0 * (64 * 32 + 32 + 64 * 32 + 64 * 32 + 32 + 64 * 32 + 64 * 32 + 32));
+    CHECK(j.at("fwd_bwd_ms").get<double>() >= j.at("fwd_ms").get<double>());
+    const auto human = run_cli({"bench", swish, "--shape", "x=8,4", "--repeat", "2", "--dtype", "float64"});
+    CHECK(human.status == 0);
+    CHECK(human.out.find("x [8, 4], beta []; float64; 1 thread;") != std::string::npos);
+    CHECK(human.out.find("of the bound") != std::string::npos);
 }
 
 TEST_CASE("trace walks through the forward and backward pass", "[cli]") {

@@ -1,3 +1,6 @@
+#include <bit>
+#include <cmath>
+
 #include "helpers.hpp"
 
 using namespace symgrad;
@@ -152,6 +155,35 @@ TEST_CASE("the engine agrees exactly with the reference on the activations, in b
                 const auto got = compile(outputs, compile_options).run(at);
                 for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].identical(expected[k]));
             }
+        }
+    }
+}
+
+TEST_CASE("squares and cubes are products, in the reference and in the engine; other powers are pow's", "[compile]") {
+    for (const DType dtype : {DType::float32, DType::float64}) {
+        const Expr x = var("x", {50}, dtype);
+        const std::vector<Expr> outputs{pow(x, 2), pow(x, 3), pow(x, 2.5), pow(x, -1)};
+        Bindings at = {{"x", Tensor::uniform({50}, -3, 3, 4, dtype)}};
+        at["x"].set(0, INFINITY);
+        at["x"].set(1, NAN);
+        at["x"].set(2, -0.0);
+        const auto expected = evaluate(outputs, at);
+        for (std::int64_t i = 0; i < 50; ++i) {
+            const double v = at["x"].get(i);
+            if (dtype == DType::float32) {
+                const auto f = static_cast<float>(v);
+                CHECK(std::bit_cast<std::uint32_t>(static_cast<float>(expected[0].get(i))) == std::bit_cast<std::uint32_t>(f * f));
+                CHECK(std::bit_cast<std::uint32_t>(static_cast<float>(expected[1].get(i))) == std::bit_cast<std::uint32_t>(f * f * f));
+            } else if (!std::isnan(v)) {
+                CHECK(expected[0].get(i) == v * v);
+                CHECK(expected[1].get(i) == v * v * v);
+            }
+        }
+        for (const auto& isa : available_instruction_sets()) {
+            CompileOptions options;
+            options.isa = isa;
+            const auto got = compile(outputs, options).run(at);
+            for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].identical(expected[k]));
         }
     }
 }

@@ -15,7 +15,7 @@ struct CheckOptions {
 };
 
 int run_check(const CheckOptions& o) {
-    const Expr y = parse_user_expression(o.expression, parse_shape_specs(o.shapes));
+    const Expr y = parse_with_shapes(o.expression, o.shapes);
     const auto vars = variables_of(y);
     if (vars.empty()) throw InputError("the expression has no variables to check");
     // Finite differences evaluate the graph four times per element of every variable.

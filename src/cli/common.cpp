@@ -80,6 +80,21 @@ Expr parse_user_expression(const std::string& text, const std::map<std::string, 
     }
 }
 
+Expr parse_with_shapes(const std::string& text, const std::vector<std::string>& shape_specs, DType dtype) {
+    const auto shapes = parse_shape_specs(shape_specs);
+    const Expr y = parse_user_expression(text, shapes, dtype);
+    const auto vars = variables_of(y);
+    for (const auto& [name, shape] : shapes) {
+        if (find_variable(vars, name) == nullptr) {
+            std::vector<std::string> names;
+            for (const auto& v : vars) names.push_back(v.node().attrs().name);
+            throw InputError(fmt::format("--shape gives a shape to '{}', which is not a variable of the expression (its variables: {})",
+                                         name, names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+        }
+    }
+    return y;
+}
+
 std::vector<Expr> variables_of(const Expr& e) {
     const Expr roots[] = {e};
     return variables(roots);

@@ -28,6 +28,7 @@ Action add_graph(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_trace(CLI::App& app);
 Action add_plot(CLI::App& app);
+Action add_bench(CLI::App& app);
 
 // "x=5,4" -> x: [5, 4]; "a=" -> a: [] (a scalar). Repeatable.
 std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs);
@@ -35,6 +36,10 @@ std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<st
 // Parses an expression typed by the user; errors come back as InputError with the caret report.
 Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes,
                            DType dtype = DType::float64);
+
+// parse_user_expression with the shapes of --shape specs; a spec that names no variable of the expression is
+// an error (a typo would otherwise leave that variable a scalar without a word).
+Expr parse_with_shapes(const std::string& text, const std::vector<std::string>& shape_specs, DType dtype = DType::float64);
 
 // The variables of e, in order of first appearance.
 std::vector<Expr> variables_of(const Expr& e);

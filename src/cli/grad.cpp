@@ -16,7 +16,7 @@ struct GradOptions {
 };
 
 int run_grad(const GradOptions& o) {
-    const Expr y = parse_user_expression(o.expression, parse_shape_specs(o.shapes));
+    const Expr y = parse_with_shapes(o.expression, o.shapes);
     const auto all = variables_of(y);
     std::vector<Expr> wrt;
     if (o.wrt.empty()) {

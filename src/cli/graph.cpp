@@ -82,7 +82,7 @@ int run_graph(const GraphOptions& o) {
         throw InputError(fmt::format("--format '{}': choose dot, svg or png", o.format));
     }
     if (o.format == "png" && (o.output.empty() || o.output == "-")) throw InputError("--format png needs -o FILE");
-    const Expr y = parse_user_expression(o.expression, parse_shape_specs(o.shapes));
+    const Expr y = parse_with_shapes(o.expression, o.shapes);
     std::vector<Expr> roots{y};
     DotOptions options;
     options.output_names = {"y"};

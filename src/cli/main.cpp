@@ -15,9 +15,10 @@ int main(int argc, char** argv) {
                "  symgrad check 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4\n"
                "  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg\n"
                "  echo '{\"expr\": \"x * sigmoid(x)\", \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}}}' | symgrad eval -\n"
+               "  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024\n"
                "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
     std::vector<std::pair<CLI::App*, Action>> actions;
-    for (auto add : {add_grad, add_check, add_graph, add_eval, add_trace, add_plot}) {
+    for (auto add : {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench}) {
         Action action = add(app);
         actions.emplace_back(app.get_subcommands({}).back(), std::move(action));
     }

@@ -55,7 +55,7 @@ Bindings bindings_from(const std::vector<std::string>& specs, const std::vector<
 }
 
 int run_trace(const TraceOptions& o) {
-    const Expr y = parse_user_expression(o.expression, parse_shape_specs(o.shapes));
+    const Expr y = parse_with_shapes(o.expression, o.shapes);
     const auto vars = variables_of(y);
     const Bindings at = bindings_from(o.at, vars);
     const Expr roots[] = {y};

@@ -1,0 +1,220 @@
+// symgrad bench EXPR --shape x=4096,1024 --shape beta=1024 [--dtype float32] [--threads N] [--json]: how fast the
+// fused engine runs an activation forward, and forward then backward, against the memory-bandwidth bound.
+//
+// Forward is the program of y; backward is the program of the gradients of every variable given an output
+// gradient dy (what a training step runs after the forward). The bound is the time to move the fewest bytes
+// those two passes need (forward: read the variables, write y; backward: read the variables and dy, write every
+// gradient) at the copy bandwidth measured in the same run, with the same threads, on a buffer of y's size.
+#include <algorithm>
+#include <barrier>
+#include <chrono>
+#include <cstring>
+#include <iostream>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "common.hpp"
+
+namespace symgrad::cli {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct BenchOptions {
+    std::string expression;
+    std::vector<std::string> shapes;
+    std::string dtype = "float32";
+    std::size_t threads = 1;
+    std::size_t repeat = 0;  // 0: as many as fit in about a second (at least 5, at most 500)
+    bool json = false;
+    double memory_limit_gib = 4.0;
+};
+
+double elapsed_ms(Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+double median(std::vector<double> values) {
+    std::sort(values.begin(), values.end());
+    const std::size_t n = values.size();
+    return n % 2 == 1 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// Copies a buffer with `threads` threads, each its own slice; the workers wait at a barrier between copies.
+class Copier {
+public:
+    Copier(std::size_t bytes, std::size_t threads)
+        : from_(bytes, 1), to_(bytes, 0), threads_(threads), start_(static_cast<std::ptrdiff_t>(threads)),
+          finish_(static_cast<std::ptrdiff_t>(threads)) {
+        for (std::size_t t = 1; t < threads_; ++t) {
+            workers_.emplace_back([this, t] {
+                for (;;) {
+                    start_.arrive_and_wait();
+                    if (stop_) return;
+                    copy_slice(t);
+                    finish_.arrive_and_wait();
+                }
+            });
+        }
+    }
+    ~Copier() {
+        stop_ = true;
+        if (threads_ > 1) start_.arrive_and_wait();
+        for (auto& w : workers_) w.join();
+    }
+    // One copy of the whole buffer; returns milliseconds.
+    double copy() {
+        const auto start = Clock::now();
+        if (threads_ > 1) start_.arrive_and_wait();
+        copy_slice(0);
+        if (threads_ > 1) finish_.arrive_and_wait();
+        return elapsed_ms(start);
+    }
+    std::size_t bytes() const { return from_.size(); }
+
+private:
+    void copy_slice(std::size_t t) {
+        const std::size_t slice = (from_.size() + threads_ - 1) / threads_;
+        const std::size_t begin = std::min(from_.size(), t * slice);
+        const std::size_t end = std::min(from_.size(), begin + slice);
+        std::memcpy(to_.data() + begin, from_.data() + begin, end - begin);
+    }
+    std::vector<char> from_;
+    std::vector<char> to_;
+    std::size_t threads_;
+    std::barrier<> start_;
+    std::barrier<> finish_;
+    bool stop_ = false;
+    std::vector<std::thread> workers_;
+};
+
+double bytes_of(const Shape& shape, DType dtype) {
+    return static_cast<double>(shape.numel()) * static_cast<double>(dtype_size(dtype));
+}
+
+std::string shape_list(const std::vector<Expr>& vars) {
+    std::vector<std::string> parts;
+    for (const auto& v : vars) parts.push_back(fmt::format("{} {}", v.node().attrs().name, v.shape()));
+    return fmt::format("{}", fmt::join(parts, ", "));
+}
+
+int run_bench(const BenchOptions& o) {
+    if (o.dtype != "float32" && o.dtype != "float64") {
+        throw InputError(fmt::format("--dtype '{}': choose float32 or float64", o.dtype));
+    }
+    const DType dtype = o.dtype == "float32" ? DType::float32 : DType::float64;
+    const Expr y = parse_with_shapes(o.expression, o.shapes, dtype);
+    const auto vars = variables_of(y);
+    if (vars.empty()) throw InputError("the expression has no variables: there is nothing to run it on");
+    const std::size_t threads = o.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : o.threads;
+
+    // Compiling: the gradient graph, simplified, and both plans.
+    const auto compile_start = Clock::now();
+    const Expr dy = var("\x01dy", y.shape(), dtype);  // a name no expression can spell
+    std::vector<Expr> all{y};
+    const auto raw = grad(y, vars, dy);
+    all.insert(all.end(), raw.begin(), raw.end());
+    const auto simplified = simplify(all);
+    const std::vector<Expr> forward_outputs{simplified[0]};
+    const std::vector<Expr> backward_outputs(simplified.begin() + 1, simplified.end());
+    CompileOptions options;
+    options.threads = threads;
+    const Program forward = compile(forward_outputs, options);
+    const Program backward = compile(backward_outputs, options);
+    const double compile_ms = elapsed_ms(compile_start);
+
+    const double limit = o.memory_limit_gib * 1073741824.0;
+    const double peak = std::max(evaluation_peak_bytes(forward_outputs), evaluation_peak_bytes(backward_outputs));
+    if (peak + bytes_of(y.shape(), dtype) * 2 > limit) {
+        throw InputError(fmt::format("these shapes need about {:.3g} GiB, past the memory limit of {} GiB (--memory-limit to change it)",
+                                     (peak + bytes_of(y.shape(), dtype) * 2) / 1073741824.0, o.memory_limit_gib));
+    }
+    Bindings at;
+    std::uint64_t seed = 1;
+    for (const auto& v : vars) at.emplace(v.node().attrs().name, Tensor::uniform(v.shape(), -2, 2, seed++, dtype));
+    at.emplace("\x01dy", Tensor::uniform(y.shape(), -1, 1, seed++, dtype));
+
+    // The fewest bytes each pass moves.
+    double variable_bytes = 0;
+    for (const auto& v : vars) variable_bytes += bytes_of(v.shape(), dtype);
+    const double forward_bytes = variable_bytes + bytes_of(y.shape(), dtype);
+    const double backward_bytes = variable_bytes + bytes_of(y.shape(), dtype) + variable_bytes;
+    const double min_bytes = forward_bytes + backward_bytes;
+
+    Copier copier(std::max<std::size_t>(static_cast<std::size_t>(bytes_of(y.shape(), dtype)), 4096), threads);
+    // Warm up (first touches of memory, the thread pool), then size the repetitions to about a second.
+    const auto warm_start = Clock::now();
+    forward.run(at);
+    backward.run(at);
+    copier.copy();
+    const double once_ms = std::max(elapsed_ms(warm_start), 1e-3);
+    const std::size_t repeat = o.repeat > 0 ? o.repeat : std::clamp<std::size_t>(static_cast<std::size_t>(1000.0 / once_ms), 5, 500);
+    std::vector<double> forward_ms;
+    std::vector<double> backward_ms;
+    std::vector<double> both_ms;
+    std::vector<double> copy_ms;
+    for (std::size_t r = 0; r < repeat; ++r) {
+        copy_ms.push_back(copier.copy());
+        auto start = Clock::now();
+        forward.run(at);
+        forward_ms.push_back(elapsed_ms(start));
+        start = Clock::now();
+        backward.run(at);
+        backward_ms.push_back(elapsed_ms(start));
+        both_ms.push_back(forward_ms.back() + backward_ms.back());
+    }
+    const double fwd = median(forward_ms);
+    const double bwd = median(backward_ms);
+    const double fwd_bwd = median(both_ms);
+    const double copy_gbps = 2.0 * static_cast<double>(copier.bytes()) / (median(copy_ms) * 1e6);  // read + write
+    const double bound_ms = min_bytes / (copy_gbps * 1e6);
+    const double gbps = min_bytes / (fwd_bwd * 1e6);
+
+    if (o.json) {
+        nlohmann::json shapes = nlohmann::json::object();
+        for (const auto& v : vars) shapes[v.node().attrs().name] = v.shape().dims();
+        const nlohmann::json answer = {
+            {"expr", o.expression}, {"dtype", o.dtype}, {"shape", shapes}, {"output_shape", y.shape().dims()},
+            {"threads", threads}, {"isa", std::string(forward.instruction_set())}, {"repeat", repeat},
+            {"compile_ms", compile_ms}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"fwd_bwd_ms", fwd_bwd},
+            {"min_bytes", min_bytes}, {"gbps", gbps}, {"copy_gbps", copy_gbps}, {"bound_ms", bound_ms},
+            {"bound_fraction", bound_ms / fwd_bwd}};
+        std::cout << answer.dump() << "\n";
+        return 0;
+    }
+    std::cout << fmt::format("{}\n  {}; {}; {} thread{}; {} kernels; median of {}\n", o.expression, shape_list(vars), o.dtype, threads,
+                             threads == 1 ? "" : "s", forward.instruction_set(), repeat);
+    std::cout << fmt::format("  compile (grad + simplify + plan) {:>9.3f} ms\n", compile_ms);
+    std::cout << fmt::format("  forward                          {:>9.3f} ms\n", fwd);
+    std::cout << fmt::format("  backward                         {:>9.3f} ms\n", bwd);
+    std::cout << fmt::format("  forward + backward               {:>9.3f} ms  {:.1f} GB/s of the fewest {:.3g} MB\n", fwd_bwd, gbps,
+                             min_bytes / 1e6);
+    std::cout << fmt::format("  bandwidth bound                  {:>9.3f} ms  (copy {:.1f} GB/s): {:.2f} of the bound\n", bound_ms,
+                             copy_gbps, bound_ms / fwd_bwd);
+    return 0;
+}
+
+}  // namespace
+
+Action add_bench(CLI::App& app) {
+    auto options = std::make_shared<BenchOptions>();
+    CLI::App* sub = app.add_subcommand("bench", "Time the fused engine on an expression, forward and backward, against the bandwidth bound.");
+    sub->add_option("expr", options->expression, "The expression")->required();
+    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    sub->add_option("--dtype", options->dtype, "float32 (default) or float64");
+    sub->add_option("--threads", options->threads, "Threads (default 1; 0 = one per hardware thread)");
+    sub->add_option("--repeat", options->repeat, "Repetitions (default: as many as fit in about a second, 5 to 500)")
+        ->check(CLI::PositiveNumber);
+    sub->add_flag("--json", options->json, "Print one JSON object (keys fwd_ms, bwd_ms, fwd_bwd_ms, gbps, bound_fraction, threads, shape, ...)");
+    sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse shapes that need more GiB than this (default 4)")
+        ->check(CLI::PositiveNumber);
+    sub->footer("Example:\n  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024 --threads 2\n"
+                "Forward runs y; backward runs the gradients of every variable given an output gradient. The bound is the\n"
+                "time to move the fewest bytes (read the variables, write y; read them and dy, write the gradients) at the\n"
+                "copy bandwidth measured in the same run. Medians over the repetitions.");
+    return [options] { return run_bench(*options); };
+}
+
+}  // namespace symgrad::cli
