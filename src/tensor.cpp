@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <limits>
+#include <map>
+#include <mutex>
 #include <numbers>
 
 namespace symgrad {
@@ -113,6 +115,55 @@ std::size_t normalize_axis(std::int64_t axis, std::size_t rank) {
 
 namespace {
 
+// Freed large buffers are kept for the next allocation of the same size. A fresh large buffer comes from mmap and
+// costs a page fault per 4 KiB on first touch: a program run in a loop on [256, 256] tensors spent three quarters
+// of its time in the kernel. At most cache_limit bytes are kept; release_cached_buffers() returns them.
+class BufferCache {
+public:
+    static constexpr std::size_t min_bytes = std::size_t{128} << 10;
+    static constexpr std::size_t cache_limit = std::size_t{512} << 20;
+
+    void* take(std::size_t bytes) {
+        std::lock_guard lock(mutex_);
+        const auto it = free_.find(bytes);
+        if (it == free_.end()) return nullptr;
+        void* memory = it->second;
+        free_.erase(it);
+        cached_ -= bytes;
+        return memory;
+    }
+
+    void give(void* memory, std::size_t bytes) {
+        {
+            std::lock_guard lock(mutex_);
+            if (cached_ + bytes <= cache_limit) {
+                free_.emplace(bytes, memory);
+                cached_ += bytes;
+                return;
+            }
+        }
+        std::free(memory);
+    }
+
+    void release() {
+        std::lock_guard lock(mutex_);
+        for (auto& [bytes, memory] : free_) std::free(memory);
+        free_.clear();
+        cached_ = 0;
+    }
+
+private:
+    std::mutex mutex_;
+    std::multimap<std::size_t, void*> free_;
+    std::size_t cached_ = 0;
+};
+
+// Never destroyed: a Tensor held by a static may be freed after every other static is gone.
+BufferCache& buffer_cache() {
+    static BufferCache* cache = new BufferCache;
+    return *cache;
+}
+
 std::shared_ptr<std::byte[]> allocate(std::size_t bytes, bool zero) {
     // Small tensors (scalars, per-unit vectors) are the most numerous: one allocation holds the
     // control block and the zeroed data. Larger ones get 64-byte alignment, which suits every vector width.
@@ -120,10 +171,17 @@ std::shared_ptr<std::byte[]> allocate(std::size_t bytes, bool zero) {
     if (bytes <= small) return std::make_shared<std::byte[]>(std::max<std::size_t>(bytes, 1));
     constexpr std::size_t alignment = 64;
     const std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-    void* memory = std::aligned_alloc(alignment, rounded);
+    if (rounded < BufferCache::min_bytes) {
+        void* memory = std::aligned_alloc(alignment, rounded);
+        if (memory == nullptr) throw std::bad_alloc();
+        if (zero) std::memset(memory, 0, rounded);
+        return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(memory), [](std::byte* p) { std::free(p); });
+    }
+    void* memory = buffer_cache().take(rounded);
+    if (memory == nullptr) memory = std::aligned_alloc(alignment, rounded);
     if (memory == nullptr) throw std::bad_alloc();
     if (zero) std::memset(memory, 0, rounded);
-    return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(memory), [](std::byte* p) { std::free(p); });
+    return std::shared_ptr<std::byte[]>(static_cast<std::byte*>(memory), [rounded](std::byte* p) { buffer_cache().give(p, rounded); });
 }
 
 // SplitMix64: a small, well-mixed generator whose output is the same on every platform.
@@ -140,6 +198,10 @@ struct SplitMix64 {
 };
 
 }  // namespace
+
+void release_cached_buffers() {
+    buffer_cache().release();
+}
 
 Tensor::Tensor() : shape_({0}) {}
 

@@ -21,8 +21,8 @@ inline float from_bits(std::uint32_t u) { return __builtin_bit_cast(float, u); }
 inline std::uint32_t to_bits(float f) { return __builtin_bit_cast(std::uint32_t, f); }
 inline bool is_nan(float x) { return x != x; }
 inline float abs(float x) { return from_bits(to_bits(x) & 0x7fffffffu); }
-// 2^k for -126 <= k <= 127.
-inline float pow2(std::int32_t k) { return from_bits(static_cast<std::uint32_t>(k + 127) << 23); }
+// 2^k for -126 <= k <= 127 (other k, which only a NaN's bits give, make some float without undefined behaviour).
+inline float pow2(std::int32_t k) { return from_bits((static_cast<std::uint32_t>(k) + 127u) << 23); }
 
 inline constexpr float inf = __builtin_inff();
 inline constexpr float ln2_hi = 0.693359375f;  // 9 significant bits: n * ln2_hi is exact for |n| < 2^15
@@ -41,14 +41,15 @@ inline float exp_tail(float r) {
 
 // exp(x) = 2^n exp(r), n = round(x / ln2), r = x - n ln2 (Cody-Waite, two parts of ln2).
 // n is found by adding 1.5 * 2^23, which leaves round(x * log2(e)) in the low bits of the sum.
+// x is first clamped to [min_arg, max_arg], where the arithmetic is exact and the ends come out right by
+// themselves: exp(max_arg) rounds to inf and exp(min_arg) to 0. NaN passes the clamps (its comparisons are false)
+// and every operation after them, so it comes out NaN; the integer steps only move its bits around.
 inline float exp(float x) {
-    constexpr float max_arg = 88.72283935546875f;  // above: exp(x) > FLT_MAX
-    constexpr float min_arg = -103.97208404541015625f;  // below: exp(x) < FLT_TRUE_MIN / 2
+    constexpr float max_arg = 88.72283935546875f;        // the float above log(FLT_MAX): exp rounds to inf
+    constexpr float min_arg = -103.97208404541015625f;   // the float below log(FLT_TRUE_MIN / 2): exp rounds to 0
     constexpr float shifter = 12582912.0f;  // 1.5 * 2^23
-    // Clamp to a range where the arithmetic below is exact, and keep NaN out of it (its bits are not a number).
     float xc = x < min_arg ? min_arg : x;
     xc = xc > max_arg ? max_arg : xc;
-    xc = is_nan(x) ? 0.0f : xc;
     const float t = xc * 1.44269504088896341f + shifter;
     const std::int32_t n = static_cast<std::int32_t>(to_bits(t) - to_bits(shifter));  // -150 <= n <= 128
     const float nf = t - shifter;
@@ -56,10 +57,7 @@ inline float exp(float x) {
     const float e = 1.0f + (r + exp_tail(r));
     // 2^n in two factors, so that neither overflows and a subnormal result is rounded once, at the end.
     const std::int32_t n1 = n >> 1;
-    const float y = e * pow2(n1) * pow2(n - n1);
-    float result = x > max_arg ? inf : y;
-    result = x < min_arg ? 0.0f : result;
-    return is_nan(x) ? x + x : result;
+    return e * pow2(n1) * pow2(n - n1);
 }
 
 // log(1 + f) for sqrt(1/2) - 1 <= f < sqrt(2) - 1, as f - f^2/2 + f^3 P(f), without the exponent part.

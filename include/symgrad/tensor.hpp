@@ -152,6 +152,11 @@ template <> const double* Tensor::data<double>() const;
 // NumPy-style text: nested brackets, elided in the middle when large.
 std::string to_string(const Tensor& tensor);
 
+// Tensors of 128 KiB and more return their memory to a cache when freed (up to 512 MiB in all), so that the next
+// tensor of that size, in a loop of runs, reuses it instead of paying page faults on fresh memory. This returns
+// the cached memory to the system.
+void release_cached_buffers();
+
 }  // namespace symgrad
 
 template <> struct fmt::formatter<symgrad::Shape> : fmt::formatter<std::string_view> {
