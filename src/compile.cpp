@@ -28,6 +28,7 @@
 #include <mutex>
 
 #include "kernels_isa.hpp"
+#include "reduce_order.hpp"
 #include "thread_pool.hpp"
 
 namespace symgrad {
@@ -49,13 +50,16 @@ struct Instruction {
     std::uint32_t node;  // position in the index
     std::array<Source, max_arity> source;
     std::array<std::int32_t, max_arity> scratch{-1, -1, -1};  // scratch slot for a gathered operand
+    std::size_t arity = 0;
+    bool fused_away = false;  // computed inside its only reader (a pair kernel); its register is unused
 };
 
 // A sum or mean over leading axes computed in a region's pass.
 struct Reduction {
     std::uint32_t node;  // the reduction's position in the index
     Source source;       // what it sums: a register, or a value of the region's shape
-    std::int64_t groups; // elements of the result (the length of one row of accumulators)
+    std::int64_t groups; // elements of the result
+    std::int64_t period; // accumulators (reduce_order.hpp): the length of the row kept per chunk
     double scale;        // 1 for sum, 1/count for mean
 };
 
@@ -124,6 +128,45 @@ std::int32_t gather_slot(Region& region, std::uint32_t o, const Shape& value_sha
     region.gathered.push_back(o);
     region.invariant.push_back(block_invariant(value_shape, region.shape, block) ? 1 : 0);
     return static_cast<std::int32_t>(region.gathered.size() - 1);
+}
+
+// Fuses an add, sub, mul or div into the one instruction that reads it when that reader is one of them too and
+// the value is needed nowhere else (not written out, not reduced): the reader becomes a pair kernel of three
+// operands and the value never touches memory. Done after the regions' outputs and reductions are known.
+void fuse_pairs(Region& region, const detail::KernelSet& kernels) {
+    const std::size_t width = region.instructions.size();
+    std::vector<std::uint32_t> readers(width, 0);
+    for (const auto& ins : region.instructions) {
+        for (std::size_t a = 0; a < ins.arity; ++a) {
+            if (ins.source[a].in_region) ++readers[ins.source[a].index];
+        }
+    }
+    for (const auto slot : region.materialize) readers[slot] += 2;  // never fused away
+    for (const auto& r : region.reductions) {
+        if (r.source.in_region) readers[r.source.index] += 2;
+    }
+    for (auto& reader : region.instructions) {
+        if (reader.arity != 2) continue;
+        for (int position = 0; position < 2; ++position) {
+            const Source& s = reader.source[static_cast<std::size_t>(position)];
+            if (!s.in_region || readers[s.index] != 1) continue;
+            Instruction& inner = region.instructions[s.index];
+            if (inner.arity != 2 || inner.fused_away || inner.kernel32 != kernels.f32[static_cast<std::size_t>(inner.info->op)]) continue;
+            if (reader.kernel32 != kernels.f32[static_cast<std::size_t>(reader.info->op)]) continue;
+            const int pair = detail::pair_index(inner.info->op, reader.info->op, position);
+            if (pair < 0) continue;
+            const std::size_t other = position == 0 ? 1 : 0;
+            reader.kernel32 = kernels.pair32[static_cast<std::size_t>(pair)];
+            reader.kernel64 = kernels.pair64[static_cast<std::size_t>(pair)];
+            const Source c = reader.source[other];
+            const std::int32_t c_scratch = reader.scratch[other];
+            reader.source = {inner.source[0], inner.source[1], c};
+            reader.scratch = {inner.scratch[0], inner.scratch[1], c_scratch};
+            reader.arity = 3;
+            inner.fused_away = true;
+            break;
+        }
+    }
 }
 
 }  // namespace
@@ -231,8 +274,9 @@ void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tens
         }
         for (std::size_t k = 0; k < width; ++k) {
             const Instruction& ins = region.instructions[k];
+            if (ins.fused_away) continue;
             const T* operands[max_arity] = {zeros, zeros, zeros};
-            for (std::size_t a = 0; a < ins.info->arity; ++a) {
+            for (std::size_t a = 0; a < ins.arity; ++a) {
                 const Source& source = ins.source[a];
                 if (source.in_region) {
                     operands[a] = destination[source.index];
@@ -253,16 +297,16 @@ void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tens
         for (const Reduction& r : region.reductions) {
             const T* from = r.source.in_region ? destination[r.source.index] : values[r.source.index].data<T>() + start;
             double* row = acc.data() + row_offset;
-            // Element start + i adds into accumulator (start + i) mod groups: whole runs at a time.
+            // Element start + i adds into accumulator (start + i) mod period: whole runs at a time.
             std::size_t done = 0;
-            auto j = static_cast<std::size_t>(start % r.groups);
+            auto j = static_cast<std::size_t>(start % r.period);
             while (done < count) {
-                const std::size_t run = std::min(count - done, static_cast<std::size_t>(r.groups) - j);
+                const std::size_t run = std::min(count - done, static_cast<std::size_t>(r.period) - j);
                 accumulate(row + j, from + done, run);
                 done += run;
                 j = 0;
             }
-            row_offset += static_cast<std::size_t>(r.groups);
+            row_offset += static_cast<std::size_t>(r.period);
         }
     }
 }
@@ -274,7 +318,7 @@ template <class T> void run_region(const Program::Plan& plan, const Region& regi
         values[region.materialize_node[m]] = Tensor::empty(plan.index.node(region.materialize_node[m])->shape(), region.dtype);
     }
     std::size_t row_length = 0;
-    for (const Reduction& r : region.reductions) row_length += static_cast<std::size_t>(r.groups);
+    for (const Reduction& r : region.reductions) row_length += static_cast<std::size_t>(r.period);
     // Chunks of whole blocks, one per thread; tiny regions are not worth splitting.
     const auto block = static_cast<std::int64_t>(plan.block);
     const std::int64_t blocks = (n + block - 1) / block;
@@ -290,14 +334,16 @@ template <class T> void run_region(const Program::Plan& plan, const Region& regi
     });
     std::size_t row_offset = 0;
     for (const Reduction& r : region.reductions) {
-        Tensor out(plan.index.node(r.node)->shape(), region.dtype);
-        for (std::int64_t j = 0; j < r.groups; ++j) {
-            double total = acc[0][row_offset + static_cast<std::size_t>(j)];
-            for (std::size_t c = 1; c < chunks; ++c) total += acc[c][row_offset + static_cast<std::size_t>(j)];
-            out.set(j, total * r.scale);
+        // The chunks' rows added in chunk order, then folded from period to groups (reduce_order.hpp).
+        std::vector<double> total(acc[0].begin() + static_cast<std::ptrdiff_t>(row_offset),
+                                  acc[0].begin() + static_cast<std::ptrdiff_t>(row_offset) + r.period);
+        for (std::size_t c = 1; c < chunks; ++c) {
+            for (std::int64_t k = 0; k < r.period; ++k) total[static_cast<std::size_t>(k)] += acc[c][row_offset + static_cast<std::size_t>(k)];
         }
+        Tensor out(plan.index.node(r.node)->shape(), region.dtype);
+        detail::fold_accumulators(total.data(), r.period, r.groups, [&](std::int64_t j, double sum) { out.set(j, sum * r.scale); });
         values[r.node] = std::move(out);
-        row_offset += static_cast<std::size_t>(r.groups);
+        row_offset += static_cast<std::size_t>(r.period);
     }
 }
 
@@ -352,7 +398,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         }
         Region& region = plan->regions[it->second];
         const auto op = static_cast<std::size_t>(node.op());
-        Instruction ins{&info, plan->kernels->f32[op], plan->kernels->f64[op], static_cast<std::uint32_t>(i), {}, {-1, -1, -1}};
+        Instruction ins{&info, plan->kernels->f32[op], plan->kernels->f64[op], static_cast<std::uint32_t>(i), {}, {-1, -1, -1}, info.arity};
         if (node.op() == Op::pow && node.input(1).node().is_scalar_constant()) {
             // x^2 and x^3: the products the pow kernel computes for these exponents, without its library call.
             const double exponent = node.input(1).node().scalar_value();
@@ -408,7 +454,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
             scale = count == 0 ? std::numeric_limits<double>::quiet_NaN() : 1.0 / static_cast<double>(count);
         }
         const Source source = region_of[o] == r ? Source{true, slot_of[o]} : Source{false, o};
-        region.reductions.push_back({static_cast<std::uint32_t>(i), source, groups, scale});
+        region.reductions.push_back({static_cast<std::uint32_t>(i), source, groups, detail::accumulation_period(groups), scale});
         reduced_in[i] = r;
     }
     std::erase_if(plan->steps, [&](const Step& step) { return step.region < 0 && reduced_in[step.node] >= 0; });
@@ -428,6 +474,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         region.materialize.push_back(slot_of[i]);
         region.materialize_node.push_back(static_cast<std::uint32_t>(i));
     }
+    for (Region& region : plan->regions) fuse_pairs(region, *plan->kernels);
     std::stable_sort(plan->steps.begin(), plan->steps.end(), [](const Step& a, const Step& b) { return a.stage < b.stage; });
     // Each value is released after the last step that reads it (outputs are kept), so memory is returned as
     // the run goes, as in the reference evaluator.
@@ -441,7 +488,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         }
         const Region& region = plan->regions[static_cast<std::size_t>(step.region)];
         for (const auto& ins : region.instructions) {
-            for (std::size_t a = 0; a < ins.info->arity; ++a) {
+            for (std::size_t a = 0; a < ins.arity; ++a) {
                 if (!ins.source[a].in_region) last_read[ins.source[a].index] = k;
             }
         }
@@ -543,6 +590,14 @@ std::size_t Program::region_count() const {
     return plan_->regions.size();
 }
 
+std::size_t Program::fused_pair_count() const {
+    std::size_t count = 0;
+    for (const auto& region : plan_->regions) {
+        for (const auto& ins : region.instructions) count += ins.fused_away ? 1 : 0;
+    }
+    return count;
+}
+
 std::size_t Program::step_count() const {
     return plan_->steps.size();
 }
@@ -567,7 +622,7 @@ std::string Program::describe() const {
         }
         const Region& region = plan.regions[static_cast<std::size_t>(step.region)];
         std::vector<std::string_view> names;
-        for (const auto& ins : region.instructions) names.push_back(ins.info->name);
+        for (const auto& ins : region.instructions) names.push_back(ins.info->name);  // fused pairs still list both
         std::vector<std::string> reductions;
         for (const auto& r : region.reductions) {
             const Node& node = *plan.index.node(r.node);

@@ -21,6 +21,23 @@ template <class T> using BlockKernel = void (*)(T* out, const T* a, const T* b, 
 // acc[j] += x[j] for j < n, in double (the reference sums in double): one row of a sum over leading axes.
 template <class T> using AccumulateKernel = void (*)(double* acc, const T* x, std::size_t n);
 
+// Two arithmetic operations in one loop, out = op2(op1(a, b), c) or op2(c, op1(a, b)), for op1 and op2 among
+// add, sub, mul, div: the engine fuses an arithmetic instruction into its only reader (Horner steps, products of
+// gradient factors), saving a store and a load per element; the roundings are those of the two ops.
+inline constexpr std::array<Op, 4> pair_ops{Op::add, Op::sub, Op::mul, Op::div};
+// The index in KernelSet::pair32/pair64 of op1, op2 and the position (0 or 1) of op1's result in op2; -1 when
+// an op is not one of pair_ops.
+inline int pair_index(Op op1, Op op2, int position) {
+    int i1 = -1;
+    int i2 = -1;
+    for (int k = 0; k < 4; ++k) {
+        if (pair_ops[static_cast<std::size_t>(k)] == op1) i1 = k;
+        if (pair_ops[static_cast<std::size_t>(k)] == op2) i2 = k;
+    }
+    if (i1 < 0 || i2 < 0) return -1;
+    return (i1 * 4 + i2) * 2 + position;
+}
+
 struct KernelSet {
     std::string_view isa;
     std::array<BlockKernel<float>, op_count> f32{};
@@ -30,6 +47,8 @@ struct KernelSet {
     BlockKernel<double> square64 = nullptr;
     BlockKernel<float> cube32 = nullptr;
     BlockKernel<double> cube64 = nullptr;
+    std::array<BlockKernel<float>, 32> pair32{};
+    std::array<BlockKernel<double>, 32> pair64{};
     AccumulateKernel<float> accumulate32 = nullptr;
     AccumulateKernel<double> accumulate64 = nullptr;
 };

@@ -5,6 +5,7 @@
 #include <numeric>
 
 #include "ops_kernels.hpp"
+#include "reduce_order.hpp"
 #include "symgrad/print.hpp"
 
 namespace symgrad {
@@ -82,8 +83,9 @@ Tensor eval_broadcast_to(const Node& node, std::span<const Tensor> in) {
 }
 
 // Sums in double whatever the dtype: the reference is meant to be the more accurate side of every comparison.
-// Every path adds the elements of x in row-major order into their accumulators, so all give the same bits;
-// reductions over leading axes (per-unit parameter gradients) or trailing axes get plain typed loops.
+// Reductions over leading axes (per-unit parameter gradients, and sums of everything) add in the order of
+// reduce_order.hpp, which the fused engine repeats; reductions over trailing axes add each group in order; any
+// other reduction walks x in row-major order.
 template <class T> void accumulate(const Tensor& x, const std::vector<std::int64_t>& axes, const Shape& kept, std::vector<double>& acc) {
     const T* data = x.data<T>();
     const std::int64_t n = x.numel();
@@ -102,9 +104,14 @@ template <class T> void accumulate(const Tensor& x, const std::vector<std::int64
     }();
     const auto groups = static_cast<std::int64_t>(acc.size());
     if (leading && groups > 0) {
-        for (std::int64_t i = 0; i < n; i += groups) {
-            for (std::int64_t j = 0; j < groups; ++j) acc[static_cast<std::size_t>(j)] += static_cast<double>(data[i + j]);
+        // In the order of reduce_order.hpp: `period` accumulators, then folded to `groups`.
+        const std::int64_t period = detail::accumulation_period(groups);
+        std::vector<double> partial(static_cast<std::size_t>(period), 0.0);
+        for (std::int64_t i = 0; i < n; i += period) {
+            const std::int64_t row = std::min(period, n - i);
+            for (std::int64_t j = 0; j < row; ++j) partial[static_cast<std::size_t>(j)] += static_cast<double>(data[i + j]);
         }
+        detail::fold_accumulators(partial.data(), period, groups, [&](std::int64_t j, double total) { acc[static_cast<std::size_t>(j)] = total; });
         return;
     }
     if (trailing && groups > 0) {

@@ -188,6 +188,40 @@ TEST_CASE("squares and cubes are products, in the reference and in the engine; o
     }
 }
 
+TEST_CASE("arithmetic read by one arithmetic instruction runs in its reader's loop, with the same roundings", "[compile]") {
+    // Horner steps (mul into add), and every pair of add, sub, mul and div with the inner result on either side
+    // (each inner node read once: a per-pair parameter keeps hash-consing from sharing them).
+    const Expr x = var("x", {40, 6});
+    const Expr a = var("a", {6});
+    const Expr c = var("c", {40, 6});
+    std::vector<Expr> outputs{1 + x * (2 + x * (3 + x * a))};
+    const std::vector<Expr (*)(const Operand&, const Operand&)> ops{add, sub, mul, div};
+    Bindings at = {{"x", Tensor::uniform({40, 6}, -2, 2, 1)}, {"a", Tensor::uniform({6}, -2, 2, 2)}, {"c", Tensor::uniform({40, 6}, 0.5, 2, 3)}};
+    for (std::size_t i = 0; i < 4; ++i) {
+        for (std::size_t o = 0; o < 4; ++o) {
+            const std::string name = fmt::format("p{}{}", i, o);
+            const Expr p = var(name, {6});
+            at.emplace(name, Tensor::uniform({6}, 0.5, 2, 10 + 4 * i + o));
+            outputs.push_back(ops[o](ops[i](x, p), c));
+            outputs.push_back(ops[o](c, ops[i](p, x)));
+        }
+    }
+    at["x"].set(0, NAN);
+    at["x"].set(1, INFINITY);
+    const auto expected = evaluate(outputs, at);
+    for (const auto& isa : available_instruction_sets()) {
+        CompileOptions options;
+        options.isa = isa;
+        const Program p = compile(outputs, options);
+        CHECK(p.fused_pair_count() == 3 + 32);
+        const auto got = p.run(at);
+        for (std::size_t k = 0; k < got.size(); ++k) {
+            INFO(isa << " output " << k);
+            CHECK(got[k].identical(expected[k]));
+        }
+    }
+}
+
 TEST_CASE("every elementwise primitive has a block kernel in every kernel set; sets are chosen by name", "[compile]") {
     const auto isas = available_instruction_sets();
     REQUIRE(!isas.empty());

@@ -37,6 +37,9 @@ public:
     std::size_t region_count() const;
     std::size_t step_count() const;
     std::string describe() const;
+    // How many instructions run inside the loop of their only reader (an add, sub, mul or div read only by
+    // another): pairs of operations done in one pass over the registers.
+    std::size_t fused_pair_count() const;
     // Copies share one plan; two programs are equal when they are the same plan (compile_cached's answer to a
     // repeated request).
     bool operator==(const Program& other) const { return plan_ == other.plan_; }

@@ -1,0 +1,125 @@
+#!/usr/bin/env python3
+"""symgrad's fused engine against PyTorch eager, side by side, on the composed activations of issue 4.
+
+For each activation and thread count, rounds alternate between `symgrad bench --json` (its own medians) and a
+PyTorch eager forward + backward timed here (the same shapes, float32, gradients of x and of every parameter,
+an output gradient dy of y's shape). The figures are medians over rounds; the ratio is the median of the
+per-round ratios. Run from the repository root after building the release preset:
+
+    /usr/bin/python3 bench/compare_torch.py [--symgrad build/release/symgrad] [--rounds 5] [--threads 1 2]
+                                            [--shape 4096,1024] [--json results.json]
+
+PyTorch is Debian's python3-torch (1.13 here). Its intra-op threads are set with torch.set_num_threads.
+"""
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+
+import torch
+
+# name, symgrad expression, PyTorch function of (x, params), parameter names and whether each is per-unit ([U]).
+ACTIVATIONS = [
+    ("swish_beta", "x * sigmoid(beta * x)",
+     lambda x, p: x * torch.sigmoid(p["beta"] * x), [("beta", True)]),
+    ("PAU (5,4)",
+     "(a0 + x*(a1 + x*(a2 + x*(a3 + x*(a4 + x*a5))))) / (1 + abs(x*(b1 + x*(b2 + x*(b3 + x*b4)))))",
+     lambda x, p: (p["a0"] + x * (p["a1"] + x * (p["a2"] + x * (p["a3"] + x * (p["a4"] + x * p["a5"])))))
+     / (1 + torch.abs(x * (p["b1"] + x * (p["b2"] + x * (p["b3"] + x * p["b4"]))))),
+     [(n, False) for n in ("a0", "a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3", "b4")]),
+    ("seed", "p1 * sigmoid(p2 * x + b1) + b2",
+     lambda x, p: p["p1"] * torch.sigmoid(p["p2"] * x + p["b1"]) + p["b2"],
+     [("p1", True), ("p2", True), ("b1", True), ("b2", True)]),
+    ("PReLU composed", "max(x, 0) + a * min(x, 0)",
+     lambda x, p: torch.clamp(x, min=0) + p["a"] * torch.clamp(x, max=0), [("a", True)]),
+    ("GELU (tanh) composed", "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))",
+     lambda x, p: 0.5 * x * (1 + torch.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3))), []),
+]
+
+
+def torch_fwd_bwd_ms(fn, shape, params, threads, repeat):
+    torch.set_num_threads(threads)
+    g = torch.Generator().manual_seed(0)
+    units = shape[-1]
+    x = (torch.rand(shape, generator=g) * 4 - 2).requires_grad_(True)
+    p = {n: (torch.rand([units] if per_unit else [], generator=g) * 4 - 2).requires_grad_(True) for n, per_unit in params}
+    dy = torch.rand(shape, generator=g) * 2 - 1
+    leaves = [x] + list(p.values())
+    times = []
+    for r in range(repeat + 2):
+        for t in leaves:
+            t.grad = None
+        start = time.perf_counter()
+        y = fn(x, p)
+        y.backward(dy)
+        elapsed = (time.perf_counter() - start) * 1e3
+        if r >= 2:  # two warm-up runs
+            times.append(elapsed)
+    return statistics.median(times)
+
+
+def symgrad_bench(binary, expr, shape, params, threads):
+    args = [binary, "bench", expr, "--shape", "x=" + ",".join(map(str, shape)), "--threads", str(threads), "--json"]
+    for name, per_unit in params:
+        args += ["--shape", f"{name}={shape[-1]}" if per_unit else f"{name}="]
+    out = subprocess.run(args, check=True, capture_output=True, text=True).stdout
+    return json.loads(out)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--symgrad", default="build/release/symgrad")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=15, help="PyTorch repetitions per round (median)")
+    parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--shape", default="4096,1024")
+    parser.add_argument("--only", default="", help="run only activations whose name contains this")
+    parser.add_argument("--json", default="", help="also write the results to this file")
+    args = parser.parse_args()
+    shape = [int(d) for d in args.shape.split(",")]
+    if not os.path.exists(args.symgrad):
+        sys.exit(f"{args.symgrad} does not exist: build the release preset first")
+
+    print(f"# {platform.node()} {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}, "
+          f"{time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"# x {shape}, float32, forward + backward, medians of {args.rounds} rounds")
+    print(f"{'activation':<22} {'thr':>3} {'symgrad fwd':>11} {'fwd+bwd':>9} {'eager':>9} {'speedup':>8} {'bound':>7} "
+          f"{'of bound':>8} {'compile':>8}")
+    results = []
+    for name, expr, fn, params in ACTIVATIONS:
+        if args.only and args.only not in name:
+            continue
+        for threads in args.threads:
+            ours, theirs, ratios = [], [], []
+            for _ in range(args.rounds):
+                s = symgrad_bench(args.symgrad, expr, shape, params, threads)
+                t = torch_fwd_bwd_ms(fn, shape, params, threads, args.repeat)
+                ours.append(s)
+                theirs.append(t)
+                ratios.append(t / s["fwd_bwd_ms"])
+            row = {
+                "activation": name, "expr": expr, "threads": threads, "shape": shape,
+                "fwd_ms": statistics.median(s["fwd_ms"] for s in ours),
+                "fwd_bwd_ms": statistics.median(s["fwd_bwd_ms"] for s in ours),
+                "torch_eager_ms": statistics.median(theirs),
+                "speedup": statistics.median(ratios),
+                "bound_ms": statistics.median(s["bound_ms"] for s in ours),
+                "bound_fraction": statistics.median(s["bound_fraction"] for s in ours),
+                "compile_ms": statistics.median(s["compile_ms"] for s in ours),
+                "isa": ours[0]["isa"],
+            }
+            results.append(row)
+            print(f"{name:<22} {threads:>3} {row['fwd_ms']:>9.3f}ms {row['fwd_bwd_ms']:>7.3f}ms {row['torch_eager_ms']:>7.3f}ms "
+                  f"{row['speedup']:>7.2f}x {row['bound_ms']:>5.2f}ms {row['bound_fraction']:>8.2f} {row['compile_ms']:>6.2f}ms",
+                  flush=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
