@@ -27,6 +27,7 @@
 #include <map>
 #include <mutex>
 
+#include "blas_matmul.hpp"
 #include "kernels_isa.hpp"
 #include "reduce_order.hpp"
 #include "thread_pool.hpp"
@@ -83,12 +84,27 @@ struct Region {
 // elementwise nodes continues in the next region, which reads what it needs written out.
 constexpr std::size_t max_region_instructions = 128;
 
-// One step of the plan: a region, or a single node evaluated by the reference kernels.
+// One step of the plan: a region, or a single node evaluated by the reference kernels, or a matrix product
+// by BLAS, which reads an operand that is a transpose of the last two axes through that transpose.
 struct Step {
     std::uint32_t stage;
     std::int64_t region = -1;  // index into regions, or -1
     std::uint32_t node = none;
+    std::array<std::uint32_t, 2> matmul_source{none, none};  // what a matmul reads, by position in the index
+    std::array<bool, 2> transposed{false, false};
 };
+
+// Whether node is a permute that swaps the last two axes and keeps the others.
+bool swaps_last_two_axes(const Node& node) {
+    if (node.op() != Op::permute) return false;
+    const auto& perm = node.attrs().ints;
+    const std::size_t r = perm.size();
+    if (r < 2 || perm[r - 1] != static_cast<std::int64_t>(r - 2) || perm[r - 2] != static_cast<std::int64_t>(r - 1)) return false;
+    for (std::size_t i = 0; i + 2 < r; ++i) {
+        if (perm[i] != static_cast<std::int64_t>(i)) return false;
+    }
+    return true;
+}
 
 // Whether a reduction's axes are its operand's leading axes: then its result's element j sums the elements
 // j, j + groups, j + 2 groups, ... of the operand, in that order.
@@ -458,6 +474,32 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         reduced_in[i] = r;
     }
     std::erase_if(plan->steps, [&](const Step& step) { return step.region < 0 && reduced_in[step.node] >= 0; });
+    // Matrix products: BLAS reads a transposed operand through its transpose, and a transpose that only matrix
+    // products read is never materialized.
+    std::vector<std::uint32_t> readers(index.size(), 0);
+    std::vector<std::uint32_t> bypassing(index.size(), 0);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        for (const auto operand : index.operands(i)) ++readers[operand];
+    }
+    for (auto& step : plan->steps) {
+        if (!options.blas || step.region >= 0 || index.node(step.node)->op() != Op::matmul) continue;
+        const auto operands = index.operands(step.node);
+        for (std::size_t k = 0; k < 2; ++k) {
+            const Node& operand = *index.node(operands[k]);
+            if (swaps_last_two_axes(operand)) {
+                step.matmul_source[k] = index.operands(operands[k])[0];
+                step.transposed[k] = true;
+                ++bypassing[operands[k]];
+            } else {
+                step.matmul_source[k] = operands[k];
+            }
+        }
+    }
+    std::vector<char> is_output(index.size(), 0);
+    for (const auto& out : outputs) is_output[index.position(out.get())] = 1;
+    std::erase_if(plan->steps, [&](const Step& step) {
+        return step.region < 0 && bypassing[step.node] > 0 && bypassing[step.node] == readers[step.node] && !is_output[step.node];
+    });
     // A region writes out what a later step, another region or the caller reads (a reduction it computes itself
     // reads its registers).
     std::vector<char> needed_outside(index.size(), 0);
@@ -482,6 +524,12 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
     std::vector<std::size_t> last_read(index.size(), 0);
     for (std::size_t k = 0; k < plan->steps.size(); ++k) {
         const Step& step = plan->steps[k];
+        if (step.matmul_source[0] != none) {
+            for (const auto source : step.matmul_source) last_read[source] = k;
+            // A transpose it bypasses but that is still computed (something else reads it) is read here too.
+            for (const auto operand : index.operands(step.node)) last_read[operand] = std::max(last_read[operand], k);
+            continue;
+        }
         if (step.region < 0) {
             for (const auto operand : index.operands(step.node)) last_read[operand] = k;
             continue;
@@ -519,6 +567,10 @@ std::vector<Tensor> Program::run(const Bindings& bindings) const {
             } else {
                 run_region<double>(plan, region, values);
             }
+        } else if (step.matmul_source[0] != none) {
+            const Node& node = *plan.index.node(step.node);
+            values[step.node] = detail::blas_matmul(node.shape(), node.dtype(), values[step.matmul_source[0]], step.transposed[0],
+                                                    values[step.matmul_source[1]], step.transposed[1], plan.threads);
         } else {
             operands.clear();
             for (const auto operand : plan.index.operands(step.node)) operands.push_back(values[operand]);
@@ -538,6 +590,7 @@ struct CacheKey {
     std::string isa;
     std::size_t block;
     std::size_t threads;
+    bool blas;
     bool operator==(const CacheKey&) const = default;
 };
 
@@ -545,7 +598,7 @@ struct CacheKey {
 class ProgramCache {
 public:
     Program get(std::span<const Expr> outputs, const CompileOptions& options) {
-        CacheKey key{{}, options.isa, options.block, options.threads};
+        CacheKey key{{}, options.isa, options.block, options.threads, options.blas};
         for (const auto& out : outputs) key.outputs.push_back(out.get());
         {
             std::lock_guard lock(mutex_);

@@ -23,6 +23,9 @@ struct CompileOptions {
     // The workers sleep between runs. Results do not depend on the count, except for sums fused into a region,
     // which add one partial sum per thread (in a fixed order: the same count always gives the same bits).
     std::size_t threads = 1;
+    // Matrix products through BLAS (OpenBLAS: fast, accumulates in the operands' dtype, in its own order). False
+    // runs the reference evaluator's product (accumulates in double), so that every result is the reference's bits.
+    bool blas = true;
 };
 
 // The kernel sets this build has and this CPU runs, widest first: some of "avx512", "avx2", and "generic".
