@@ -167,3 +167,33 @@ $ symgrad eval big.json      # sum(x * y) with x of shape [100000, 1] and y of s
 symgrad: error: evaluating this request would hold 37.3 GiB at once, past the memory limit of 1 GiB (--memory-limit to change it)
 ```
 TEXT
+cat <<'TEXT'
+
+## bench: how fast the fused engine runs an expression
+
+```
+symgrad bench EXPR [--shape v=dims ...] [--dtype float32|float64] [--threads N] [--repeat N] [--json] [--memory-limit GIB]
+```
+
+Compiles the expression and the gradients of every variable (grad, simplify, plan: `compile`), then times two
+programs over random inputs in [-2, 2]: **forward** (the expression) and **backward** (the gradients, given an
+output gradient `dy` of the output's shape, as a training step runs them after the forward). Prints the medians
+over the repetitions (by default as many as fit in about a second, 5 to 500) and compares forward + backward with
+the **bandwidth bound**: the time to move the fewest bytes the two passes need (forward: read every variable,
+write the output; backward: read every variable and `dy`, write every gradient) at the copy bandwidth measured in
+the same run, with the same threads, on a buffer of the output's size. `--dtype` defaults to float32; `--threads`
+to 1 (0: one per hardware thread). Variables without `--shape` are scalars.
+
+```
+TEXT
+echo "\$ symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024 --repeat 20"
+"$S" bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024 --repeat 20
+cat <<'TEXT'
+```
+
+With `--json` it prints one object: `expr`, `dtype`, `shape` (each variable's shape), `output_shape`, `threads`,
+`isa` (the kernel set: avx512, avx2 or generic), `repeat`, `compile_ms`, `fwd_ms`, `bwd_ms`, `fwd_bwd_ms` (the
+median of the per-repetition sums), `min_bytes`, `gbps` (min_bytes / fwd_bwd_ms), `copy_gbps`, `bound_ms` and
+`bound_fraction` (bound_ms / fwd_bwd_ms). `bench/compare_torch.py` runs it beside PyTorch eager
+(docs/performance.md).
+TEXT

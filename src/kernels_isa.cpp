@@ -8,11 +8,17 @@ namespace symgrad::detail {
 
 namespace {
 
+// The features each set is compiled for (CMakeLists.txt names the same ones as -m flags).
 bool cpu_runs(std::string_view isa) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
-    if (isa == "avx512") return __builtin_cpu_supports("x86-64-v4");
-    if (isa == "avx2") return __builtin_cpu_supports("x86-64-v3");
+    const bool avx2 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                      __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+    if (isa == "avx2") return avx2;
+    if (isa == "avx512") {
+        return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd");
+    }
 #endif
     return isa == "generic";
 }

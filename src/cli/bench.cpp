@@ -28,6 +28,7 @@ struct BenchOptions {
     std::string dtype = "float32";
     std::size_t threads = 1;
     std::size_t repeat = 0;  // 0: as many as fit in about a second (at least 5, at most 500)
+    std::size_t block = CompileOptions{}.block;
     bool json = false;
     double memory_limit_gib = 4.0;
 };
@@ -121,6 +122,7 @@ int run_bench(const BenchOptions& o) {
     const std::vector<Expr> backward_outputs(simplified.begin() + 1, simplified.end());
     CompileOptions options;
     options.threads = threads;
+    options.block = o.block;
     const Program forward = compile(forward_outputs, options);
     const Program backward = compile(backward_outputs, options);
     const double compile_ms = elapsed_ms(compile_start);
@@ -177,7 +179,7 @@ int run_bench(const BenchOptions& o) {
         for (const auto& v : vars) shapes[v.node().attrs().name] = v.shape().dims();
         const nlohmann::json answer = {
             {"expr", o.expression}, {"dtype", o.dtype}, {"shape", shapes}, {"output_shape", y.shape().dims()},
-            {"threads", threads}, {"isa", std::string(forward.instruction_set())}, {"repeat", repeat},
+            {"threads", threads}, {"isa", std::string(forward.instruction_set())}, {"repeat", repeat}, {"block", o.block},
             {"compile_ms", compile_ms}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"fwd_bwd_ms", fwd_bwd},
             {"min_bytes", min_bytes}, {"gbps", gbps}, {"copy_gbps", copy_gbps}, {"bound_ms", bound_ms},
             {"bound_fraction", bound_ms / fwd_bwd}};
@@ -207,6 +209,8 @@ Action add_bench(CLI::App& app) {
     sub->add_option("--threads", options->threads, "Threads (default 1; 0 = one per hardware thread)");
     sub->add_option("--repeat", options->repeat, "Repetitions (default: as many as fit in about a second, 5 to 500)")
         ->check(CLI::PositiveNumber);
+    sub->add_option("--block", options->block, fmt::format("Elements per block of a fused pass (default {})", CompileOptions{}.block))
+        ->check(CLI::Range(1, 1 << 20));
     sub->add_flag("--json", options->json, "Print one JSON object (keys fwd_ms, bwd_ms, fwd_bwd_ms, gbps, bound_fraction, threads, shape, ...)");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse shapes that need more GiB than this (default 4)")
         ->check(CLI::PositiveNumber);

@@ -1,0 +1,126 @@
+// The hand-written reference point of docs/performance.md: swish_beta and PAU (5,4), forward and backward, each
+// as one loop written by hand (the backward recomputes the cheap intermediates from x; parameter gradients are
+// reduced in the same loop), compiled with -O3 -march=native -ffast-math (bench/CMakeLists.txt), which is what
+// ../shared/ANCHORS.md calls "hand-fused". float32, x of shape [B, U] (default 4096 x 1024), one thread, medians
+// of 15. This is the speed a kernel written for one expression reaches; the engine runs any expression.
+// Usage: hand_fused [B U]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+template <class F> double median_ms(F&& f) {
+    std::vector<double> times;
+    for (int r = 0; r < 17; ++r) {
+        const auto start = Clock::now();
+        f();
+        const double ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+        if (r >= 2) times.push_back(ms);  // two warm-up runs
+    }
+    std::sort(times.begin(), times.end());
+    return times[times.size() / 2];
+}
+
+std::vector<float> uniform(std::size_t n, float lo, float hi, unsigned seed) {
+    std::vector<float> v(n);
+    std::srand(seed);
+    for (auto& e : v) e = lo + (hi - lo) * static_cast<float>(std::rand()) / static_cast<float>(RAND_MAX);
+    return v;
+}
+
+inline float sigmoid(float z) { return 1.0f / (1.0f + std::exp(-z)); }
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const std::size_t B = argc > 2 ? std::strtoul(argv[1], nullptr, 10) : 4096;
+    const std::size_t U = argc > 2 ? std::strtoul(argv[2], nullptr, 10) : 1024;
+    const std::size_t n = B * U;
+    const auto x = uniform(n, -2, 2, 1);
+    const auto dy = uniform(n, -1, 1, 2);
+    const auto beta = uniform(U, -2, 2, 3);
+    std::vector<float> y(n), dx(n), dbeta(U);
+
+    // swish_beta: y = x * sigmoid(beta * x); dx = dy * (s + beta x s (1 - s)); dbeta = sum_b dy x^2 s (1 - s).
+    const double swish_fwd = median_ms([&] {
+        for (std::size_t b = 0; b < B; ++b) {
+            const float* xb = x.data() + b * U;
+            float* yb = y.data() + b * U;
+            for (std::size_t j = 0; j < U; ++j) yb[j] = xb[j] * sigmoid(beta[j] * xb[j]);
+        }
+    });
+    const double swish_bwd = median_ms([&] {
+        std::fill(dbeta.begin(), dbeta.end(), 0.0f);
+        for (std::size_t b = 0; b < B; ++b) {
+            const float* xb = x.data() + b * U;
+            const float* gb = dy.data() + b * U;
+            float* dxb = dx.data() + b * U;
+            for (std::size_t j = 0; j < U; ++j) {
+                const float s = sigmoid(beta[j] * xb[j]);
+                const float ds = s * (1.0f - s);
+                dxb[j] = gb[j] * (s + beta[j] * xb[j] * ds);
+                dbeta[j] += gb[j] * xb[j] * xb[j] * ds;
+            }
+        }
+    });
+
+    // PAU (5,4), shared coefficients: y = P(x) / (1 + |x Q(x)|) in Horner form; ten scalar gradients.
+    const float a[6] = {0.03f, 0.5f, 0.8f, 0.3f, 0.05f, 0.01f};
+    const float c[4] = {0.2f, 0.6f, 0.1f, 0.02f};
+    const double pau_fwd = median_ms([&] {
+        for (std::size_t i = 0; i < n; ++i) {
+            const float v = x[i];
+            const float p = a[0] + v * (a[1] + v * (a[2] + v * (a[3] + v * (a[4] + v * a[5]))));
+            const float q = v * (c[0] + v * (c[1] + v * (c[2] + v * c[3])));
+            y[i] = p / (1.0f + std::fabs(q));
+        }
+    });
+    float da[6];
+    float dc[4];
+    const double pau_bwd = median_ms([&] {
+        float ga[6] = {0, 0, 0, 0, 0, 0};
+        float gc[4] = {0, 0, 0, 0};
+        for (std::size_t i = 0; i < n; ++i) {
+            const float v = x[i];
+            const float p = a[0] + v * (a[1] + v * (a[2] + v * (a[3] + v * (a[4] + v * a[5]))));
+            const float dp = a[1] + v * (2 * a[2] + v * (3 * a[3] + v * (4 * a[4] + v * 5 * a[5])));
+            const float q = v * (c[0] + v * (c[1] + v * (c[2] + v * c[3])));
+            const float dq = c[0] + v * (2 * c[1] + v * (3 * c[2] + v * 4 * c[3]));
+            const float sq = q > 0 ? 1.0f : (q < 0 ? -1.0f : 0.0f);
+            const float den = 1.0f + std::fabs(q);
+            const float g = dy[i] / den;
+            const float h = -g * p / den * sq;  // d loss / d q
+            dx[i] = g * dp + h * dq;
+            float vk = 1.0f;
+            for (int k = 0; k < 6; ++k) {
+                ga[k] += g * vk;
+                vk *= v;
+            }
+            vk = v;
+            for (int k = 0; k < 4; ++k) {
+                gc[k] += h * vk;
+                vk *= v;
+            }
+        }
+        std::copy(ga, ga + 6, da);
+        std::copy(gc, gc + 4, dc);
+    });
+    std::printf("hand-fused loops (-O3 -march=native -ffast-math), float32, x [%zu, %zu], one thread, median of 15\n", B, U);
+    std::printf("%-12s %10s %10s %10s\n", "activation", "fwd ms", "bwd ms", "fwd+bwd");
+    std::printf("%-12s %10.3f %10.3f %10.3f\n", "swish_beta", swish_fwd, swish_bwd, swish_fwd + swish_bwd);
+    std::printf("%-12s %10.3f %10.3f %10.3f\n", "PAU (5,4)", pau_fwd, pau_bwd, pau_fwd + pau_bwd);
+    // Keep the results alive.
+    double check = 0;
+    for (std::size_t i = 0; i < n; i += 4099) check += dx[i] + y[i];
+    for (float v : dbeta) check += v;
+    for (float v : da) check += v;
+    for (float v : dc) check += v;
+    std::printf("(checksum %g)\n", check);
+    return 0;
+}
