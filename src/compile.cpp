@@ -76,8 +76,6 @@ struct Region {
     // is the same in every block and is gathered once per chunk.
     std::vector<std::uint32_t> gathered;
     std::vector<char> invariant;
-    // Values of the region's shape read in place: the next block of each is prefetched while this one runs.
-    std::vector<std::uint32_t> streamed;
 };
 
 // Registers cost a block of memory per instruction, so a region holds at most this many; a longer run of
@@ -203,6 +201,7 @@ namespace {
 // Copies the elements [start, start + count) of value, broadcast to shape, into out, a run along the last axis
 // at a time (a copy where that axis is the value's own, a fill where it is broadcast).
 template <class T> void gather(const Tensor& value, const Shape& shape, std::int64_t start, std::size_t count, T* out) {
+    if (count == 0) return;  // (a region with no elements: its shape may hold a zero to divide by)
     const T* data = value.data<T>();
     if (value.numel() == 1) {
         std::fill(out, out + count, data[0]);
@@ -244,7 +243,7 @@ template <class T> void gather(const Tensor& value, const Shape& shape, std::int
 }
 
 // The elements [begin, end) of a region: its instructions block by block, writing out what leaves the region and
-// adding fused reductions' operands into acc (one row of accumulators per reduction, each `groups` long).
+// adding fused reductions' operands into acc (one row of accumulators per reduction, each `period` long).
 template <class T>
 void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values, std::int64_t begin, std::int64_t end,
                std::vector<double>& acc) {
@@ -272,15 +271,6 @@ void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tens
     std::vector<T*> destination(width);
     for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
         const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
-        // Ask for the next block of every streamed input now, so that memory works while this block computes.
-        const std::int64_t next = start + static_cast<std::int64_t>(block);
-        if (next < end) {
-            const auto next_count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - next));
-            for (const auto v : region.streamed) {
-                const char* p = reinterpret_cast<const char*>(values[v].data<T>() + next);
-                for (std::size_t byte = 0; byte < next_count * sizeof(T); byte += 64) __builtin_prefetch(p + byte);
-            }
-        }
         for (std::size_t k = 0; k < width; ++k) destination[k] = registers.data() + block * k;
         for (std::size_t g = 0; g < slots; ++g) {
             if (!region.invariant[g]) gather<T>(values[region.gathered[g]], region.shape, start, count, scratch + block * g);
@@ -408,7 +398,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         auto it = open_region.find(key);
         if (it == open_region.end() || plan->regions[it->second].instructions.size() >= max_region_instructions) {
             const std::size_t r = plan->regions.size();
-            plan->regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}, {}, {}, {}});
+            plan->regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}, {}, {}});
             plan->steps.push_back({stage[i], static_cast<std::int64_t>(r), none});
             it = open_region.insert_or_assign(key, r).first;
         }
@@ -433,11 +423,7 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
                 ins.source[a] = {true, slot_of[o]};
             } else {
                 ins.source[a] = {false, o};
-                if (index.node(o)->shape() != node.shape()) {
-                    ins.scratch[a] = gather_slot(region, o, index.node(o)->shape(), plan->block);
-                } else if (std::find(region.streamed.begin(), region.streamed.end(), o) == region.streamed.end()) {
-                    region.streamed.push_back(o);
-                }
+                if (index.node(o)->shape() != node.shape()) ins.scratch[a] = gather_slot(region, o, index.node(o)->shape(), plan->block);
             }
         }
         slot_of[i] = static_cast<std::uint32_t>(region.instructions.size());

@@ -95,6 +95,21 @@ TEST_CASE("sums and means over leading axes join the pass that computes or reads
     CHECK(plan.find("stage 1: sum []") != std::string::npos);
 }
 
+TEST_CASE("regions with no elements run, and their sums are zeros (means NaN), as in the reference", "[compile]") {
+    const Expr x = var("x", {0, 3});
+    const Expr a = var("a", {3});
+    const Expr h = tanh(a * x) + 1;
+    const std::vector<Expr> outputs{h, sum(h, {0}), mean(h, {0}), sum(h)};
+    const Bindings at = {{"x", Tensor::zeros({0, 3})}, {"a", Tensor::uniform({3}, -1, 1, 1)}};
+    const auto expected = evaluate(outputs, at);
+    for (const std::size_t threads : {1, 2}) {
+        CompileOptions options;
+        options.threads = threads;
+        const auto got = compile(outputs, options).run(at);
+        for (std::size_t k = 0; k < got.size(); ++k) CHECK(got[k].identical(expected[k]));
+    }
+}
+
 TEST_CASE("threads: elementwise results are exact, fused sums agree to rounding and repeat bit for bit", "[compile]") {
     for (const DType dtype : {DType::float32, DType::float64}) {
         INFO(dtype_name(dtype));
