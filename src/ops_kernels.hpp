@@ -73,7 +73,13 @@ template <class T> T tanh(T a, T, T) {
         return std::tanh(a);
     }
 }
-template <class T> T erf(T a, T, T) { return std::erf(a); }
+template <class T> T erf(T a, T, T) {
+    if constexpr (is_f32<T>) {
+        return vmath::erf(a);
+    } else {
+        return std::erf(a);
+    }
+}
 
 // sign(NaN) is NaN; sign(±0) is 0.
 template <class T> T sign(T a, T, T) {

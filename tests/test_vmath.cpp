@@ -1,4 +1,4 @@
-// The float32 exp, log, log1p, expm1 and tanh of src/vmath.hpp (which the table's float32 kernels use) against the
+// The float32 exp, log, log1p, expm1, tanh and erf of src/vmath.hpp (which the table's float32 kernels use) against the
 // C library's float64 functions, over a sweep of every 509th float and the special values.
 #include <bit>
 #include <cmath>
@@ -48,6 +48,7 @@ TEST_CASE("vmath: within a few ulp of the correctly rounded value over the whole
     const Worst log1p = sweep([](float x) { return vmath::log1p(x); }, [](double x) { return std::log1p(x); });
     const Worst expm1 = sweep([](float x) { return vmath::expm1(x); }, [](double x) { return std::expm1(x); });
     const Worst tanh = sweep([](float x) { return vmath::tanh(x); }, [](double x) { return std::tanh(x); });
+    const Worst erf = sweep([](float x) { return vmath::erf(x); }, [](double x) { return std::erf(x); });
     INFO("exp " << exp.ulps << " at " << exp.at << ", log " << log.ulps << " at " << log.at << ", log1p " << log1p.ulps << " at "
                 << log1p.at << ", expm1 " << expm1.ulps << " at " << expm1.at << ", tanh " << tanh.ulps << " at " << tanh.at);
     CHECK(exp.ulps <= 1.0);
@@ -55,8 +56,9 @@ TEST_CASE("vmath: within a few ulp of the correctly rounded value over the whole
     CHECK(log1p.ulps <= 2.0);
     CHECK(expm1.ulps <= 2.0);
     CHECK(tanh.ulps <= 2.0);
+    CHECK(erf.ulps <= 2.0);
     WARN("worst errors (ulp): exp " << exp.ulps << ", log " << log.ulps << ", log1p " << log1p.ulps << ", expm1 " << expm1.ulps
-                                    << ", tanh " << tanh.ulps);
+                                    << ", tanh " << tanh.ulps << ", erf " << erf.ulps << " at " << erf.at);
 }
 
 TEST_CASE("vmath: special values") {
@@ -97,4 +99,10 @@ TEST_CASE("vmath: special values") {
     CHECK(vmath::tanh(-inf) == -1.0f);
     CHECK(std::signbit(vmath::tanh(-0.0f)));
     CHECK(vmath::tanh(-tiny) == -tiny);
+    CHECK(std::isnan(vmath::erf(nan)));
+    CHECK(vmath::erf(inf) == 1.0f);
+    CHECK(vmath::erf(-inf) == -1.0f);
+    CHECK(std::signbit(vmath::erf(-0.0f)));
+    CHECK(vmath::erf(5.0f) == 1.0f);
+    CHECK(vmath::erf(-1e-30f) == Approx(std::erf(-1e-30f)).epsilon(2e-7));  // 2x/sqrt(pi), not 0
 }
