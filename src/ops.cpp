@@ -151,6 +151,21 @@ Tensor eval_mean(const Node& node, std::span<const Tensor> in) {
     return reduce_sum(node, in[0], scale);
 }
 
+Tensor eval_amax(const Node& node, std::span<const Tensor> in) {
+    const Tensor& x = in[0];
+    const Shape kept = reduced_shape(x.shape(), node.attrs().ints, true);
+    std::vector<double> best(static_cast<std::size_t>(kept.numel()), -std::numeric_limits<double>::infinity());
+    StridedWalk walk(x.shape(), {broadcast_strides(kept, x.shape())});
+    for (std::int64_t i = 0; i < x.numel(); ++i, walk.next()) {
+        double& b = best[static_cast<std::size_t>(walk.offset(0))];
+        const double v = x.get(i);
+        if (std::isnan(v) || v > b) b = std::isnan(b) ? b : v;
+    }
+    Tensor out(node.shape(), node.dtype());
+    for (std::int64_t i = 0; i < out.numel(); ++i) out.set(i, best[static_cast<std::size_t>(i)]);
+    return out;
+}
+
 Tensor eval_reshape(const Node& node, std::span<const Tensor> in) {
     return in[0].reshape(node.shape());
 }
@@ -428,6 +443,15 @@ constexpr std::array<OpInfo, op_count> table{{
          return reduction_grad(v) / constant(count, v.node.dtype());
      },
      {"mean({0}{a})", "\\operatorname{mean}\\left({0}{a}\\right)"}, reduce_attr_text, {anywhere}, 1},
+    // d/dx amax(x) = [x == amax(x)] / (number of such elements): the adjoint shared by the ties
+    {Op::amax, "amax", 1, OpClass::structural, shape_reduce, NO_KERNELS, eval_amax,
+     [](const Vjp& v, std::size_t) -> Expr {
+         const Shape kept = reduced_shape(v.x().shape(), v.attrs().ints, true);
+         const Expr at_max = eq(v.x(), reshape(v.result, kept.dims()));
+         const Expr ties = sum(at_max, v.attrs().ints, true);
+         return at_max * (reduction_grad(v) / ties);
+     },
+     {"amax({0}{a})", "\\operatorname{amax}\\left({0}{a}\\right)"}, reduce_attr_text, {anywhere}, 1},
     // d/dx reshape(x) = the adjoint reshaped back
     {Op::reshape, "reshape", 1, OpClass::structural, shape_reshape, NO_KERNELS, eval_reshape,
      [](const Vjp& v, std::size_t) -> Expr {
@@ -686,6 +710,10 @@ Expr sum(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
 
 Expr mean(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
     return reduction(Op::mean, x, axes, keepdims);
+}
+
+Expr amax(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
+    return reduction(Op::amax, x, axes, keepdims);
 }
 
 Expr reshape(const Expr& x, std::vector<std::int64_t> shape) {

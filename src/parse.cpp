@@ -226,6 +226,7 @@ std::vector<Function> make_functions() {
         return [op](const Call& call) {
             std::vector<std::int64_t> axes;
             for (std::size_t i = 1; i < call.args.size(); ++i) axes.push_back(integer_argument(call, i, "axis"));
+            if (op == Op::amax) return amax(call.args[0].expr, axes);
             if (axes.empty()) return op == Op::sum ? sum(call.args[0].expr) : mean(call.args[0].expr);
             return op == Op::sum ? sum(call.args[0].expr, axes) : mean(call.args[0].expr, axes);
         };
@@ -233,6 +234,7 @@ std::vector<Function> make_functions() {
     constexpr std::size_t many = 64;
     add("sum", 1, many, "sum(e[, axis, ...])", "sum over the given axes (default: all)", reduction(Op::sum));
     add("mean", 1, many, "mean(e[, axis, ...])", "mean over the given axes (default: all)", reduction(Op::mean));
+    add("amax", 1, many, "amax(e[, axis, ...])", "the largest element over the given axes (default: all)", reduction(Op::amax));
     add("reshape", 2, many, "reshape(e, d0, d1, ...)", "the same elements in another shape (one dimension may be -1)",
         [](const Call& call) {
             std::vector<std::int64_t> dims;

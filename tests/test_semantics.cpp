@@ -182,3 +182,16 @@ TEST_CASE("broadcast operands get gradients summed over the broadcast axes", "[s
     CHECK(evaluate(g[1], at).to_vector() == std::vector<double>{6, 6, 6, 6});
     CHECK(evaluate(g[2], at).item() == 30);  // 3 units times (1 + 2 + 3 + 4)
 }
+
+TEST_CASE("amax: NaN wins, an empty reduction is -inf, ties share the gradient evenly", "[semantics]") {
+    const Expr x = var("x", {2, 3});
+    const Bindings at = {{"x", Tensor::from_values({2, 3}, {1.0, 5.0, 5.0, NAN, 2.0, 3.0})}};
+    const Tensor m = evaluate(amax(x, {1}), at);
+    CHECK(m.get(0) == 5.0);
+    CHECK(std::isnan(m.get(1)));
+    const Tensor g = evaluate(grad(amax(x, {1}), std::vector<Expr>{x})[0], {{"x", Tensor::from_values({2, 3}, {1.0, 5.0, 5.0, 4.0, 2.0, 3.0})}});
+    CHECK(g.to_vector() == std::vector<double>{0.0, 0.5, 0.5, 1.0, 0.0, 0.0});
+    const Expr empty = var("e", {0, 3});
+    CHECK(evaluate(amax(empty, {0}), {{"e", Tensor::zeros({0, 3})}}).to_vector() == std::vector<double>(3, -INFINITY));
+    CHECK(to_string(amax(x, {1})) == "amax(x, axes=[1])");
+}

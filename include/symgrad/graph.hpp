@@ -55,6 +55,7 @@ enum class Op : std::uint8_t {
     broadcast_to,
     sum,
     mean,
+    amax,
     reshape,
     permute,
     matmul,

@@ -110,6 +110,9 @@ Expr clamp(const Operand& x, const Operand& lo, const Operand& hi);
 Expr broadcast_to(const Expr& x, Shape shape);
 Expr sum(const Expr& x, std::vector<std::int64_t> axes = {}, bool keepdims = false);
 Expr mean(const Expr& x, std::vector<std::int64_t> axes = {}, bool keepdims = false);
+// The largest element over the axes (NaN if any is NaN, -inf over no elements). Its gradient goes to the
+// elements equal to the maximum, split evenly between ties (as PyTorch's amax).
+Expr amax(const Expr& x, std::vector<std::int64_t> axes = {}, bool keepdims = false);
 // One dimension of the new shape may be -1: it is inferred from the element count.
 Expr reshape(const Expr& x, std::vector<std::int64_t> shape);
 Expr permute(const Expr& x, std::vector<std::int64_t> permutation);
