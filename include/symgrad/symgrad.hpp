@@ -11,4 +11,8 @@
 #include "symgrad/parse.hpp"
 #include "symgrad/simplify.hpp"
 #include "symgrad/compile.hpp"
+#include "symgrad/nn.hpp"
+#include "symgrad/optim.hpp"
+#include "symgrad/data.hpp"
+#include "symgrad/train.hpp"
 #include "symgrad/version.hpp"

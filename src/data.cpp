@@ -1,0 +1,205 @@
+#include "symgrad/data.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <numbers>
+
+namespace symgrad::data {
+
+namespace {
+
+// SplitMix64, as the tensors' random numbers: the same sequence on every platform.
+struct Random {
+    std::uint64_t state;
+    std::uint64_t next() {
+        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        return z ^ (z >> 31);
+    }
+    double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+    double uniform(double lo, double hi) { return lo + (hi - lo) * unit(); }
+    // Box-Muller.
+    double normal() {
+        const double u = 1.0 - unit();
+        const double v = unit();
+        return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * std::numbers::pi * v);
+    }
+    std::uint64_t below(std::uint64_t n) { return next() % n; }
+};
+
+void check_size(std::int64_t n, std::string_view name) {
+    if (n < 2 || n > 10'000'000) throw Error(fmt::format("{}: the number of examples must be 2 to 10,000,000, got {}", name, n));
+}
+
+Dataset make(std::string name, std::int64_t n, std::int64_t classes, std::vector<std::string> features) {
+    Dataset d;
+    d.name = std::move(name);
+    d.features = Tensor::zeros({n, static_cast<std::int64_t>(features.size())});
+    d.labels.assign(static_cast<std::size_t>(n), 0);
+    d.classes = classes;
+    d.feature_names = std::move(features);
+    for (std::int64_t k = 0; k < classes; ++k) d.class_names.push_back(fmt::format("{}", k));
+    return d;
+}
+
+}  // namespace
+
+Dataset Dataset::subset(const std::vector<std::int64_t>& rows) const {
+    Dataset d;
+    d.name = name;
+    d.classes = classes;
+    d.feature_names = feature_names;
+    d.class_names = class_names;
+    const std::int64_t f = features.shape()[1];
+    d.features = Tensor::zeros({static_cast<std::int64_t>(rows.size()), f});
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        for (std::int64_t j = 0; j < f; ++j) d.features.set(static_cast<std::int64_t>(i) * f + j, features.get(rows[i] * f + j));
+        d.labels.push_back(labels[static_cast<std::size_t>(rows[i])]);
+    }
+    return d;
+}
+
+Dataset two_moons(std::int64_t n, double noise, std::uint64_t seed) {
+    check_size(n, "two-moons");
+    Dataset d = make("two-moons", n, 2, {"x1", "x2"});
+    Random r{seed};
+    for (std::int64_t i = 0; i < n; ++i) {
+        const int label = static_cast<int>(i % 2);
+        const double t = std::numbers::pi * r.unit();
+        const double x = label == 0 ? std::cos(t) : 1.0 - std::cos(t);
+        const double y = label == 0 ? std::sin(t) : 0.5 - std::sin(t);
+        d.features.set(2 * i, x + noise * r.normal());
+        d.features.set(2 * i + 1, y + noise * r.normal());
+        d.labels[static_cast<std::size_t>(i)] = label;
+    }
+    return d;
+}
+
+Dataset spirals(std::int64_t n, std::int64_t classes, double noise, std::uint64_t seed) {
+    check_size(n, "spirals");
+    if (classes < 2 || classes > 16) throw Error(fmt::format("spirals: 2 to 16 classes, got {}", classes));
+    Dataset d = make("spirals", n, classes, {"x1", "x2"});
+    Random r{seed};
+    for (std::int64_t i = 0; i < n; ++i) {
+        const auto k = static_cast<int>(i % classes);
+        const double t = r.unit();  // position along the arm, 0 at the centre
+        const double angle = 4.0 * std::numbers::pi * t + 2.0 * std::numbers::pi * k / static_cast<double>(classes);
+        const double radius = 0.05 + t;
+        d.features.set(2 * i, radius * std::cos(angle) + noise * r.normal());
+        d.features.set(2 * i + 1, radius * std::sin(angle) + noise * r.normal());
+        d.labels[static_cast<std::size_t>(i)] = k;
+    }
+    return d;
+}
+
+Dataset circles(std::int64_t n, double noise, std::uint64_t seed) {
+    check_size(n, "circles");
+    Dataset d = make("circles", n, 2, {"x1", "x2"});
+    Random r{seed};
+    for (std::int64_t i = 0; i < n; ++i) {
+        const int label = static_cast<int>(i % 2);
+        const double angle = 2.0 * std::numbers::pi * r.unit();
+        const double radius = label == 0 ? 0.5 * r.unit() : 0.8 + 0.4 * r.unit();
+        d.features.set(2 * i, radius * std::cos(angle) + noise * r.normal());
+        d.features.set(2 * i + 1, radius * std::sin(angle) + noise * r.normal());
+        d.labels[static_cast<std::size_t>(i)] = label;
+    }
+    return d;
+}
+
+Dataset xor_quadrants(std::int64_t n, double noise, std::uint64_t seed) {
+    check_size(n, "xor");
+    Dataset d = make("xor", n, 2, {"x1", "x2"});
+    Random r{seed};
+    for (std::int64_t i = 0; i < n; ++i) {
+        const double x = r.uniform(-1, 1);
+        const double y = r.uniform(-1, 1);
+        d.features.set(2 * i, x + noise * r.normal());
+        d.features.set(2 * i + 1, y + noise * r.normal());
+        d.labels[static_cast<std::size_t>(i)] = (x > 0) != (y > 0) ? 1 : 0;
+    }
+    return d;
+}
+
+Dataset height_weight(std::int64_t n, std::uint64_t seed) {
+    check_size(n, "height-weight");
+    Dataset d = make("height-weight", n, 2, {"height_cm", "weight_kg"});
+    d.class_names = {"female", "male"};
+    Random r{seed};
+    for (std::int64_t i = 0; i < n; ++i) {
+        const int male = static_cast<int>(i % 2);
+        // Adult means and spreads; weight correlates with height (about 0.45 within each sex).
+        const double height_mean = male ? 176.0 : 162.0;
+        const double height_sd = male ? 7.0 : 6.5;
+        const double weight_mean = male ? 80.0 : 63.0;
+        const double weight_sd = male ? 12.0 : 11.0;
+        const double z1 = r.normal();
+        const double z2 = 0.45 * z1 + std::sqrt(1.0 - 0.45 * 0.45) * r.normal();
+        d.features.set(2 * i, height_mean + height_sd * z1);
+        d.features.set(2 * i + 1, weight_mean + weight_sd * z2);
+        d.labels[static_cast<std::size_t>(i)] = male;
+    }
+    return d;
+}
+
+std::vector<std::string> builtin_names() {
+    return {"two-moons", "spirals", "circles", "xor", "height-weight"};
+}
+
+Dataset builtin(std::string_view name, std::int64_t n, std::uint64_t seed) {
+    if (name == "two-moons" || name == "moons") return two_moons(n, 0.1, seed);
+    if (name == "spirals") return spirals(n, 3, 0.03, seed);
+    if (name == "circles") return circles(n, 0.05, seed);
+    if (name == "xor") return xor_quadrants(n, 0.05, seed);
+    if (name == "height-weight") return height_weight(n, seed);
+    throw Error(fmt::format("unknown dataset '{}': the built-in ones are {}", name, fmt::join(builtin_names(), ", ")));
+}
+
+std::pair<Dataset, Dataset> split(const Dataset& d, double test_fraction, std::uint64_t seed) {
+    if (!(test_fraction > 0 && test_fraction < 1)) throw Error(fmt::format("the test fraction must be between 0 and 1, got {}", test_fraction));
+    std::vector<std::int64_t> order(static_cast<std::size_t>(d.size()));
+    for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
+    Random r{seed ^ 0x5eed5eedULL};
+    for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[r.below(i)]);  // Fisher-Yates
+    const auto test = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::llround(test_fraction * static_cast<double>(d.size()))), 1,
+                                               d.size() - 1);
+    const std::vector<std::int64_t> test_rows(order.begin(), order.begin() + test);
+    const std::vector<std::int64_t> train_rows(order.begin() + test, order.end());
+    return {d.subset(train_rows), d.subset(test_rows)};
+}
+
+Standardizer Standardizer::fit(const Dataset& train) {
+    Standardizer s;
+    const std::int64_t n = train.size();
+    const std::int64_t f = train.features.shape()[1];
+    for (std::int64_t j = 0; j < f; ++j) {
+        double mean = 0;
+        for (std::int64_t i = 0; i < n; ++i) mean += train.features.get(i * f + j);
+        mean /= static_cast<double>(n);
+        double var = 0;
+        for (std::int64_t i = 0; i < n; ++i) {
+            const double d = train.features.get(i * f + j) - mean;
+            var += d * d;
+        }
+        const double sd = std::sqrt(var / static_cast<double>(n));
+        s.mean.push_back(mean);
+        s.stddev.push_back(sd > 0 ? sd : 1.0);  // a constant feature stays as it is, centred
+    }
+    return s;
+}
+
+Dataset Standardizer::apply(const Dataset& d) const {
+    Dataset out = d;
+    out.features = d.features.clone();
+    const std::int64_t f = d.features.shape()[1];
+    for (std::int64_t i = 0; i < d.size(); ++i) {
+        for (std::int64_t j = 0; j < f; ++j) {
+            const auto k = static_cast<std::size_t>(j);
+            out.features.set(i * f + j, (d.features.get(i * f + j) - mean[k]) / stddev[k]);
+        }
+    }
+    return out;
+}
+
+}  // namespace symgrad::data

@@ -1,0 +1,315 @@
+#include "symgrad/nn.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+
+#include "symgrad/parse.hpp"
+#include "symgrad/print.hpp"
+
+namespace symgrad::nn {
+
+namespace {
+
+double number(std::string_view text, const std::string& where) {
+    std::string trimmed(text);
+    trimmed.erase(0, trimmed.find_first_not_of(' '));
+    trimmed.erase(trimmed.find_last_not_of(' ') + 1);
+    double value = 0.0;
+    const char* first = trimmed.data();
+    const char* last = first + trimmed.size();
+    if (first != last && *first == '+') ++first;
+    const auto [end, error] = std::from_chars(first, last, value);
+    if (trimmed.empty() || error != std::errc() || end != last || !std::isfinite(value)) {
+        throw ParameterError(fmt::format("{}: '{}' is not a finite number", where, text));
+    }
+    return value;
+}
+
+// "uniform(-1, 1)" -> {"uniform", {-1, 1}}; "0.25" -> {"", {0.25}}.
+Init parse_init(const std::string& text, const std::string& where) {
+    const auto open = text.find('(');
+    if (open == std::string::npos) return Init::constant(number(text, where));
+    const std::string kind = text.substr(0, open);
+    if (text.back() != ')') throw ParameterError(fmt::format("{}: '{}' lacks its closing parenthesis", where, text));
+    const std::string inside = text.substr(open + 1, text.size() - open - 2);
+    const auto comma = inside.find(',');
+    if (comma == std::string::npos) throw ParameterError(fmt::format("{}: '{}' needs two numbers, e.g. {}(-1, 1)", where, text, kind));
+    const double a = number(inside.substr(0, comma), where);
+    const double b = number(inside.substr(comma + 1), where);
+    if (kind == "uniform") {
+        if (!(a < b)) throw ParameterError(fmt::format("{}: uniform(lo, hi) needs lo < hi, got '{}'", where, text));
+        return Init::uniform(a, b);
+    }
+    if (kind == "normal") {
+        if (!(b >= 0)) throw ParameterError(fmt::format("{}: normal(mean, stddev) needs stddev >= 0, got '{}'", where, text));
+        return Init::normal(a, b);
+    }
+    throw ParameterError(fmt::format("{}: unknown initializer '{}': use a number, uniform(lo, hi) or normal(mean, stddev)", where, kind));
+}
+
+std::string shape_advice(const Shape& input) {
+    std::vector<std::int64_t> one(input.begin() + 1, input.end());
+    return fmt::format("use {} (one per unit) or [] (shared by all units)", input.rank() == 4 ? Shape{input[1], 1, 1} : Shape(one));
+}
+
+}  // namespace
+
+Tensor Init::make(const Shape& shape, DType dtype, std::uint64_t seed) const {
+    switch (kind) {
+    case Kind::uniform:
+        return Tensor::uniform(shape, a, b, seed, dtype);
+    case Kind::normal:
+        return Tensor::normal(shape, a, b, seed, dtype);
+    case Kind::constant:
+        break;
+    }
+    return Tensor::full(shape, a, dtype);
+}
+
+std::string Init::describe() const {
+    switch (kind) {
+    case Kind::uniform:
+        return fmt::format("uniform({}, {})", a, b);
+    case Kind::normal:
+        return fmt::format("normal({}, {})", a, b);
+    case Kind::constant:
+        break;
+    }
+    return fmt::format("{}", a);
+}
+
+ParamSpec parse_param_spec(const std::string& name, const std::string& text) {
+    const std::string where = fmt::format("parameter '{}' ('{}')", name, text);
+    ParamSpec spec;
+    spec.name = name;
+    const auto colon = text.find(':');
+    const std::string policy = text.substr(0, colon);
+    const std::string init = colon == std::string::npos ? "" : text.substr(colon + 1);
+    if (policy == "per-unit" || policy == "per_unit") {
+        spec.policy = Policy::per_unit;
+    } else if (policy == "shared") {
+        spec.policy = Policy::shared;
+    } else if (!policy.empty() && policy.front() == '[' && policy.back() == ']') {
+        spec.policy = Policy::fixed;
+        std::vector<std::int64_t> dims;
+        const std::string list = policy.substr(1, policy.size() - 2);
+        std::size_t start = 0;
+        while (!list.empty() && start <= list.size()) {
+            const auto end = std::min(list.find(',', start), list.size());
+            const double d = number(list.substr(start, end - start), where);
+            if (d < 1 || d != std::floor(d)) throw ParameterError(fmt::format("{}: a dimension must be a whole number >= 1", where));
+            dims.push_back(static_cast<std::int64_t>(d));
+            start = end + 1;
+        }
+        spec.shape = Shape(dims);
+    } else {
+        throw ParameterError(fmt::format("{}: write POLICY:INIT with POLICY per-unit, shared or a shape like [64], and INIT a "
+                                         "number, uniform(lo, hi) or normal(mean, stddev), e.g. per-unit:1.0",
+                                         where));
+    }
+    spec.init = init.empty() ? Init::constant(spec.policy == Policy::fixed ? 0.0 : 1.0) : parse_init(init, where);
+    return spec;
+}
+
+Shape parameter_shape(const ParamSpec& spec, const Shape& input) {
+    if (input.rank() < 2) {
+        throw ParameterError(fmt::format("parameter '{}': the input has shape {}; a layer's input needs a batch axis and at least one "
+                                         "more ([B, U] or [B, C, H, W])", spec.name, input));
+    }
+    switch (spec.policy) {
+    case Policy::shared:
+        return Shape{};
+    case Policy::per_unit:
+        if (input.rank() == 4) return Shape{input[1], 1, 1};
+        return Shape{input[input.rank() - 1]};
+    case Policy::fixed:
+        break;
+    }
+    const Shape& shape = spec.shape;
+    const std::size_t example_rank = input.rank() - 1;
+    // Axes beyond one example's are the batch's: a parameter may only have 1 there (it broadcasts).
+    bool batch_dependent = false;
+    for (std::size_t i = 0; i + example_rank < shape.rank(); ++i) batch_dependent = batch_dependent || shape[i] != 1;
+    if (batch_dependent) {
+        throw ParameterError(fmt::format("parameter '{}' has shape {}, which includes the batch axis: a parameter must not depend on "
+                                         "how many examples a batch holds; {}", spec.name, shape, shape_advice(input)));
+    }
+    const Shape example(std::vector<std::int64_t>(input.begin() + 1, input.end()));
+    const Shape own(std::vector<std::int64_t>(shape.end() - static_cast<std::ptrdiff_t>(std::min(shape.rank(), example_rank)), shape.end()));
+    if (!broadcastable_to(own, example)) {
+        throw ParameterError(fmt::format("parameter '{}' has shape {}, which does not broadcast against one example of shape {}; {}",
+                                         spec.name, shape, example, shape_advice(input)));
+    }
+    return shape;
+}
+
+Activation Activation::parse(std::string name, std::string text, std::vector<ParamSpec> params) {
+    // Check the text once, with scalar shapes: every variable but x needs a spec, and every spec a variable.
+    ParseOptions options;
+    const Expr probe = symgrad::parse(text, options);
+    const Expr roots[] = {probe};
+    std::vector<std::string> names;
+    for (const auto& v : variables(roots)) names.push_back(v.node().attrs().name);
+    for (const auto& n : names) {
+        if (n == "x") continue;
+        const bool given = std::any_of(params.begin(), params.end(), [&](const ParamSpec& p) { return p.name == n; });
+        if (!given) {
+            throw ParameterError(fmt::format("activation '{}': '{}' is a variable of '{}' but has no parameter spec (e.g. {}=per-unit:1.0)",
+                                             name, n, text, n));
+        }
+    }
+    if (std::find(names.begin(), names.end(), "x") == names.end()) {
+        throw ParameterError(fmt::format("activation '{}': '{}' does not use its input x", name, text));
+    }
+    for (const auto& p : params) {
+        if (p.name == "x") throw ParameterError(fmt::format("activation '{}': 'x' is the input, not a parameter", name));
+        if (std::find(names.begin(), names.end(), p.name) == names.end()) {
+            throw ParameterError(fmt::format("activation '{}': parameter '{}' is not a variable of '{}'", name, p.name, text));
+        }
+    }
+    Activation a;
+    a.name_ = std::move(name);
+    a.text_ = std::move(text);
+    a.params_ = std::move(params);
+    return a;
+}
+
+std::vector<std::string> Activation::builtin_names() {
+    return {"relu", "swish", "swish_beta", "prelu", "pau", "gelu", "tanh", "sigmoid", "elu", "identity"};
+}
+
+Activation Activation::builtin(std::string_view name) {
+    if (name == "relu") return parse("relu", "relu(x)", {});
+    if (name == "swish") return parse("swish", "x * sigmoid(x)", {});
+    if (name == "swish_beta") return parse("swish_beta", "x * sigmoid(beta * x)", {{"beta", Policy::per_unit, {}, Init::constant(1.0)}});
+    if (name == "prelu") return parse("prelu", "max(x, 0) + a * min(x, 0)", {{"a", Policy::per_unit, {}, Init::constant(0.25)}});
+    if (name == "pau") {
+        // Padé (5, 4) with the safe denominator 1 + |Q|, initialized to a least-squares fit of leaky ReLU (slope 0.01)
+        // on [-3, 3] (max error 0.064).
+        const double a[] = {0.0637, 0.505, 0.9895, 0.8072, 0.2746, 0.0352};
+        const double b[] = {0.0, 1.5984, 0.0, 0.0697};
+        std::vector<ParamSpec> specs;
+        for (int k = 0; k < 6; ++k) specs.push_back({fmt::format("a{}", k), Policy::shared, {}, Init::constant(a[k])});
+        for (int k = 0; k < 4; ++k) specs.push_back({fmt::format("b{}", k + 1), Policy::shared, {}, Init::constant(b[k])});
+        return parse("pau", "(a0 + x*(a1 + x*(a2 + x*(a3 + x*(a4 + x*a5))))) / (1 + abs(x*(b1 + x*(b2 + x*(b3 + x*b4)))))",
+                     std::move(specs));
+    }
+    if (name == "gelu") return parse("gelu", "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))", {});
+    if (name == "tanh") return parse("tanh", "tanh(x)", {});
+    if (name == "sigmoid") return parse("sigmoid", "sigmoid(x)", {});
+    if (name == "elu") return parse("elu", "where(x > 0, x, alpha * expm1(x))", {{"alpha", Policy::shared, {}, Init::constant(1.0)}});
+    if (name == "identity") return parse("identity", "x", {});
+    throw ParameterError(fmt::format("unknown activation '{}': the built-in ones are {} (or write an expression in x)", name,
+                                     fmt::join(builtin_names(), ", ")));
+}
+
+Expr Activation::apply(const Expr& input, const std::map<std::string, Expr>& params) const {
+    ParseOptions options;
+    options.dtype = input.dtype();
+    options.shapes["x"] = input.shape();
+    for (const auto& [name, e] : params) options.shapes[name] = e.shape();
+    const Expr parsed = symgrad::parse(text_, options);
+    const Expr roots[] = {parsed};
+    return substitute(roots, [&](const Node& node) -> Expr {
+        if (node.op() != Op::variable) return {};
+        const std::string& name = node.attrs().name;
+        if (name == "x") return input;
+        const auto it = params.find(name);
+        if (it == params.end()) throw ParameterError(fmt::format("activation '{}': no value given for parameter '{}'", name_, name));
+        return it->second;
+    })[0];
+}
+
+MLP::MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t outputs, Activation activation, DType dtype,
+         std::uint64_t seed)
+    : inputs_(inputs), hidden_(std::move(hidden)), outputs_(outputs), activation_(std::move(activation)), dtype_(dtype) {
+    if (inputs < 1 || outputs < 1) throw ParameterError(fmt::format("an MLP needs at least one input and one output, got {} and {}", inputs, outputs));
+    for (auto h : hidden_) {
+        if (h < 1) throw ParameterError(fmt::format("a hidden layer needs at least one unit, got {}", h));
+    }
+    std::int64_t fan_in = inputs;
+    std::vector<std::int64_t> widths = hidden_;
+    widths.push_back(outputs);
+    for (std::size_t l = 0; l < widths.size(); ++l) {
+        const std::int64_t fan_out = widths[l];
+        const std::string prefix = fmt::format("layer{}", l + 1);
+        Layer layer;
+        // Kaiming uniform: bound sqrt(6 / fan_in), for ReLU-like activations.
+        const double bound = std::sqrt(6.0 / static_cast<double>(fan_in));
+        layer.weight = parameters_.size();
+        parameters_.push_back({prefix + ".weight", var(prefix + ".weight", {fan_in, fan_out}, dtype),
+                               Tensor::uniform({fan_in, fan_out}, -bound, bound, seed * 1000 + l * 10 + 1, dtype), "weights"});
+        layer.bias = parameters_.size();
+        parameters_.push_back({prefix + ".bias", var(prefix + ".bias", {fan_out}, dtype), Tensor::zeros({fan_out}, dtype), "biases"});
+        if (l + 1 < widths.size()) {
+            const Shape input{1, fan_out};  // any batch: parameter shapes never depend on it
+            std::uint64_t k = 0;
+            for (const auto& spec : activation_.params()) {
+                const Shape shape = parameter_shape(spec, input);
+                const std::string name = fmt::format("act{}.{}", l + 1, spec.name);
+                layer.activation_params.emplace_back(spec.name, parameters_.size());
+                parameters_.push_back({name, var(name, shape, dtype), spec.init.make(shape, dtype, seed * 1000 + l * 10 + 5 + k++), "activation"});
+            }
+        }
+        layers_.push_back(std::move(layer));
+        fan_in = fan_out;
+    }
+}
+
+Expr MLP::forward(const Expr& x) const {
+    if (x.rank() != 2 || x.shape()[1] != inputs_) {
+        throw ShapeError(fmt::format("the MLP takes input of shape [B, {}], got {}", inputs_, x.shape()));
+    }
+    Expr h = x;
+    for (std::size_t l = 0; l < layers_.size(); ++l) {
+        const Layer& layer = layers_[l];
+        h = matmul(h, parameters_[layer.weight].variable) + parameters_[layer.bias].variable;
+        if (l + 1 < layers_.size()) {
+            std::map<std::string, Expr> params;
+            for (const auto& [spec, index] : layer.activation_params) params.emplace(spec, parameters_[index].variable);
+            h = activation_.apply(h, params);
+        }
+    }
+    return h;
+}
+
+Bindings MLP::bindings() const {
+    Bindings b;
+    for (const auto& p : parameters_) b.emplace(p.name, p.value);
+    return b;
+}
+
+Expr mse_loss(const Expr& prediction, const Expr& target) {
+    const Expr d = prediction - target;
+    return mean(d * d);
+}
+
+Expr bce_with_logits_loss(const Expr& logits, const Expr& target) {
+    return mean(softplus(logits) - target * logits);
+}
+
+Expr cross_entropy_loss(const Expr& logits, const Expr& one_hot_target) {
+    if (logits.rank() != 2 || logits.shape() != one_hot_target.shape()) {
+        throw ShapeError(fmt::format("cross_entropy_loss takes logits and one-hot targets of one shape [B, K], got {} and {}",
+                                     logits.shape(), one_hot_target.shape()));
+    }
+    const Expr shift = amax(logits, {1}, true);
+    const Expr shifted = logits - shift;
+    const Expr log_normalizer = log(sum(exp(shifted), {1}, true));
+    // -sum_k t_k log_softmax_k = log_normalizer - sum_k t_k shifted_k, for rows of t summing to 1
+    return mean(sum(one_hot_target * (log_normalizer - shifted), {1}));
+}
+
+Tensor one_hot(const std::vector<std::int32_t>& labels, std::int64_t classes, DType dtype) {
+    Tensor t = Tensor::zeros({static_cast<std::int64_t>(labels.size()), classes}, dtype);
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+        if (labels[i] < 0 || labels[i] >= classes) {
+            throw Error(fmt::format("label {} of example {} is outside 0..{}", labels[i], i, classes - 1));
+        }
+        t.set(static_cast<std::int64_t>(i) * classes + labels[i], 1.0);
+    }
+    return t;
+}
+
+}  // namespace symgrad::nn

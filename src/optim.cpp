@@ -1,0 +1,123 @@
+#include "symgrad/optim.hpp"
+
+#include <cmath>
+
+namespace symgrad::nn {
+
+namespace {
+
+// SGD: v = momentum v + g; value -= lr (g + momentum v) with Nesterov, lr v without (PyTorch's formulation).
+class Sgd final : public Optimizer {
+public:
+    explicit Sgd(OptimizerOptions o) : Optimizer(std::move(o)) {}
+
+private:
+    void update(std::size_t index, double* value, const double* g, std::size_t n, double lr, double weight_decay) override {
+        const double momentum = options_.momentum;
+        auto& v = state(0, index, n)[index];
+        for (std::size_t i = 0; i < n; ++i) {
+            double d = g[i] + weight_decay * value[i];
+            if (momentum != 0.0) {
+                v[i] = steps_ == 1 ? d : momentum * v[i] + d;
+                d = options_.nesterov ? d + momentum * v[i] : v[i];
+            }
+            value[i] -= lr * d;
+        }
+    }
+};
+
+// Adam (Kingma & Ba), bias-corrected; adamw decouples the weight decay from the gradient (Loshchilov & Hutter).
+class Adam final : public Optimizer {
+public:
+    Adam(OptimizerOptions o, bool decoupled) : Optimizer(std::move(o)), decoupled_(decoupled) {}
+
+private:
+    void update(std::size_t index, double* value, const double* g, std::size_t n, double lr, double weight_decay) override {
+        auto& m = state(0, index, n)[index];
+        auto& v = state(1, index, n)[index];
+        const double b1 = options_.beta1;
+        const double b2 = options_.beta2;
+        const double correction1 = 1.0 - std::pow(b1, static_cast<double>(steps_));
+        const double correction2 = 1.0 - std::pow(b2, static_cast<double>(steps_));
+        for (std::size_t i = 0; i < n; ++i) {
+            double grad = g[i];
+            if (decoupled_) {
+                value[i] -= lr * weight_decay * value[i];
+            } else {
+                grad += weight_decay * value[i];
+            }
+            m[i] = b1 * m[i] + (1.0 - b1) * grad;
+            v[i] = b2 * v[i] + (1.0 - b2) * grad * grad;
+            const double m_hat = m[i] / correction1;
+            const double v_hat = v[i] / correction2;
+            value[i] -= lr * m_hat / (std::sqrt(v_hat) + options_.eps);
+        }
+    }
+    bool decoupled_;
+};
+
+}  // namespace
+
+std::vector<std::vector<double>>& Optimizer::state(std::size_t slot, std::size_t index, std::size_t n) {
+    auto& per_parameter = state_[slot];
+    if (per_parameter.size() <= index) per_parameter.resize(index + 1);
+    if (per_parameter[index].size() != n) per_parameter[index].assign(n, 0.0);
+    return per_parameter;
+}
+
+double Optimizer::step(std::vector<Parameter>& params, const std::vector<Tensor>& grads) {
+    if (params.size() != grads.size()) {
+        throw Error(fmt::format("optimizer step: {} parameters but {} gradients", params.size(), grads.size()));
+    }
+    double squares = 0.0;
+    for (std::size_t k = 0; k < params.size(); ++k) {
+        if (grads[k].shape() != params[k].value.shape()) {
+            throw ShapeError(fmt::format("optimizer step: the gradient of '{}' has shape {} but the parameter has shape {}", params[k].name,
+                                         grads[k].shape(), params[k].value.shape()));
+        }
+        for (std::int64_t i = 0; i < grads[k].numel(); ++i) squares += grads[k].get(i) * grads[k].get(i);
+    }
+    const double norm = std::sqrt(squares);
+    const double scale = options_.clip_norm > 0.0 && norm > options_.clip_norm ? options_.clip_norm / norm : 1.0;
+    ++steps_;
+    std::vector<double> value;
+    std::vector<double> g;
+    for (std::size_t k = 0; k < params.size(); ++k) {
+        Parameter& p = params[k];
+        const auto n = static_cast<std::size_t>(p.value.numel());
+        value.resize(n);
+        g.resize(n);
+        for (std::size_t i = 0; i < n; ++i) {
+            value[i] = p.value.get(static_cast<std::int64_t>(i));
+            g[i] = grads[k].get(static_cast<std::int64_t>(i)) * scale;
+        }
+        double lr = options_.lr;
+        double weight_decay = options_.weight_decay;
+        if (const auto it = options_.groups.find(p.group); it != options_.groups.end()) {
+            lr *= it->second.lr_scale;
+            if (it->second.weight_decay >= 0) weight_decay = it->second.weight_decay;
+        }
+        update(k, value.data(), g.data(), n, lr, weight_decay);
+        // In place: the tensor shares its storage with every binding of it.
+        for (std::size_t i = 0; i < n; ++i) p.value.set(static_cast<std::int64_t>(i), value[i]);
+    }
+    return norm;
+}
+
+std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& options) {
+    if (!(options.lr > 0) || !std::isfinite(options.lr)) throw Error(fmt::format("the learning rate must be > 0, got {}", options.lr));
+    if (options.momentum < 0 || options.momentum >= 1) throw Error(fmt::format("momentum must be in [0, 1), got {}", options.momentum));
+    if (options.beta1 < 0 || options.beta1 >= 1 || options.beta2 < 0 || options.beta2 >= 1) {
+        throw Error(fmt::format("beta1 and beta2 must be in [0, 1), got {} and {}", options.beta1, options.beta2));
+    }
+    if (options.weight_decay < 0) throw Error(fmt::format("weight decay must be >= 0, got {}", options.weight_decay));
+    if (options.kind == "sgd") {
+        if (options.nesterov && options.momentum == 0) throw Error("Nesterov momentum needs a momentum > 0");
+        return std::make_unique<Sgd>(options);
+    }
+    if (options.kind == "adam") return std::make_unique<Adam>(options, false);
+    if (options.kind == "adamw") return std::make_unique<Adam>(options, true);
+    throw Error(fmt::format("unknown optimizer '{}': choose sgd, adam or adamw", options.kind));
+}
+
+}  // namespace symgrad::nn
