@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
+#include <numbers>
 #include <numeric>
 
 #include "symgrad/autodiff.hpp"
@@ -90,6 +92,9 @@ std::vector<EpochReport> train_classifier(MLP& model, const data::Dataset& train
     if (options.epochs < 1) throw Error(fmt::format("train for at least one epoch, got {}", options.epochs));
     if (options.batch < 1) throw Error(fmt::format("the batch size must be at least 1, got {}", options.batch));
     auto optimizer = make_optimizer(options.optimizer);
+    if (options.schedule != "cosine" && options.schedule != "constant") {
+        throw Error(fmt::format("unknown learning-rate schedule '{}': choose cosine or constant", options.schedule));
+    }
     CompileOptions compile_options;
     compile_options.threads = options.threads;
     const std::int64_t n = train.size();
@@ -109,6 +114,11 @@ std::vector<EpochReport> train_classifier(MLP& model, const data::Dataset& train
             z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
             z ^= z >> 31;
             std::swap(order[i - 1], order[z % i]);
+        }
+        if (options.schedule == "cosine") {
+            const double progress = options.epochs == 1 ? 0.0 : static_cast<double>(epoch - 1) / static_cast<double>(options.epochs - 1);
+            const double lr = options.optimizer.lr;
+            optimizer->set_learning_rate(lr / 100.0 + (lr - lr / 100.0) * 0.5 * (1.0 + std::cos(std::numbers::pi * progress)));
         }
         const auto start = std::chrono::steady_clock::now();
         double loss_sum = 0.0;

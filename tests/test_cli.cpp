@@ -88,6 +88,53 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"bench", swish, "--dtype", "float16"}, "--dtype 'float16': choose float32 or float64");
     expect({"bench", swish, "--shape", "x=100000,100000"}, "past the memory limit of 4 GiB");
     expect({"bench", swish, "--repeat", "0"}, "--repeat");
+    expect({"train", "--data", "iris"}, "unknown dataset 'iris': the built-in ones are two-moons, spirals, circles, xor, height-weight");
+    expect({"train", "--act", "swishh"}, "unknown activation 'swishh': the built-in ones are relu, swish, swish_beta, prelu, pau");
+    expect({"train", "--act", "x * sigmoid(beta * x)"},
+           "activation 'custom': 'beta' is a variable of 'x * sigmoid(beta * x)' but has no parameter spec (e.g. beta=per-unit:1.0)");
+    expect({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=[256,64]:1", "--hidden", "64"},
+           "parameter 'beta' has shape [256, 64], which includes the batch axis: a parameter must not depend on how many examples a "
+           "batch holds; use [64] (one per unit) or [] (shared by all units)");
+    expect({"train", "--act", "prelu", "--param", "alpha=shared:1"}, "--param 'alpha=shared:1': the activation 'prelu' has no parameter 'alpha'");
+    expect({"train", "--param", "beta"}, "--param 'beta': write NAME=VALUE");
+    expect({"train", "--hidden", "64,x"}, "--hidden: 'x' is not a number");
+    expect({"train", "--hidden", "0"}, "--hidden '0': '0' is not a layer width");
+    expect({"train", "--optimizer", "lbfgs"}, "unknown optimizer 'lbfgs': choose sgd, adam or adamw");
+    expect({"train", "--schedule", "step"}, "unknown learning-rate schedule 'step'");
+    expect({"train", "--epochs", "0"}, "--epochs 0: choose 1 to 1,000,000");
+    expect({"train", "--test-fraction", "1.5"}, "--test-fraction 1.5: choose a number between 0 and 1");
+}
+
+TEST_CASE("train: the README's command learns spirals to 97% and shows how beta moved; runs repeat exactly", "[cli]") {
+    const auto r = run_cli({"train", "--act", "swish_beta", "--data", "spirals"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    const auto at = r.out.find("test accuracy: ");
+    REQUIRE(at != std::string::npos);
+    CHECK(std::stod(r.out.substr(at + 15)) >= 97.0);
+    CHECK(r.out.find("activation parameters (initial -> learned: mean, std, min, max):") != std::string::npos);
+    CHECK(r.out.find("  act1.beta    [64]   1 -> mean ") != std::string::npos);
+    CHECK(r.out.find("epoch 300/300") != std::string::npos);
+    // Plain lines when stdout is not a terminal (as here): about twenty, not three hundred.
+    std::size_t lines = 0;
+    for (std::size_t p = r.out.find("epoch "); p != std::string::npos; p = r.out.find("\nepoch ", p + 1)) ++lines;
+    CHECK(lines <= 21);
+    // The same seed: the same output, timing lines aside.
+    const auto again = run_cli({"train", "--data", "two-moons", "--epochs", "5", "--hidden", "8"});
+    const auto twice = run_cli({"train", "--data", "two-moons", "--epochs", "5", "--hidden", "8"});
+    auto numbers = [](const std::string& out) {
+        std::string kept;
+        for (std::size_t p = 0; p < out.size();) {
+            const auto end = out.find('\n', p);
+            const std::string line = out.substr(p, end - p);
+            if (line.find("examples/s") == std::string::npos && line.find("training time") == std::string::npos) kept += line + "\n";
+            if (end == std::string::npos) break;
+            p = end + 1;
+        }
+        return kept;
+    };
+    CHECK(numbers(again.out) == numbers(twice.out));
+    CHECK(run_cli({"train", "--act", "x * sigmoid(b * x)", "--param", "b=shared:uniform(0.5, 1.5)", "--data", "xor", "--epochs", "3"}).status == 0);
 }
 
 TEST_CASE("bench times forward and backward and prints the JSON it promises", "[cli]") {

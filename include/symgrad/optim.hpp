@@ -37,6 +37,8 @@ public:
     // L2 norm before clipping.
     double step(std::vector<Parameter>& params, const std::vector<Tensor>& grads);
     const OptimizerOptions& options() const { return options_; }
+    // For schedules: the learning rate of the steps that follow.
+    void set_learning_rate(double lr) { options_.lr = lr; }
     std::int64_t steps() const { return steps_; }
 
 protected:

@@ -15,6 +15,9 @@ struct TrainOptions {
     OptimizerOptions optimizer;
     std::uint64_t seed = 1;    // shuffling (the model's initial values have their own seed)
     std::size_t threads = 1;   // the engine's threads; 0 = one per hardware thread
+    // "cosine": the learning rate falls from optimizer.lr to optimizer.lr / 100 along a half cosine over the
+    // epochs (the last epochs settle instead of jumping about); "constant": it stays optimizer.lr.
+    std::string schedule = "cosine";
 };
 
 struct EpochReport {

@@ -39,6 +39,12 @@ double parse_number(std::string_view text, std::string_view what) {
     return value;
 }
 
+std::pair<std::string, std::string> split_assignment(const std::string& spec, std::string_view flag) {
+    const auto equals = spec.find('=');
+    if (equals == std::string::npos || equals == 0) throw InputError(fmt::format("{} '{}': write NAME=VALUE", flag, spec));
+    return {spec.substr(0, equals), spec.substr(equals + 1)};
+}
+
 std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs) {
     std::map<std::string, Shape, std::less<>> shapes;
     for (const auto& spec : specs) {

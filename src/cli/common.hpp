@@ -29,6 +29,7 @@ Action add_eval(CLI::App& app);
 Action add_trace(CLI::App& app);
 Action add_plot(CLI::App& app);
 Action add_bench(CLI::App& app);
+Action add_train(CLI::App& app);
 
 // "x=5,4" -> x: [5, 4]; "a=" -> a: [] (a scalar). Repeatable.
 std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs);
@@ -58,6 +59,9 @@ std::pair<double, double> parse_range(const std::string& spec, std::string_view 
 
 // "NAME=V1,V2,..." for `flag`: the name and its numbers.
 std::pair<std::string, std::vector<double>> parse_named_values(const std::string& spec, std::string_view flag);
+
+// "NAME=REST" for `flag`: the name (not empty) and the rest.
+std::pair<std::string, std::string> split_assignment(const std::string& spec, std::string_view flag);
 
 // Writes to the file, or to stdout when path is "" or "-".
 void write_output(const std::string& path, std::string_view content);
