@@ -15,4 +15,5 @@
 #include "symgrad/optim.hpp"
 #include "symgrad/data.hpp"
 #include "symgrad/train.hpp"
+#include "symgrad/io.hpp"
 #include "symgrad/version.hpp"
