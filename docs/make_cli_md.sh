@@ -205,7 +205,7 @@ cat <<'TEXT'
 symgrad train [--act EXPR|NAME] [--param NAME=POLICY:INIT ...] [--data NAME] [--examples N] [--test-fraction F]
               [--hidden W1,W2,...] [--epochs N] [--batch N] [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M]
               [--nesterov] [--weight-decay WD] [--clip NORM] [--schedule cosine|constant] [--seed N] [--threads N]
-              [--dtype float32|float64]
+              [--dtype float32|float64] [-o FILE] [--resume FILE]
 ```
 
 Generates a built-in dataset (`two-moons`, `spirals` (default; three arms of two turns), `circles`, `xor`,
@@ -225,11 +225,42 @@ otherwise about twenty plain lines. At the end: the test accuracy and, for each 
 their initial value and the mean, spread, minimum and maximum they learned. One thread and the same seed give the
 same numbers on every run (on one machine: BLAS kernels differ between CPUs).
 
+`-o FILE` saves the model in the safetensors format (docs/architecture.md): the parameters, the optimizer's state,
+and as metadata the recipe (activation, its parameter specs, layer widths, dataset, seed, the standardization).
+The file is written to a temporary file, flushed and renamed, so an interrupted save never leaves a broken one.
+`--resume FILE` continues a saved model's training up to `--epochs` epochs in all, with the model and data of the
+file (so `--act`, `--param`, `--hidden`, `--data`, `--examples`, `--test-fraction`, `--seed` and `--dtype` are
+refused beside it) and its optimizer's state: three epochs, then three more, give the same bits as six at once
+(with `--schedule constant`; the cosine schedule is planned over `--epochs`).
+
 ```
 TEXT
 echo "\$ symgrad train --act swish_beta --data spirals"
 "$S" train --act swish_beta --data spirals | grep -v -E "^epoch +(30|45|60|75|90|105|120|135|150|165|180|195|210|225|240|255|270)/" \
   | sed -E 's/  [0-9]+ examples\/s/  (speed) examples\/s/; s/^training time: .*/training time: (about a second)/; s/^(epoch  15\/300.*)$/\1\n.../'
+cat <<'TEXT'
+```
+TEXT
+cat <<'TEXT'
+
+## predict: evaluate a saved model
+
+```
+symgrad predict FILE [--data NAME] [--examples N] [--seed N] [--threads N]
+```
+
+Builds the model of a file saved by `symgrad train -o FILE`, loads its parameters, and prints its accuracy on the
+held-out test set of its training (regenerated from the recipe), or on `--examples` new examples of `--data`
+(default: the training dataset, with the training seed + 1). A truncated or corrupt file, or one whose tensors do
+not fit its model, is an error that says which (exit status 2).
+
+```
+TEXT
+echo "\$ symgrad train --data two-moons --hidden 16 --epochs 50 -o moons.safetensors && symgrad predict moons.safetensors"
+tmp=$(mktemp -d)
+"$S" train --data two-moons --hidden 16 --epochs 50 -o "$tmp/moons.safetensors" > /dev/null
+"$S" predict "$tmp/moons.safetensors" | sed "s|$tmp/||"
+rm -rf "$tmp"
 cat <<'TEXT'
 ```
 TEXT

@@ -65,6 +65,39 @@ std::vector<std::vector<double>>& Optimizer::state(std::size_t slot, std::size_t
     return per_parameter;
 }
 
+std::map<std::string, Tensor> Optimizer::state_tensors(const std::vector<Parameter>& params) const {
+    std::map<std::string, Tensor> out;
+    out.emplace("optimizer.steps", Tensor::scalar(static_cast<double>(steps_)));
+    for (std::size_t slot = 0; slot < state_.size(); ++slot) {
+        for (std::size_t k = 0; k < state_[slot].size() && k < params.size(); ++k) {
+            if (state_[slot][k].empty()) continue;
+            Tensor t = Tensor::empty(params[k].value.shape(), DType::float64);
+            std::copy(state_[slot][k].begin(), state_[slot][k].end(), t.data<double>());
+            out.emplace(fmt::format("optimizer.{}.{}", slot, params[k].name), std::move(t));
+        }
+    }
+    return out;
+}
+
+void Optimizer::load_state_tensors(const std::vector<Parameter>& params, const std::map<std::string, Tensor>& tensors) {
+    const auto steps = tensors.find("optimizer.steps");
+    if (steps == tensors.end() || steps->second.numel() != 1) throw Error("the optimizer state has no step count");
+    steps_ = static_cast<std::int64_t>(steps->second.item());
+    for (std::size_t slot = 0; slot < state_.size(); ++slot) {
+        state_[slot].assign(params.size(), {});
+        for (std::size_t k = 0; k < params.size(); ++k) {
+            const auto it = tensors.find(fmt::format("optimizer.{}.{}", slot, params[k].name));
+            if (it == tensors.end()) continue;
+            if (it->second.shape() != params[k].value.shape()) {
+                throw ShapeError(fmt::format("the optimizer state of '{}' has shape {} but the parameter has shape {}", params[k].name,
+                                             it->second.shape(), params[k].value.shape()));
+            }
+            const Tensor v = it->second.astype(DType::float64);
+            state_[slot][k].assign(v.data<double>(), v.data<double>() + v.numel());
+        }
+    }
+}
+
 double Optimizer::step(std::vector<Parameter>& params, const std::vector<Tensor>& grads) {
     if (params.size() != grads.size()) {
         throw Error(fmt::format("optimizer step: {} parameters but {} gradients", params.size(), grads.size()));

@@ -87,11 +87,20 @@ double accuracy(const MLP& model, const data::Dataset& d, std::size_t threads) {
 
 std::vector<EpochReport> train_classifier(MLP& model, const data::Dataset& train, const data::Dataset& test, const TrainOptions& options,
                                           const std::function<void(const EpochReport&)>& on_epoch) {
+    auto optimizer = make_optimizer(options.optimizer);
+    return train_classifier(model, *optimizer, train, test, options, on_epoch);
+}
+
+std::vector<EpochReport> train_classifier(MLP& model, Optimizer& optimizer_ref, const data::Dataset& train, const data::Dataset& test,
+                                          const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch) {
     check_fits(model, train, "training");
     check_fits(model, test, "test");
     if (options.epochs < 1) throw Error(fmt::format("train for at least one epoch, got {}", options.epochs));
     if (options.batch < 1) throw Error(fmt::format("the batch size must be at least 1, got {}", options.batch));
-    auto optimizer = make_optimizer(options.optimizer);
+    if (options.first_epoch < 1 || options.first_epoch > options.epochs + 1) {
+        throw Error(fmt::format("the first epoch must be 1 to {}, got {}", options.epochs + 1, options.first_epoch));
+    }
+    Optimizer* optimizer = &optimizer_ref;
     if (options.schedule != "cosine" && options.schedule != "constant") {
         throw Error(fmt::format("unknown learning-rate schedule '{}': choose cosine or constant", options.schedule));
     }
@@ -106,8 +115,8 @@ std::vector<EpochReport> train_classifier(MLP& model, const data::Dataset& train
     std::vector<EpochReport> history;
     std::uint64_t shuffle_state = options.seed * 0x9e3779b97f4a7c15ULL + 1;
     Bindings at = model.bindings();
-    for (std::int64_t epoch = 1; epoch <= options.epochs; ++epoch) {
-        // Fisher-Yates with a SplitMix64 stream: the same order on every platform.
+    // Fisher-Yates with a SplitMix64 stream: the same order on every platform.
+    auto shuffle = [&] {
         for (std::size_t i = order.size(); i > 1; --i) {
             std::uint64_t z = (shuffle_state += 0x9e3779b97f4a7c15ULL);
             z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
@@ -115,6 +124,10 @@ std::vector<EpochReport> train_classifier(MLP& model, const data::Dataset& train
             z ^= z >> 31;
             std::swap(order[i - 1], order[z % i]);
         }
+    };
+    for (std::int64_t epoch = 1; epoch < options.first_epoch; ++epoch) shuffle();
+    for (std::int64_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
+        shuffle();
         if (options.schedule == "cosine") {
             const double progress = options.epochs == 1 ? 0.0 : static_cast<double>(epoch - 1) / static_cast<double>(options.epochs - 1);
             const double lr = options.optimizer.lr;

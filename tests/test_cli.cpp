@@ -1,5 +1,6 @@
 // The symgrad executable, run as a user would run it: exit status, output and messages.
 #include <cmath>
+#include <filesystem>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -397,4 +398,79 @@ TEST_CASE("every subcommand works on swish, the seed activation and a Pade ratio
         CHECK(eval.status == 0);
         CHECK(eval.out.starts_with("{\"grads\":{"));
     }
+}
+
+TEST_CASE("train saves a model; resuming continues exactly; predict evaluates it; bad files are refused", "[cli]") {
+    using namespace symgrad;
+    const std::string dir = std::filesystem::temp_directory_path() / "symgrad_cli_models";
+    std::filesystem::create_directories(dir);
+    const std::string a = dir + "/a.safetensors";
+    const std::string b = dir + "/b.safetensors";
+    const std::string c = dir + "/c.safetensors";
+    const std::vector<std::string> common{"--data", "two-moons", "--hidden", "8", "--schedule", "constant"};
+    auto train = [&](std::vector<std::string> args) {
+        std::vector<std::string> all{"train"};
+        all.insert(all.end(), args.begin(), args.end());
+        const auto r = run_cli(all);
+        INFO(r.out << r.err);
+        CHECK(r.status == 0);
+        return r;
+    };
+    auto with_common = [&](std::vector<std::string> args) {
+        args.insert(args.end(), common.begin(), common.end());
+        return args;
+    };
+    CHECK(train(with_common({"--epochs", "6", "-o", a})).out.find("saved: " + a) != std::string::npos);
+    train(with_common({"--epochs", "3", "-o", b}));
+    const auto resumed = train({"--epochs", "6", "--schedule", "constant", "--resume", b, "-o", c});
+    CHECK(resumed.out.find("resuming from '" + b + "' after epoch 3") != std::string::npos);
+    // Six epochs at once, or three and three more: the same parameters and optimizer state, bit for bit.
+    const auto straight = io::load_safetensors(a);
+    const auto continued = io::load_safetensors(c);
+    REQUIRE(straight.tensors.size() == continued.tensors.size());
+    for (const auto& [name, t] : straight.tensors) {
+        INFO(name);
+        CHECK(continued.tensors.at(name).identical(t));
+    }
+    CHECK(straight.metadata.at("activation.text") == "x * sigmoid(beta * x)");
+    CHECK(straight.metadata.at("train.epochs_done") == "6");
+    const auto predicted = run_cli({"predict", a});
+    CHECK(predicted.status == 0);
+    const auto accuracy_at = predicted.out.find("test accuracy: ");
+    REQUIRE(accuracy_at != std::string::npos);
+    // The same number the training printed at its end.
+    const auto trained = train(with_common({"--epochs", "6"}));
+    CHECK(trained.out.find(predicted.out.substr(accuracy_at)) != std::string::npos);
+    CHECK(run_cli({"predict", a, "--data", "two-moons", "--examples", "500"}).out.find("evaluated on 500 new examples of two-moons") !=
+          std::string::npos);
+
+    auto expect = [](const std::vector<std::string>& args, const std::string& message) {
+        const auto r = run_cli(args);
+        INFO(r.err);
+        CHECK(r.status == 2);
+        CHECK(r.err.find(message) != std::string::npos);
+    };
+    expect({"train", "--epochs", "6", "--resume", b, "--hidden", "4"}, "--resume takes the model and its data from '" + b + "': drop --hidden");
+    expect({"train", "--epochs", "3", "--resume", b}, "has been trained for 3 epochs already: ask for more with --epochs");
+    expect({"train", "--epochs", "9", "--resume", b, "--optimizer", "sgd"}, "holds the state of adam, not sgd: resume with --optimizer adam");
+    // A truncated file; a file whose tensors do not fit its model.
+    const std::string truncated = dir + "/truncated.safetensors";
+    {
+        std::ifstream in(a, std::ios::binary);
+        std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        std::ofstream(truncated, std::ios::binary) << bytes.substr(0, bytes.size() - 10);
+    }
+    expect({"predict", truncated}, "is not a valid checkpoint: tensor");
+    expect({"predict", truncated}, "(truncated?)");
+    io::Checkpoint misfit = io::load_safetensors(a);
+    misfit.tensors["layer1.weight"] = Tensor::zeros({2, 9}, DType::float32);
+    const std::string wrong = dir + "/wrong.safetensors";
+    io::save_safetensors(wrong, misfit);
+    expect({"predict", wrong}, "'" + wrong + "' does not fit the model: tensor 'layer1.weight' is float32 [2, 9] in the file but float32 [2, 8] in the model");
+    io::Checkpoint foreign;
+    foreign.tensors.emplace("w", Tensor::zeros({2}));
+    const std::string other = dir + "/other.safetensors";
+    io::save_safetensors(other, foreign);
+    expect({"predict", other}, "is not a symgrad model checkpoint: its metadata has no 'format'");
+    expect({"train", "--epochs", "2", "-o", "/nonexistent/dir/m.safetensors"}, "cannot write '/nonexistent/dir/m.safetensors'");
 }

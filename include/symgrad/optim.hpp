@@ -39,6 +39,10 @@ public:
     const OptimizerOptions& options() const { return options_; }
     // For schedules: the learning rate of the steps that follow.
     void set_learning_rate(double lr) { options_.lr = lr; }
+    // The state (momentum or moments, float64, one tensor per parameter and slot, named "optimizer.SLOT.PARAM"; and
+    // "optimizer.steps"), to save beside the parameters; and back, so that training resumes exactly.
+    std::map<std::string, Tensor> state_tensors(const std::vector<Parameter>& params) const;
+    void load_state_tensors(const std::vector<Parameter>& params, const std::map<std::string, Tensor>& tensors);
     std::int64_t steps() const { return steps_; }
 
 protected:

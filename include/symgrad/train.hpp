@@ -18,6 +18,9 @@ struct TrainOptions {
     // "cosine": the learning rate falls from optimizer.lr to optimizer.lr / 100 along a half cosine over the
     // epochs (the last epochs settle instead of jumping about); "constant": it stays optimizer.lr.
     std::string schedule = "cosine";
+    // Resuming: the epochs before first_epoch are taken as done (their shuffles are replayed, so the batches
+    // that follow are those of an uninterrupted run), and the optimizer given to train_classifier continues.
+    std::int64_t first_epoch = 1;
 };
 
 struct EpochReport {
@@ -32,6 +35,10 @@ struct EpochReport {
 // The same seeds and one thread give the same bits.
 std::vector<EpochReport> train_classifier(MLP& model, const data::Dataset& train, const data::Dataset& test, const TrainOptions& options,
                                           const std::function<void(const EpochReport&)>& on_epoch = {});
+// The same with an optimizer made by the caller (make_optimizer(options.optimizer)), whose state it keeps: for
+// saving it with the parameters and resuming.
+std::vector<EpochReport> train_classifier(MLP& model, Optimizer& optimizer, const data::Dataset& train, const data::Dataset& test,
+                                          const TrainOptions& options, const std::function<void(const EpochReport&)>& on_epoch = {});
 
 // The class with the largest logit for each row of features ([N, inputs]).
 std::vector<std::int32_t> predict(const MLP& model, const Tensor& features, std::size_t threads = 1);

@@ -9,7 +9,7 @@
 #include <cstdio>
 #include <iostream>
 
-#include "common.hpp"
+#include "model_file.hpp"
 
 namespace symgrad::cli {
 
@@ -34,6 +34,9 @@ struct TrainCliOptions {
     std::size_t threads = 1;
     std::string dtype = "float32";
     std::string schedule = "cosine";
+    std::string output;
+    std::string resume;
+    std::vector<std::string> model_flags_given;  // flags that --resume takes from the file instead
 };
 
 std::vector<std::int64_t> parse_hidden(const std::string& text) {
@@ -112,20 +115,52 @@ int run_train(const TrainCliOptions& o) {
     if (!(o.test_fraction > 0 && o.test_fraction < 1)) throw InputError(fmt::format("--test-fraction {}: choose a number between 0 and 1", o.test_fraction));
     if (o.epochs < 1 || o.epochs > 1'000'000) throw InputError(fmt::format("--epochs {}: choose 1 to 1,000,000", o.epochs));
     if (o.batch < 1) throw InputError(fmt::format("--batch {}: choose at least 1", o.batch));
-    const DType dtype = o.dtype == "float32" ? DType::float32 : DType::float64;
-    const nn::Activation activation = activation_of(o);
-    const auto hidden = parse_hidden(o.hidden);
-    const data::Dataset all = data::builtin(o.data, o.examples, o.seed);
-    auto [train, test] = data::split(all, o.test_fraction, o.seed);
+    // The model and its data: from the flags, or from the checkpoint being resumed.
+    ModelRecipe recipe;
+    SavedModel saved;
+    if (!o.resume.empty()) {
+        if (!o.model_flags_given.empty()) {
+            throw InputError(fmt::format("--resume takes the model and its data from '{}': drop {}", o.resume, fmt::join(o.model_flags_given, ", ")));
+        }
+        saved = load_model(o.resume);
+        recipe = saved.recipe;
+        if (recipe.optimizer != o.optimizer) {
+            throw InputError(fmt::format("'{}' holds the state of {}, not {}: resume with --optimizer {}", o.resume, recipe.optimizer, o.optimizer,
+                                         recipe.optimizer));
+        }
+        if (recipe.epochs_done >= o.epochs) {
+            throw InputError(fmt::format("'{}' has been trained for {} epochs already: ask for more with --epochs", o.resume, recipe.epochs_done));
+        }
+    } else {
+        const nn::Activation activation = activation_of(o);
+        recipe.activation_name = activation.name();
+        recipe.activation_text = activation.text();
+        recipe.activation_params = activation.params();
+        recipe.hidden = parse_hidden(o.hidden);
+        recipe.dtype = o.dtype == "float32" ? DType::float32 : DType::float64;
+        recipe.data = o.data;
+        recipe.examples = o.examples;
+        recipe.test_fraction = o.test_fraction;
+        recipe.seed = o.seed;
+        recipe.optimizer = o.optimizer;
+    }
+    const data::Dataset all = data::builtin(recipe.data, recipe.examples, recipe.seed);
+    auto [train, test] = data::split(all, recipe.test_fraction, recipe.seed);
     const auto standardizer = data::Standardizer::fit(train);
     train = standardizer.apply(train);
     test = standardizer.apply(test);
-
+    recipe.inputs = static_cast<std::int64_t>(all.feature_names.size());
+    recipe.classes = all.classes;
+    recipe.mean = standardizer.mean;
+    recipe.stddev = standardizer.stddev;
+    const auto& hidden = recipe.hidden;
+    const DType dtype = recipe.dtype;
     nn::TrainOptions options;
     options.epochs = o.epochs;
     options.batch = o.batch;
-    options.seed = o.seed;
+    options.seed = recipe.seed;
     options.threads = o.threads;
+    options.first_epoch = recipe.epochs_done + 1;
     options.schedule = o.schedule;
     options.optimizer.kind = o.optimizer;
     options.optimizer.lr = o.lr;
@@ -136,11 +171,16 @@ int run_train(const TrainCliOptions& o) {
     options.optimizer.groups["activation"].weight_decay = 0.0;  // decay pulls weights to 0, not an activation's shape
 
     // Settings are checked before anything is printed: a mistake costs no output.
-    nn::make_optimizer(options.optimizer);
+    auto optimizer = nn::make_optimizer(options.optimizer);
     if (o.schedule != "cosine" && o.schedule != "constant") {
         throw InputError(fmt::format("unknown learning-rate schedule '{}': choose cosine or constant", o.schedule));
     }
-    nn::MLP model(static_cast<std::int64_t>(all.feature_names.size()), hidden, all.classes, activation, dtype, o.seed);
+    nn::MLP model = build_model(recipe);
+    if (!o.resume.empty()) {
+        restore_parameters(model, saved.checkpoint, o.resume);
+        optimizer->load_state_tensors(model.parameters(), saved.checkpoint.tensors);
+    }
+    const nn::Activation& activation = model.activation();
     std::vector<nn::Parameter> initial = model.parameters();
     for (auto& p : initial) p.value = p.value.clone();
 
@@ -161,7 +201,8 @@ int run_train(const TrainCliOptions& o) {
     // A live line on a terminal; otherwise about twenty plain lines (and the last epoch).
     const bool live = isatty(STDOUT_FILENO) != 0;
     const std::int64_t every = std::max<std::int64_t>(1, o.epochs / 20);
-    const auto history = nn::train_classifier(model, train, test, options, [&](const nn::EpochReport& r) {
+    if (!o.resume.empty()) std::cout << fmt::format("  resuming from '{}' after epoch {}\n", o.resume, recipe.epochs_done);
+    const auto history = nn::train_classifier(model, *optimizer, train, test, options, [&](const nn::EpochReport& r) {
         const std::string line = fmt::format("epoch {:>{}}/{}  loss {:.4f}  test accuracy {:5.1f}%  {:.0f} examples/s", r.epoch,
                                              std::to_string(o.epochs).size(), o.epochs, r.train_loss, 100.0 * r.test_accuracy,
                                              r.examples_per_second);
@@ -174,6 +215,10 @@ int run_train(const TrainCliOptions& o) {
     });
     double seconds = 0;
     for (const auto& r : history) seconds += r.seconds;
+    if (!o.output.empty()) {
+        recipe.epochs_done = o.epochs;
+        save_model(o.output, recipe, model, *optimizer);
+    }
     std::cout << fmt::format("test accuracy: {:.1f}%\n", 100.0 * history.back().test_accuracy);
     std::cout << fmt::format("training time: {:.2f} s\n", seconds);
     bool any = false;
@@ -187,6 +232,7 @@ int run_train(const TrainCliOptions& o) {
         std::cout << fmt::format("  {:<12} {:<6} {:.4g} -> mean {:.4g}, std {:.4g}, min {:.4g}, max {:.4g}\n", p.name, to_string(p.value.shape()),
                                  before.mean, after.mean, after.stddev, after.min, after.max);
     }
+    if (!o.output.empty()) std::cout << fmt::format("saved: {}\n", o.output);
     return 0;
 }
 
@@ -213,11 +259,18 @@ Action add_train(CLI::App& app) {
     sub->add_option("--seed", o->seed, "Seed of the data, the initial weights and the shuffling (default 1)");
     sub->add_option("--threads", o->threads, "Threads (default 1; 0 = one per hardware thread)");
     sub->add_option("--dtype", o->dtype, "float32 (default) or float64");
+    sub->add_option("-o,--output", o->output, "Save the trained model (safetensors; written atomically)");
+    sub->add_option("--resume", o->resume, "Continue training a saved model up to --epochs (model and data from the file)");
     sub->footer("Examples:\n"
                 "  symgrad train --act swish_beta --data spirals\n"
                 "  symgrad train --act 'x * sigmoid(beta * x)' --param beta=per-unit:1.0 --data two-moons --hidden 32 --epochs 100\n"
                 "One thread and the same seed give the same numbers on every run.");
-    return [o] { return run_train(*o); };
+    return [o, sub] {
+        for (const char* flag : {"--act", "--param", "--hidden", "--data", "--examples", "--test-fraction", "--seed", "--dtype"}) {
+            if (sub->count(flag) > 0) o->model_flags_given.emplace_back(flag);
+        }
+        return run_train(*o);
+    };
 }
 
 }  // namespace symgrad::cli

@@ -1,0 +1,48 @@
+// A trained model in a checkpoint file: its parameters, the optimizer's state, and as metadata everything needed to
+// build the model again and to regenerate and standardize its data (symgrad train -o / --resume, symgrad predict).
+#pragma once
+
+#include <symgrad/io.hpp>
+
+#include "common.hpp"
+
+namespace symgrad::cli {
+
+// How the model and its data were made: written as the checkpoint's metadata.
+struct ModelRecipe {
+    std::string activation_name;
+    std::string activation_text;
+    std::vector<nn::ParamSpec> activation_params;
+    std::vector<std::int64_t> hidden;
+    std::int64_t inputs = 0;
+    std::int64_t classes = 0;
+    DType dtype = DType::float32;
+    std::string data;
+    std::int64_t examples = 0;
+    double test_fraction = 0.2;
+    std::uint64_t seed = 1;
+    std::vector<double> mean;    // the standardizer fitted on the training set
+    std::vector<double> stddev;
+    std::int64_t epochs_done = 0;
+    std::string optimizer;  // whose state the file holds
+};
+
+// "per-unit:1", "shared:uniform(-1, 1)", "[1, 64]:normal(0, 0.1)": what parse_param_spec reads back.
+std::string param_spec_text(const nn::ParamSpec& spec);
+
+void save_model(const std::string& path, const ModelRecipe& recipe, const nn::MLP& model, const nn::Optimizer& optimizer);
+
+// Reads a checkpoint written by save_model; errors (InputError) name the file and what is missing or wrong.
+struct SavedModel {
+    ModelRecipe recipe;
+    io::Checkpoint checkpoint;
+};
+SavedModel load_model(const std::string& path);
+
+// The recipe's model.
+nn::MLP build_model(const ModelRecipe& recipe);
+
+// Copies the checkpoint's parameters into model, checking that every parameter is there with its shape and dtype.
+void restore_parameters(nn::MLP& model, const io::Checkpoint& checkpoint, const std::string& path);
+
+}  // namespace symgrad::cli
