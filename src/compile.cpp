@@ -251,9 +251,15 @@ void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tens
     const std::size_t width = region.instructions.size();
     // Registers: one block per instruction, one per gathered operand, and a block of zeros.
     const std::size_t slots = region.gathered.size();
-    std::vector<T> registers(block * (width + slots + 1), T(0));
-    T* const scratch = registers.data() + block * width;
-    const T* const zeros = registers.data() + block * (width + slots);
+    // The registers stay allocated on each thread between runs (a fresh block of tens of kB per region and run
+    // cost page faults whenever the allocator had returned the memory); only the zeros need clearing.
+    thread_local std::vector<T> storage;
+    if (storage.size() < block * (width + slots + 1)) storage.resize(block * (width + slots + 1));
+    T* const registers = storage.data();
+    T* const scratch = registers + block * width;
+    T* const zero_block = registers + block * (width + slots);
+    std::fill(zero_block, zero_block + block, T(0));
+    const T* const zeros = zero_block;
     for (std::size_t g = 0; g < slots; ++g) {
         if (!region.invariant[g]) continue;
         const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
@@ -271,7 +277,7 @@ void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tens
     std::vector<T*> destination(width);
     for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
         const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
-        for (std::size_t k = 0; k < width; ++k) destination[k] = registers.data() + block * k;
+        for (std::size_t k = 0; k < width; ++k) destination[k] = registers + block * k;
         for (std::size_t g = 0; g < slots; ++g) {
             if (!region.invariant[g]) gather<T>(values[region.gathered[g]], region.shape, start, count, scratch + block * g);
         }

@@ -1,10 +1,20 @@
 #include "symgrad/optim.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 namespace symgrad::nn {
 
 namespace {
+
+// Calls f with the tensor's elements as a typed pointer and their count.
+template <class F> void with_values(const Tensor& t, F&& f) {
+    if (t.dtype() == DType::float32) {
+        f(t.data<float>(), static_cast<std::size_t>(t.numel()));
+    } else {
+        f(t.data<double>(), static_cast<std::size_t>(t.numel()));
+    }
+}
 
 // SGD: v = momentum v + g; value -= lr (g + momentum v) with Nesterov, lr v without (PyTorch's formulation).
 class Sgd final : public Optimizer {
@@ -108,7 +118,9 @@ double Optimizer::step(std::vector<Parameter>& params, const std::vector<Tensor>
             throw ShapeError(fmt::format("optimizer step: the gradient of '{}' has shape {} but the parameter has shape {}", params[k].name,
                                          grads[k].shape(), params[k].value.shape()));
         }
-        for (std::int64_t i = 0; i < grads[k].numel(); ++i) squares += grads[k].get(i) * grads[k].get(i);
+        with_values(grads[k], [&](const auto* g, std::size_t n) {
+            for (std::size_t i = 0; i < n; ++i) squares += static_cast<double>(g[i]) * static_cast<double>(g[i]);
+        });
     }
     const double norm = std::sqrt(squares);
     const double scale = options_.clip_norm > 0.0 && norm > options_.clip_norm ? options_.clip_norm / norm : 1.0;
@@ -120,10 +132,10 @@ double Optimizer::step(std::vector<Parameter>& params, const std::vector<Tensor>
         const auto n = static_cast<std::size_t>(p.value.numel());
         value.resize(n);
         g.resize(n);
-        for (std::size_t i = 0; i < n; ++i) {
-            value[i] = p.value.get(static_cast<std::int64_t>(i));
-            g[i] = grads[k].get(static_cast<std::int64_t>(i)) * scale;
-        }
+        with_values(p.value, [&](const auto* v, std::size_t) { std::copy(v, v + n, value.begin()); });
+        with_values(grads[k], [&](const auto* d, std::size_t) {
+            for (std::size_t i = 0; i < n; ++i) g[i] = static_cast<double>(d[i]) * scale;
+        });
         double lr = options_.lr;
         double weight_decay = options_.weight_decay;
         if (const auto it = options_.groups.find(p.group); it != options_.groups.end()) {
@@ -132,7 +144,11 @@ double Optimizer::step(std::vector<Parameter>& params, const std::vector<Tensor>
         }
         update(k, value.data(), g.data(), n, lr, weight_decay);
         // In place: the tensor shares its storage with every binding of it.
-        for (std::size_t i = 0; i < n; ++i) p.value.set(static_cast<std::int64_t>(i), value[i]);
+        if (p.value.dtype() == DType::float32) {
+            std::transform(value.begin(), value.end(), p.value.data<float>(), [](double v) { return static_cast<float>(v); });
+        } else {
+            std::copy(value.begin(), value.end(), p.value.data<double>());
+        }
     }
     return norm;
 }
