@@ -202,14 +202,15 @@ cat <<'TEXT'
 ## train: an MLP with a trainable activation
 
 ```
-symgrad train [--act EXPR|NAME] [--param NAME=POLICY:INIT ...] [--data NAME] [--examples N] [--test-fraction F]
+symgrad train [--act EXPR|NAME] [--param NAME=POLICY:INIT ...] [--data NAME|FILE.csv [--target COLUMN]] [--examples N] [--test-fraction F]
               [--hidden W1,W2,...] [--epochs N] [--batch N] [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M]
               [--nesterov] [--weight-decay WD] [--clip NORM] [--schedule cosine|constant] [--seed N] [--threads N]
               [--dtype float32|float64] [-o FILE] [--resume FILE]
 ```
 
 Generates a built-in dataset (`two-moons`, `spirals` (default; three arms of two turns), `circles`, `xor`,
-`height-weight`: height and weight -> sex), holds out a test set (`--test-fraction`, default 0.2), standardizes the
+`height-weight`: height and weight -> sex), or reads a CSV file (`--data FILE.csv --target COLUMN`: a header row,
+numeric feature columns, the class column named by `--target`; a malformed line is an error naming its line), holds out a test set (`--test-fraction`, default 0.2), standardizes the
 features on the training set, and trains an MLP (`--hidden`, default `64,64`) whose activation is `--act`: a
 built-in name (`relu`, `swish`, `swish_beta`, `prelu`, `pau`, `gelu`, `tanh`, `sigmoid`, `elu`, `identity`) or an
 expression in `x` whose other variables are parameters given by `--param NAME=POLICY:INIT`. POLICY is `per-unit`

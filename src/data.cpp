@@ -1,7 +1,10 @@
 #include "symgrad/data.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <cmath>
+#include <fstream>
+#include <map>
 #include <numbers>
 
 namespace symgrad::data {
@@ -154,6 +157,102 @@ Dataset builtin(std::string_view name, std::int64_t n, std::uint64_t seed) {
     if (name == "xor") return xor_quadrants(n, 0.05, seed);
     if (name == "height-weight") return height_weight(n, seed);
     throw Error(fmt::format("unknown dataset '{}': the built-in ones are {}", name, fmt::join(builtin_names(), ", ")));
+}
+
+namespace {
+
+std::vector<std::string> csv_fields(const std::string& line) {
+    std::vector<std::string> fields;
+    std::size_t start = 0;
+    for (;;) {
+        const auto comma = line.find(',', start);
+        std::string field = line.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        const auto first = field.find_first_not_of(" \t\r");
+        const auto last = field.find_last_not_of(" \t\r");
+        fields.push_back(first == std::string::npos ? "" : field.substr(first, last - first + 1));
+        if (comma == std::string::npos) return fields;
+        start = comma + 1;
+    }
+}
+
+}  // namespace
+
+Dataset load_csv(const std::string& path, const std::string& target) {
+    std::ifstream in(path);
+    if (!in) throw Error(fmt::format("cannot read '{}'", path));
+    std::string line;
+    std::size_t line_number = 0;
+    std::vector<std::string> header;
+    while (header.empty() && std::getline(in, line)) {
+        ++line_number;
+        if (line.find_first_not_of(" \t\r") != std::string::npos) header = csv_fields(line);
+    }
+    if (header.empty()) throw Error(fmt::format("{}: the file is empty (a header row naming the columns comes first)", path));
+    const auto target_at = std::find(header.begin(), header.end(), target);
+    if (target_at == header.end()) {
+        throw Error(fmt::format("{}: no column '{}' (the columns are {})", path, target, fmt::join(header, ", ")));
+    }
+    const auto target_index = static_cast<std::size_t>(target_at - header.begin());
+    if (header.size() < 2) throw Error(fmt::format("{}: besides the target '{}' there is no feature column", path, target));
+    std::vector<std::vector<double>> rows;
+    std::vector<std::string> targets;
+    while (std::getline(in, line)) {
+        ++line_number;
+        if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+        const auto fields = csv_fields(line);
+        if (fields.size() != header.size()) {
+            throw Error(fmt::format("{}:{}: {} fields, but the header names {} columns", path, line_number, fields.size(), header.size()));
+        }
+        std::vector<double> row;
+        for (std::size_t j = 0; j < fields.size(); ++j) {
+            if (j == target_index) continue;
+            double v = 0;
+            const char* first = fields[j].data();
+            const char* last = first + fields[j].size();
+            if (first != last && *first == '+') ++first;
+            const auto [end, error] = std::from_chars(first, last, v);
+            if (fields[j].empty() || error != std::errc() || end != last || !std::isfinite(v)) {
+                throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number, header[j], fields[j]));
+            }
+            row.push_back(v);
+        }
+        if (fields[target_index].empty()) throw Error(fmt::format("{}:{}: the target '{}' is empty", path, line_number, target));
+        rows.push_back(std::move(row));
+        targets.push_back(fields[target_index]);
+        if (rows.size() > 10'000'000) throw Error(fmt::format("{}: more than 10,000,000 rows", path));
+    }
+    if (rows.size() < 2) throw Error(fmt::format("{}: {} example{} after the header; at least 2 are needed", path, rows.size(), rows.size() == 1 ? "" : "s"));
+    // Classes: the distinct target values, numbers in numeric order, words in alphabetical order.
+    std::vector<std::string> classes(targets.begin(), targets.end());
+    auto numeric = [](const std::string& t, double& v) {
+        const auto [end, error] = std::from_chars(t.data(), t.data() + t.size(), v);
+        return error == std::errc() && end == t.data() + t.size();
+    };
+    std::sort(classes.begin(), classes.end(), [&](const std::string& a, const std::string& b) {
+        double x = 0;
+        double y = 0;
+        if (numeric(a, x) && numeric(b, y)) return x < y;
+        return a < b;
+    });
+    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+    if (classes.size() < 2) throw Error(fmt::format("{}: the target '{}' has only one value ('{}'): nothing to classify", path, target, classes[0]));
+    if (classes.size() > 1000) throw Error(fmt::format("{}: the target '{}' has {} distinct values; is it a class column?", path, target, classes.size()));
+    Dataset d;
+    d.name = path;
+    d.classes = static_cast<std::int64_t>(classes.size());
+    d.class_names = classes;
+    for (std::size_t j = 0; j < header.size(); ++j) {
+        if (j != target_index) d.feature_names.push_back(header[j]);
+    }
+    std::map<std::string, std::int32_t> class_of;
+    for (std::size_t k = 0; k < classes.size(); ++k) class_of.emplace(classes[k], static_cast<std::int32_t>(k));
+    const auto f = static_cast<std::int64_t>(d.feature_names.size());
+    d.features = Tensor::zeros({static_cast<std::int64_t>(rows.size()), f});
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+        for (std::int64_t j = 0; j < f; ++j) d.features.set(static_cast<std::int64_t>(i) * f + j, rows[i][static_cast<std::size_t>(j)]);
+        d.labels.push_back(class_of.at(targets[i]));
+    }
+    return d;
 }
 
 std::pair<Dataset, Dataset> split(const Dataset& d, double test_fraction, std::uint64_t seed) {

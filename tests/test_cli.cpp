@@ -104,6 +104,8 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"train", "--schedule", "step"}, "unknown learning-rate schedule 'step'");
     expect({"train", "--epochs", "0"}, "--epochs 0: choose 1 to 1,000,000");
     expect({"train", "--test-fraction", "1.5"}, "--test-fraction 1.5: choose a number between 0 and 1");
+    expect({"train", "--data", "/tmp/x.csv"}, "--data '/tmp/x.csv': name its class column with --target");
+    expect({"train", "--data", "spirals", "--target", "y"}, "--target is for CSV files; 'spirals' is a built-in dataset");
 }
 
 TEST_CASE("train: the README's command learns spirals to 97% and shows how beta moved; runs repeat exactly", "[cli]") {
@@ -473,4 +475,18 @@ TEST_CASE("train saves a model; resuming continues exactly; predict evaluates it
     io::save_safetensors(other, foreign);
     expect({"predict", other}, "is not a symgrad model checkpoint: its metadata has no 'format'");
     expect({"train", "--epochs", "2", "-o", "/nonexistent/dir/m.safetensors"}, "cannot write '/nonexistent/dir/m.safetensors'");
+    // A CSV file: trained, saved, and evaluated again from the path in the recipe.
+    const std::string csv = dir + "/hw.csv";
+    {
+        std::ofstream out(csv);
+        out << "height,weight,sex\n";
+        const auto d = data::height_weight(400, 3);
+        for (std::int64_t i = 0; i < d.size(); ++i) {
+            out << d.features.get(2 * i) << "," << d.features.get(2 * i + 1) << "," << (d.labels[static_cast<std::size_t>(i)] ? "m" : "f") << "\n";
+        }
+    }
+    const std::string csv_model = dir + "/hw.safetensors";
+    const auto from_csv = train({"--data", csv, "--target", "sex", "--epochs", "20", "--hidden", "8", "-o", csv_model});
+    CHECK(from_csv.out.find("training: " + csv + " (400 examples: 320 train, 80 test, 2 classes), MLP 2-8-2") != std::string::npos);
+    CHECK(run_cli({"predict", csv_model}).out.find("evaluated on the test set of training (80 examples of " + csv + ")") != std::string::npos);
 }

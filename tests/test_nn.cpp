@@ -1,6 +1,8 @@
 // The nn layer: parameter shape policies and their errors, activations, the MLP, losses, optimizers against values
 // computed by hand, the datasets, and training (the whole step by gradcheck; a short run whose loss falls).
 #include <cmath>
+#include <filesystem>
+#include <fstream>
 
 #include "helpers.hpp"
 
@@ -260,4 +262,32 @@ TEST_CASE("training: the loss falls, spirals are learned, and the same seeds giv
     CHECK(run(1).second.identical(beta));
     MLP wrong(3, {4}, 3, Activation::builtin("relu"));
     CHECK(message_of([&] { train_classifier(wrong, train, test, {}); }) == "the training set has 2 features but the model takes 3");
+}
+
+TEST_CASE("CSV files: features by header, classes from the target column, malformed lines named", "[nn]") {
+    const auto dir = std::filesystem::temp_directory_path() / "symgrad_test_csv";
+    std::filesystem::create_directories(dir);
+    auto write = [&](const std::string& name, const std::string& text) {
+        const std::string path = (dir / name).string();
+        std::ofstream(path) << text;
+        return path;
+    };
+    const std::string good = write("good.csv", "height_cm, weight_kg ,sex\n160,60,female\n\n175, 80.5,male\r\n162,65,female\n");
+    const auto d = data::load_csv(good, "sex");
+    CHECK(d.size() == 3);
+    CHECK(d.feature_names == std::vector<std::string>{"height_cm", "weight_kg"});
+    CHECK(d.class_names == std::vector<std::string>{"female", "male"});
+    CHECK(d.labels == std::vector<std::int32_t>{0, 1, 0});
+    CHECK(d.features.to_vector() == std::vector<double>{160, 60, 175, 80.5, 162, 65});
+    // Numeric classes sort as numbers: 2 before 10.
+    CHECK(data::load_csv(write("numeric.csv", "x,y\n1,10\n2,2\n3,10\n"), "y").class_names == std::vector<std::string>{"2", "10"});
+    const std::string bad_fields = write("fields.csv", "a,b,c\n1,2,x\n3,4\n");
+    CHECK(message_of([&] { data::load_csv(bad_fields, "c"); }) == bad_fields + ":3: 2 fields, but the header names 3 columns");
+    const std::string bad_number = write("number.csv", "a,b,c\n1,2,x\n3,oops,y\n");
+    CHECK(message_of([&] { data::load_csv(bad_number, "c"); }) == bad_number + ":3: column 'b' holds 'oops', which is not a finite number");
+    CHECK(message_of([&] { data::load_csv(bad_number, "d"); }) == bad_number + ": no column 'd' (the columns are a, b, c)");
+    const std::string one_class = write("one.csv", "a,c\n1,x\n2,x\n");
+    CHECK(message_of([&] { data::load_csv(one_class, "c"); }) == one_class + ": the target 'c' has only one value ('x'): nothing to classify");
+    CHECK(message_of([&] { data::load_csv(write("empty.csv", ""), "c"); }).find("the file is empty") != std::string::npos);
+    CHECK(message_of([] { data::load_csv("/nonexistent.csv", "c"); }) == "cannot read '/nonexistent.csv'");
 }

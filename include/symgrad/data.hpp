@@ -40,6 +40,12 @@ Dataset height_weight(std::int64_t n, std::uint64_t seed);
 Dataset builtin(std::string_view name, std::int64_t n, std::uint64_t seed);
 std::vector<std::string> builtin_names();
 
+// A CSV file: a header row naming the columns, then one example per line, fields separated by commas (spaces
+// around them ignored, no quoting). Every column but `target` is a numeric feature; the target's distinct values
+// (numbers or words) become the classes, in sorted order (class_names). Blank lines are skipped. A malformed line
+// (another number of fields, a field that is not a number) is an error naming the file and the line.
+Dataset load_csv(const std::string& path, const std::string& target);
+
 // A shuffled split: test_fraction of the examples (at least one) go to the test set.
 std::pair<Dataset, Dataset> split(const Dataset& d, double test_fraction, std::uint64_t seed);
 

@@ -57,6 +57,7 @@ void save_model(const std::string& path, const ModelRecipe& r, const nn::MLP& mo
                   {"model.classes", std::to_string(r.classes)},
                   {"model.dtype", std::string(dtype_name(r.dtype))},
                   {"data.name", r.data},
+                  {"data.target", r.target},
                   {"data.examples", std::to_string(r.examples)},
                   {"data.test_fraction", fmt::format("{:.17g}", r.test_fraction)},
                   {"data.seed", std::to_string(r.seed)},
@@ -100,6 +101,7 @@ SavedModel load_model(const std::string& path) {
     r.classes = static_cast<std::int64_t>(parse_number(get("model.classes"), where));
     r.dtype = get("model.dtype") == "float64" ? DType::float64 : DType::float32;
     r.data = get("data.name");
+    r.target = get("data.target");
     r.examples = static_cast<std::int64_t>(parse_number(get("data.examples"), where));
     r.test_fraction = parse_number(get("data.test_fraction"), where);
     r.seed = static_cast<std::uint64_t>(parse_number(get("data.seed"), where));
@@ -108,6 +110,15 @@ SavedModel load_model(const std::string& path) {
     r.epochs_done = static_cast<std::int64_t>(parse_number(get("train.epochs_done"), where));
     r.optimizer = get("train.optimizer");
     return saved;
+}
+
+data::Dataset dataset_of(const std::string& name, const std::string& target, std::int64_t examples, std::uint64_t seed) {
+    if (name.ends_with(".csv")) {
+        if (target.empty()) throw InputError(fmt::format("--data '{}': name its class column with --target", name));
+        return data::load_csv(name, target);
+    }
+    if (!target.empty()) throw InputError(fmt::format("--target is for CSV files; '{}' is a built-in dataset", name));
+    return data::builtin(name, examples, seed);
 }
 
 nn::MLP build_model(const ModelRecipe& r) {

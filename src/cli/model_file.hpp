@@ -17,7 +17,8 @@ struct ModelRecipe {
     std::int64_t inputs = 0;
     std::int64_t classes = 0;
     DType dtype = DType::float32;
-    std::string data;
+    std::string data;    // a built-in dataset's name, or a CSV file's path
+    std::string target;  // the CSV file's class column
     std::int64_t examples = 0;
     double test_fraction = 0.2;
     std::uint64_t seed = 1;
@@ -38,6 +39,9 @@ struct SavedModel {
     io::Checkpoint checkpoint;
 };
 SavedModel load_model(const std::string& path);
+
+// The dataset named by the recipe: a built-in one (examples, seed), or a CSV file (with its target column).
+data::Dataset dataset_of(const std::string& name, const std::string& target, std::int64_t examples, std::uint64_t seed);
 
 // The recipe's model.
 nn::MLP build_model(const ModelRecipe& recipe);

@@ -11,6 +11,7 @@ namespace {
 struct PredictOptions {
     std::string file;
     std::string data;
+    std::string target;
     std::int64_t examples = 0;
     std::int64_t seed = -1;
     std::size_t threads = 1;
@@ -25,13 +26,13 @@ int run_predict(const PredictOptions& o) {
     std::string what;
     if (o.data.empty() && o.examples == 0 && o.seed < 0) {
         // The held-out test set of training: the same examples, split and standardization.
-        test = data::split(data::builtin(r.data, r.examples, r.seed), r.test_fraction, r.seed).second;
+        test = data::split(dataset_of(r.data, r.target, r.examples, r.seed), r.test_fraction, r.seed).second;
         what = fmt::format("the test set of training ({} examples of {})", test.size(), r.data);
     } else {
         const std::string name = o.data.empty() ? r.data : o.data;
         const std::int64_t n = o.examples > 0 ? o.examples : r.examples;
         if (n < 10 || n > 1'000'000) throw InputError(fmt::format("--examples {}: choose 10 to 1,000,000", n));
-        test = data::builtin(name, n, o.seed >= 0 ? static_cast<std::uint64_t>(o.seed) : r.seed + 1);
+        test = dataset_of(name, o.data.empty() ? r.target : o.target, n, o.seed >= 0 ? static_cast<std::uint64_t>(o.seed) : r.seed + 1);
         what = fmt::format("{} new examples of {}", test.size(), name);
     }
     if (static_cast<std::int64_t>(test.feature_names.size()) != r.inputs || test.classes != r.classes) {
@@ -56,6 +57,7 @@ Action add_predict(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("predict", "Evaluate a model saved by 'symgrad train -o FILE'.");
     sub->add_option("file", o->file, "The saved model")->required();
     sub->add_option("--data", o->data, "Evaluate on new examples of this built-in dataset (default: the training set's held-out part)");
+    sub->add_option("--target", o->target, "The class column, when --data is a CSV file");
     sub->add_option("--examples", o->examples, "How many new examples");
     sub->add_option("--seed", o->seed, "Seed of the new examples (default: the training seed + 1)");
     sub->add_option("--threads", o->threads, "Threads (default 1)");

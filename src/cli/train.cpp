@@ -19,6 +19,7 @@ struct TrainCliOptions {
     std::string act = "swish_beta";
     std::vector<std::string> params;
     std::string data = "spirals";
+    std::string target;
     std::int64_t examples = 2000;
     double test_fraction = 0.2;
     std::string hidden = "64,64";
@@ -139,12 +140,13 @@ int run_train(const TrainCliOptions& o) {
         recipe.hidden = parse_hidden(o.hidden);
         recipe.dtype = o.dtype == "float32" ? DType::float32 : DType::float64;
         recipe.data = o.data;
+        recipe.target = o.target;
         recipe.examples = o.examples;
         recipe.test_fraction = o.test_fraction;
         recipe.seed = o.seed;
         recipe.optimizer = o.optimizer;
     }
-    const data::Dataset all = data::builtin(recipe.data, recipe.examples, recipe.seed);
+    const data::Dataset all = dataset_of(recipe.data, recipe.target, recipe.examples, recipe.seed);
     auto [train, test] = data::split(all, recipe.test_fraction, recipe.seed);
     const auto standardizer = data::Standardizer::fit(train);
     train = standardizer.apply(train);
@@ -243,7 +245,8 @@ Action add_train(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("train", "Train an MLP with a trainable activation on a built-in dataset.");
     sub->add_option("--act", o->act, "The activation: an expression in x, or a built-in name (default swish_beta)");
     sub->add_option("--param", o->params, "An activation parameter, NAME=POLICY:INIT, e.g. beta=per-unit:1.0 (repeatable)");
-    sub->add_option("--data", o->data, "two-moons, spirals (default), circles, xor or height-weight");
+    sub->add_option("--data", o->data, "two-moons, spirals (default), circles, xor, height-weight, or a CSV file (FILE.csv)");
+    sub->add_option("--target", o->target, "The class column of a CSV file");
     sub->add_option("--examples", o->examples, "Examples generated (default 2000)");
     sub->add_option("--test-fraction", o->test_fraction, "Fraction held out for testing (default 0.2)");
     sub->add_option("--hidden", o->hidden, "Hidden layer widths, comma-separated (default 64,64)");
@@ -266,7 +269,7 @@ Action add_train(CLI::App& app) {
                 "  symgrad train --act 'x * sigmoid(beta * x)' --param beta=per-unit:1.0 --data two-moons --hidden 32 --epochs 100\n"
                 "One thread and the same seed give the same numbers on every run.");
     return [o, sub] {
-        for (const char* flag : {"--act", "--param", "--hidden", "--data", "--examples", "--test-fraction", "--seed", "--dtype"}) {
+        for (const char* flag : {"--act", "--param", "--hidden", "--data", "--target", "--examples", "--test-fraction", "--seed", "--dtype"}) {
             if (sub->count(flag) > 0) o->model_flags_given.emplace_back(flag);
         }
         return run_train(*o);
