@@ -205,7 +205,7 @@ cat <<'TEXT'
 symgrad train [--act EXPR|NAME] [--param NAME=POLICY:INIT ...] [--data NAME|FILE.csv [--target COLUMN]] [--examples N] [--test-fraction F]
               [--hidden W1,W2,...] [--epochs N] [--batch N] [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M]
               [--nesterov] [--weight-decay WD] [--clip NORM] [--schedule cosine|constant] [--seed N] [--threads N]
-              [--dtype float32|float64] [-o FILE] [--resume FILE]
+              [--dtype float32|float64] [-o FILE] [--resume FILE] [--plot CURVES.svg] [--boundary REGIONS.svg]
 ```
 
 Generates a built-in dataset (`two-moons`, `spirals` (default; three arms of two turns), `circles`, `xor`,
@@ -225,6 +225,10 @@ run on the fused engine. On a terminal a live line shows the epoch, the loss, th
 otherwise about twenty plain lines. At the end: the test accuracy and, for each layer's activation parameters,
 their initial value and the mean, spread, minimum and maximum they learned. One thread and the same seed give the
 same numbers on every run (on one machine: BLAS kernels differ between CPUs).
+
+`--plot FILE.svg` draws the training loss and the test accuracy per epoch; `--boundary FILE.svg` (data of two
+features) colours the plane by the class the model predicts, in the features' own units, with the test examples on
+top (misclassified ones ringed).
 
 `-o FILE` saves the model in the safetensors format (docs/architecture.md): the parameters, the optimizer's state,
 and as metadata the recipe (activation, its parameter specs, layer widths, dataset, seed, the standardization).

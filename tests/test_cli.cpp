@@ -140,6 +140,27 @@ TEST_CASE("train: the README's command learns spirals to 97% and shows how beta 
     CHECK(run_cli({"train", "--act", "x * sigmoid(b * x)", "--param", "b=shared:uniform(0.5, 1.5)", "--data", "xor", "--epochs", "3"}).status == 0);
 }
 
+TEST_CASE("train draws its curves and the decision regions as SVG", "[cli]") {
+    const std::string dir = std::filesystem::temp_directory_path() / "symgrad_cli_plots";
+    std::filesystem::create_directories(dir);
+    const auto r = run_cli({"train", "--data", "two-moons", "--hidden", "8", "--epochs", "12", "--plot", dir + "/curves.svg", "--boundary",
+                            dir + "/regions.svg"});
+    INFO(r.out << r.err);
+    REQUIRE(r.status == 0);
+    const std::string curves = symgrad::testing::slurp(dir + "/curves.svg");
+    CHECK(curves.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
+    CHECK(curves.find(">training loss<") != std::string::npos);
+    CHECK(curves.find(">test accuracy (%)<") != std::string::npos);
+    CHECK(curves.ends_with("</svg>\n"));
+    const std::string regions = symgrad::testing::slurp(dir + "/regions.svg");
+    CHECK(regions.find(">ringed: misclassified<") != std::string::npos);
+    CHECK(regions.find("<circle") != std::string::npos);
+    CHECK(regions.find(">x1<") != std::string::npos);
+    const auto bad = run_cli({"train", "--data", "two-moons", "--epochs", "2", "--boundary", "/nonexistent/dir/r.svg"});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("cannot write '/nonexistent/dir/r.svg'") != std::string::npos);
+}
+
 TEST_CASE("bench times forward and backward and prints the JSON it promises", "[cli]") {
     const auto r = run_cli({"bench", swish, "--shape", "x=64,32", "--shape", "beta=32", "--repeat", "3", "--json", "--threads", "2"});
     REQUIRE(r.status == 0);

@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "common.hpp"
+#include "svg.hpp"
 
 namespace symgrad::cli {
 
@@ -24,36 +25,8 @@ struct Curve {
     std::vector<double> df;
 };
 
-// Tick positions at 1, 2 or 5 times a power of ten, about five across [lo, hi].
-std::vector<double> ticks(double lo, double hi) {
-    const double span = hi - lo;
-    const double raw = span / 5.0;
-    const double magnitude = std::pow(10.0, std::floor(std::log10(raw)));
-    double step = magnitude;
-    for (double m : {1.0, 2.0, 5.0, 10.0}) {
-        if (raw <= m * magnitude) {
-            step = m * magnitude;
-            break;
-        }
-    }
-    std::vector<double> result;
-    for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) result.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
-    return result;
-}
-
-std::string escape_xml(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '&': out += "&amp;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
+using svg::ticks;
+using svg::escape_xml;
 
 // The range of the finite values, widened a little (and made nonempty).
 std::pair<double, double> value_range(const std::vector<Curve>& curves, bool derivative) {
@@ -76,7 +49,7 @@ std::pair<double, double> value_range(const std::vector<Curve>& curves, bool der
     return {lo - pad, hi + pad};
 }
 
-constexpr const char* colours[] = {"#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#17becf", "#8c564b", "#e377c2"};
+using svg::colours;
 
 std::string render(const std::string& title, const std::vector<double>& xs, const std::vector<Curve>& curves,
                    const std::string& variable) {

@@ -10,6 +10,7 @@
 #include <iostream>
 
 #include "model_file.hpp"
+#include "train_plots.hpp"
 
 namespace symgrad::cli {
 
@@ -37,6 +38,8 @@ struct TrainCliOptions {
     std::string schedule = "cosine";
     std::string output;
     std::string resume;
+    std::string plot;
+    std::string boundary;
     std::vector<std::string> model_flags_given;  // flags that --resume takes from the file instead
 };
 
@@ -172,6 +175,9 @@ int run_train(const TrainCliOptions& o) {
     options.optimizer.clip_norm = o.clip;
     options.optimizer.groups["activation"].weight_decay = 0.0;  // decay pulls weights to 0, not an activation's shape
 
+    if (!o.boundary.empty() && all.feature_names.size() != 2) {
+        throw InputError(fmt::format("--boundary draws the plane of two features; {} has {}", all.name, all.feature_names.size()));
+    }
     // Settings are checked before anything is printed: a mistake costs no output.
     auto optimizer = nn::make_optimizer(options.optimizer);
     if (o.schedule != "cosine" && o.schedule != "constant") {
@@ -234,6 +240,15 @@ int run_train(const TrainCliOptions& o) {
         std::cout << fmt::format("  {:<12} {:<6} {:.4g} -> mean {:.4g}, std {:.4g}, min {:.4g}, max {:.4g}\n", p.name, to_string(p.value.shape()),
                                  before.mean, after.mean, after.stddev, after.min, after.max);
     }
+    if (!o.plot.empty()) {
+        write_output(o.plot, training_curves_svg(fmt::format("{} on {}: training loss and test accuracy", activation.name(), all.name), history));
+        std::cout << fmt::format("curves: {}\n", o.plot);
+    }
+    if (!o.boundary.empty()) {
+        write_output(o.boundary, decision_boundary_svg(fmt::format("{} on {}: decision regions, test examples", activation.name(), all.name), model,
+                                                       test, standardizer, o.threads));
+        std::cout << fmt::format("decision regions: {}\n", o.boundary);
+    }
     if (!o.output.empty()) std::cout << fmt::format("saved: {}\n", o.output);
     return 0;
 }
@@ -263,6 +278,8 @@ Action add_train(CLI::App& app) {
     sub->add_option("--threads", o->threads, "Threads (default 1; 0 = one per hardware thread)");
     sub->add_option("--dtype", o->dtype, "float32 (default) or float64");
     sub->add_option("-o,--output", o->output, "Save the trained model (safetensors; written atomically)");
+    sub->add_option("--plot", o->plot, "Write the loss and test-accuracy curves as an SVG file");
+    sub->add_option("--boundary", o->boundary, "Write the decision regions (two-feature data) with the test examples as an SVG file");
     sub->add_option("--resume", o->resume, "Continue training a saved model up to --epochs (model and data from the file)");
     sub->footer("Examples:\n"
                 "  symgrad train --act swish_beta --data spirals\n"
