@@ -8,6 +8,7 @@ per-round ratios. Run from the repository root after building the release preset
 
     /usr/bin/python3 bench/compare_torch.py [--symgrad build/release/symgrad] [--rounds 5] [--threads 1 2]
                                             [--shape 4096,1024] [--json results.json]
+    /usr/bin/python3 bench/compare_torch.py --mlp [--threads 1 2]    # one MLP training step (issue 5)
 
 PyTorch is Debian's python3-torch (1.13 here). Its intra-op threads are set with torch.set_num_threads.
 """
@@ -62,6 +63,57 @@ def torch_fwd_bwd_ms(fn, shape, params, threads, repeat):
     return statistics.median(times)
 
 
+def torch_mlp_step_ms(threads, steps):
+    """784-256-256-10, per-unit swish_beta, batch 256, cross-entropy, SGD: one step, median."""
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+
+    class Swish(torch.nn.Module):
+        def __init__(self, units):
+            super().__init__()
+            self.beta = torch.nn.Parameter(torch.ones(units))
+
+        def forward(self, x):
+            return x * torch.sigmoid(self.beta * x)
+
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), Swish(256), torch.nn.Linear(256, 256), Swish(256), torch.nn.Linear(256, 10))
+    opt = torch.optim.SGD(model.parameters(), lr=0.01)
+    x = torch.rand(256, 784)
+    y = torch.arange(256) % 10
+    times = []
+    for r in range(steps + 5):
+        start = time.perf_counter()
+        opt.zero_grad()
+        loss = torch.nn.functional.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if r >= 5:
+            times.append((time.perf_counter() - start) * 1e3)
+    return statistics.median(times)
+
+
+def compare_mlp(args):
+    binary = os.path.join(os.path.dirname(args.symgrad), "bench", "bench_mlp")
+    print(f"# {platform.node()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print("# one training step: 784-256-256-10 MLP, per-unit swish_beta, batch 256, cross-entropy, SGD; float32;")
+    print("# PyTorch with torch.set_num_threads and OPENBLAS_NUM_THREADS both set to the thread count")
+    print(f"{'threads':>7} {'symgrad step':>13} {'(program)':>10} {'PyTorch eager':>14} {'speedup':>8}")
+    for threads in args.threads:
+        ours, theirs, ratios = [], [], []
+        for _ in range(args.rounds):
+            s = json.loads(subprocess.run([binary, str(threads), "50"], check=True, capture_output=True, text=True).stdout)
+            # In its own process, so that OpenBLAS (which PyTorch calls for the products, and which ignores
+            # torch.set_num_threads) starts with the same number of threads.
+            env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+            t = float(subprocess.run([sys.executable, __file__, "--torch-mlp-step", str(threads)], check=True, capture_output=True, text=True,
+                                     env=env).stdout)
+            ours.append(s)
+            theirs.append(t)
+            ratios.append(t / s["step_ms"])
+        print(f"{threads:>7} {statistics.median(s['step_ms'] for s in ours):>11.3f}ms {statistics.median(s['run_ms'] for s in ours):>8.3f}ms "
+              f"{statistics.median(theirs):>12.3f}ms {statistics.median(ratios):>7.2f}x", flush=True)
+
+
 def symgrad_bench(binary, expr, shape, params, threads):
     args = [binary, "bench", expr, "--shape", "x=" + ",".join(map(str, shape)), "--threads", str(threads), "--json"]
     for name, per_unit in params:
@@ -79,7 +131,15 @@ def main():
     parser.add_argument("--shape", default="4096,1024")
     parser.add_argument("--only", default="", help="run only activations whose name contains this")
     parser.add_argument("--json", default="", help="also write the results to this file")
+    parser.add_argument("--mlp", action="store_true", help="compare one MLP training step instead (bench/bench_mlp)")
+    parser.add_argument("--torch-mlp-step", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.torch_mlp_step:
+        print(torch_mlp_step_ms(args.torch_mlp_step, 50))
+        return
+    if args.mlp:
+        compare_mlp(args)
+        return
     shape = [int(d) for d in args.shape.split(",")]
     if not os.path.exists(args.symgrad):
         sys.exit(f"{args.symgrad} does not exist: build the release preset first")

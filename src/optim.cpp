@@ -125,8 +125,8 @@ double Optimizer::step(std::vector<Parameter>& params, const std::vector<Tensor>
     const double norm = std::sqrt(squares);
     const double scale = options_.clip_norm > 0.0 && norm > options_.clip_norm ? options_.clip_norm / norm : 1.0;
     ++steps_;
-    std::vector<double> value;
-    std::vector<double> g;
+    std::vector<double>& value = value_buffer_;
+    std::vector<double>& g = gradient_buffer_;
     for (std::size_t k = 0; k < params.size(); ++k) {
         Parameter& p = params[k];
         const auto n = static_cast<std::size_t>(p.value.numel());

@@ -57,6 +57,9 @@ protected:
 
 private:
     std::vector<std::vector<std::vector<double>>> state_;  // [slot][parameter] -> values
+    // Kept between steps: megabytes allocated afresh each step cost page faults.
+    std::vector<double> value_buffer_;
+    std::vector<double> gradient_buffer_;
 };
 
 // sgd (momentum, Nesterov), adam, adamw. Throws Error for an unknown kind or a setting out of range.
