@@ -204,7 +204,8 @@ cat <<'TEXT'
 ```
 symgrad train [--act EXPR|NAME] [--param NAME=POLICY:INIT ...] [--data NAME|FILE.csv [--target COLUMN]] [--examples N] [--test-fraction F]
               [--hidden W1,W2,...] [--epochs N] [--batch N] [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M]
-              [--nesterov] [--weight-decay WD] [--clip NORM] [--schedule cosine|constant] [--seed N] [--threads N]
+              [--nesterov] [--weight-decay WD] [--clip NORM] [--schedule cosine|constant] [--weights kaiming|xavier]
+              [--seed N] [--threads N]
               [--dtype float32|float64] [-o FILE] [--resume FILE] [--plot CURVES.svg] [--boundary REGIONS.svg]
 ```
 

@@ -204,7 +204,47 @@ Activation Activation::builtin(std::string_view name) {
                                      fmt::join(builtin_names(), ", ")));
 }
 
+Activation Activation::from_function(std::string name, Builder build, std::vector<ParamSpec> params) {
+    if (!build) throw ParameterError(fmt::format("activation '{}': no function given", name));
+    // Try it once on scalars: it must use x, accept every parameter, and name no other variable.
+    const Expr x = var("x");
+    std::map<std::string, Expr> probes;
+    for (const auto& p : params) {
+        if (p.name == "x") throw ParameterError(fmt::format("activation '{}': 'x' is the input, not a parameter", name));
+        probes.emplace(p.name, var(p.name));
+    }
+    Expr probe;
+    try {
+        probe = build(x, probes);
+    } catch (const std::out_of_range&) {
+        throw ParameterError(fmt::format("activation '{}': the function asks for a parameter that has no spec", name));
+    }
+    if (!probe) throw ParameterError(fmt::format("activation '{}': the function returned an empty expression", name));
+    const Expr roots[] = {probe};
+    bool uses_x = false;
+    for (const auto& v : variables(roots)) {
+        const std::string& n = v.node().attrs().name;
+        uses_x = uses_x || n == "x";
+        if (n != "x" && !probes.contains(n)) {
+            throw ParameterError(fmt::format("activation '{}': the function uses a variable '{}' of its own; take it from params instead", name, n));
+        }
+    }
+    if (!uses_x) throw ParameterError(fmt::format("activation '{}': the function does not use its input x", name));
+    Activation a;
+    a.name_ = std::move(name);
+    a.text_ = to_inline_string(probe, 200);
+    a.params_ = std::move(params);
+    a.build_ = std::move(build);
+    return a;
+}
+
 Expr Activation::apply(const Expr& input, const std::map<std::string, Expr>& params) const {
+    if (build_) {
+        for (const auto& spec : params_) {
+            if (!params.contains(spec.name)) throw ParameterError(fmt::format("activation '{}': no value given for parameter '{}'", name_, spec.name));
+        }
+        return build_(input, params);
+    }
     ParseOptions options;
     options.dtype = input.dtype();
     options.shapes["x"] = input.shape();
@@ -222,7 +262,7 @@ Expr Activation::apply(const Expr& input, const std::map<std::string, Expr>& par
 }
 
 MLP::MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t outputs, Activation activation, DType dtype,
-         std::uint64_t seed)
+         std::uint64_t seed, WeightInit weights)
     : inputs_(inputs), hidden_(std::move(hidden)), outputs_(outputs), activation_(std::move(activation)), dtype_(dtype) {
     if (inputs < 1 || outputs < 1) throw ParameterError(fmt::format("an MLP needs at least one input and one output, got {} and {}", inputs, outputs));
     for (auto h : hidden_) {
@@ -235,8 +275,8 @@ MLP::MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t out
         const std::int64_t fan_out = widths[l];
         const std::string prefix = fmt::format("layer{}", l + 1);
         Layer layer;
-        // Kaiming uniform: bound sqrt(6 / fan_in), for ReLU-like activations.
-        const double bound = std::sqrt(6.0 / static_cast<double>(fan_in));
+        const double bound = weights == WeightInit::kaiming ? std::sqrt(6.0 / static_cast<double>(fan_in))
+                                                            : std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
         layer.weight = parameters_.size();
         parameters_.push_back({prefix + ".weight", var(prefix + ".weight", {fan_in, fan_out}, dtype),
                                Tensor::uniform({fan_in, fan_out}, -bound, bound, seed * 1000 + l * 10 + 1, dtype), "weights"});

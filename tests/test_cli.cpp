@@ -102,6 +102,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"train", "--hidden", "0"}, "--hidden '0': '0' is not a layer width");
     expect({"train", "--optimizer", "lbfgs"}, "unknown optimizer 'lbfgs': choose sgd, adam or adamw");
     expect({"train", "--schedule", "step"}, "unknown learning-rate schedule 'step'");
+    expect({"train", "--weights", "he"}, "--weights 'he': choose kaiming or xavier");
     expect({"train", "--epochs", "0"}, "--epochs 0: choose 1 to 1,000,000");
     expect({"train", "--test-fraction", "1.5"}, "--test-fraction 1.5: choose a number between 0 and 1");
     expect({"train", "--data", "/tmp/x.csv"}, "--data '/tmp/x.csv': name its class column with --target");

@@ -73,6 +73,32 @@ TEST_CASE("activations: from text with checked specs, the built-in ones, applied
     CHECK(Activation::builtin("swish_beta").params()[0].policy == Policy::per_unit);
 }
 
+TEST_CASE("activations from C++ functions are checked like text ones and train the same", "[nn]") {
+    const auto specs = std::vector<ParamSpec>{{"beta", Policy::per_unit, {}, Init::constant(1.0)}};
+    const Activation f = Activation::from_function("swish_cpp", [](const Expr& x, const auto& p) { return x * sigmoid(p.at("beta") * x); }, specs);
+    CHECK(f.text() == "x * sigmoid(beta * x)");
+    const Activation t = Activation::builtin("swish_beta");
+    const Expr h = var("h", {4, 3});
+    const Expr beta = var("b", {3});
+    CHECK(f.apply(h, {{"beta", beta}}) == t.apply(h, {{"beta", beta}}));  // the same nodes
+    CHECK(message_of([&] { Activation::from_function("bad", [](const Expr& x, const auto& p) { return x * p.at("gamma"); }, specs); }) ==
+          "activation 'bad': the function asks for a parameter that has no spec");
+    CHECK(message_of([&] { Activation::from_function("bad", [](const Expr& x, const auto&) { return x * var("w"); }, {}); }) ==
+          "activation 'bad': the function uses a variable 'w' of its own; take it from params instead");
+    CHECK(message_of([&] { Activation::from_function("bad", [](const Expr&, const auto& p) { return p.at("beta") * 2; }, specs); }) ==
+          "activation 'bad': the function does not use its input x");
+    // Training with either gives the same bits.
+    auto all = data::builtin("two-moons", 200, 1);
+    auto [train, test] = data::split(all, 0.2, 1);
+    MLP a(2, {8}, 2, f, DType::float32, 1);
+    MLP b(2, {8}, 2, t, DType::float32, 1);
+    TrainOptions options;
+    options.epochs = 3;
+    train_classifier(a, train, test, options);
+    train_classifier(b, train, test, options);
+    for (std::size_t k = 0; k < a.parameters().size(); ++k) CHECK(a.parameters()[k].value.identical(b.parameters()[k].value));
+}
+
 TEST_CASE("the MLP: shapes, initial values, its own activation parameters per layer", "[nn]") {
     MLP model(2, {8, 6}, 3, Activation::builtin("swish_beta"), DType::float64, 7);
     std::vector<std::string> names;
@@ -86,6 +112,13 @@ TEST_CASE("the MLP: shapes, initial values, its own activation parameters per la
     CHECK(model.parameters()[2].value.to_vector() == std::vector<double>(8, 1.0));
     CHECK(model.forward(var("input", {5, 2})).shape() == Shape{5, 3});
     CHECK(message_of([&] { model.forward(var("input", {5, 3})); }) == "the MLP takes input of shape [B, 2], got [5, 3]");
+    // Xavier-uniform: bound sqrt(6 / (fan_in + fan_out)).
+    MLP xavier(2, {8}, 3, Activation::builtin("tanh"), DType::float64, 7, WeightInit::xavier);
+    const Tensor& wx = xavier.parameters()[0].value;
+    double largest = 0;
+    for (std::int64_t i = 0; i < wx.numel(); ++i) largest = std::max(largest, std::fabs(wx.get(i)));
+    CHECK(largest <= std::sqrt(6.0 / 10.0));
+    CHECK(largest > std::sqrt(6.0 / 10.0) * 0.5);
 }
 
 TEST_CASE("losses against values computed by hand, stable at large logits", "[nn]") {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <string>
 #include <string_view>
@@ -65,8 +66,14 @@ public:
     // identity.
     static Activation builtin(std::string_view name);
     static std::vector<std::string> builtin_names();
+    // From C++: build(x, params) returns the activation of x, with params holding one Expr per spec (by name),
+    // e.g.  [](const Expr& x, const auto& p) { return x * sigmoid(p.at("beta") * x); }.
+    using Builder = std::function<Expr(const Expr& x, const std::map<std::string, Expr>& params)>;
+    static Activation from_function(std::string name, Builder build, std::vector<ParamSpec> params);
 
     const std::string& name() const { return name_; }
+    // The expression's text: the one it was parsed from, or, for one made from a C++ function, the function's
+    // expression printed with scalar placeholders.
     const std::string& text() const { return text_; }
     const std::vector<ParamSpec>& params() const { return params_; }
     // The activation applied to input, with its parameters given as expressions (by spec name).
@@ -76,6 +83,7 @@ private:
     std::string name_;
     std::string text_;
     std::vector<ParamSpec> params_;
+    Builder build_;  // set for activations made from a C++ function
 };
 
 // A trainable tensor: its variable in the graph, its current value (updated in place by the optimizers), and
@@ -87,12 +95,16 @@ struct Parameter {
     std::string group;
 };
 
-// A multilayer perceptron: Linear layers (weights [in, out], Kaiming-uniform; biases [out], zero) with the
-// activation after every hidden layer, each with its own activation parameters.
+// How a Linear layer's weights start: Kaiming-uniform, bound sqrt(6 / fan_in) (for ReLU-like activations), or
+// Xavier-uniform, bound sqrt(6 / (fan_in + fan_out)) (for tanh-like ones). Biases start at zero.
+enum class WeightInit { kaiming, xavier };
+
+// A multilayer perceptron: Linear layers (weights [in, out], biases [out]) with the activation after every hidden
+// layer, each with its own activation parameters.
 class MLP {
 public:
     MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t outputs, Activation activation,
-        DType dtype = DType::float32, std::uint64_t seed = 1);
+        DType dtype = DType::float32, std::uint64_t seed = 1, WeightInit weights = WeightInit::kaiming);
 
     // The network's output for input x of shape [B, inputs] (the batch size is x's).
     Expr forward(const Expr& x) const;

@@ -36,6 +36,7 @@ struct TrainCliOptions {
     std::size_t threads = 1;
     std::string dtype = "float32";
     std::string schedule = "cosine";
+    std::string weights = "kaiming";
     std::string output;
     std::string resume;
     std::string plot;
@@ -183,7 +184,10 @@ int run_train(const TrainCliOptions& o) {
     if (o.schedule != "cosine" && o.schedule != "constant") {
         throw InputError(fmt::format("unknown learning-rate schedule '{}': choose cosine or constant", o.schedule));
     }
-    nn::MLP model = build_model(recipe);
+    if (o.weights != "kaiming" && o.weights != "xavier") throw InputError(fmt::format("--weights '{}': choose kaiming or xavier", o.weights));
+    nn::MLP model = o.weights == "xavier" ? nn::MLP(recipe.inputs, recipe.hidden, recipe.classes, nn::Activation::parse(recipe.activation_name,
+                                                    recipe.activation_text, recipe.activation_params), recipe.dtype, recipe.seed, nn::WeightInit::xavier)
+                                          : build_model(recipe);
     if (!o.resume.empty()) {
         restore_parameters(model, saved.checkpoint, o.resume);
         optimizer->load_state_tensors(model.parameters(), saved.checkpoint.tensors);
@@ -273,6 +277,7 @@ Action add_train(CLI::App& app) {
     sub->add_flag("--nesterov", o->nesterov, "Nesterov momentum (SGD)");
     sub->add_option("--weight-decay", o->weight_decay, "Weight decay, not applied to activation parameters (default 0)");
     sub->add_option("--clip", o->clip, "Clip gradients to this global L2 norm (default: no clipping)");
+    sub->add_option("--weights", o->weights, "Initial weights: kaiming (default; for ReLU-like activations) or xavier (tanh-like)");
     sub->add_option("--schedule", o->schedule, "Learning rate over the epochs: cosine (default; down to lr/100) or constant");
     sub->add_option("--seed", o->seed, "Seed of the data, the initial weights and the shuffling (default 1)");
     sub->add_option("--threads", o->threads, "Threads (default 1; 0 = one per hardware thread)");
