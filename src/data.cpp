@@ -1,5 +1,7 @@
 #include "symgrad/data.hpp"
 
+#include "splitmix.hpp"
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -11,16 +13,10 @@ namespace symgrad::data {
 
 namespace {
 
-// SplitMix64, as the tensors' random numbers: the same sequence on every platform.
+// The tensors' generator (splitmix.hpp), with what the datasets draw.
 struct Random {
-    std::uint64_t state;
-    std::uint64_t next() {
-        std::uint64_t z = (state += 0x9e3779b97f4a7c15ULL);
-        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-        return z ^ (z >> 31);
-    }
-    double unit() { return static_cast<double>(next() >> 11) * 0x1.0p-53; }  // [0, 1)
+    detail::SplitMix64 bits;
+    double unit() { return bits.unit(); }  // [0, 1)
     double uniform(double lo, double hi) { return lo + (hi - lo) * unit(); }
     // Box-Muller.
     double normal() {
@@ -28,7 +24,7 @@ struct Random {
         const double v = unit();
         return std::sqrt(-2.0 * std::log(u)) * std::cos(2.0 * std::numbers::pi * v);
     }
-    std::uint64_t below(std::uint64_t n) { return next() % n; }
+    std::uint64_t below(std::uint64_t n) { return bits.next() % n; }
 };
 
 void check_size(std::int64_t n, std::string_view name) {

@@ -9,6 +9,7 @@
 #include "symgrad/autodiff.hpp"
 #include "symgrad/compile.hpp"
 #include "symgrad/simplify.hpp"
+#include "splitmix.hpp"
 
 namespace symgrad::nn {
 
@@ -113,17 +114,11 @@ std::vector<EpochReport> train_classifier(MLP& model, Optimizer& optimizer_ref, 
     // One step graph per batch size (at most two: full batches and the last, shorter one), planned once each.
     std::map<std::int64_t, std::vector<Expr>> steps;
     std::vector<EpochReport> history;
-    std::uint64_t shuffle_state = options.seed * 0x9e3779b97f4a7c15ULL + 1;
+    detail::SplitMix64 shuffle_bits{options.seed * 0x9e3779b97f4a7c15ULL + 1};
     Bindings at = model.bindings();
     // Fisher-Yates with a SplitMix64 stream: the same order on every platform.
     auto shuffle = [&] {
-        for (std::size_t i = order.size(); i > 1; --i) {
-            std::uint64_t z = (shuffle_state += 0x9e3779b97f4a7c15ULL);
-            z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-            z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-            z ^= z >> 31;
-            std::swap(order[i - 1], order[z % i]);
-        }
+        for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[shuffle_bits.next() % i]);
     };
     for (std::int64_t epoch = 1; epoch < options.first_epoch; ++epoch) shuffle();
     for (std::int64_t epoch = options.first_epoch; epoch <= options.epochs; ++epoch) {
