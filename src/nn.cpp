@@ -273,28 +273,60 @@ MLP::MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t out
     widths.push_back(outputs);
     for (std::size_t l = 0; l < widths.size(); ++l) {
         const std::int64_t fan_out = widths[l];
-        const std::string prefix = fmt::format("layer{}", l + 1);
         Layer layer;
-        const double bound = weights == WeightInit::kaiming ? std::sqrt(6.0 / static_cast<double>(fan_in))
-                                                            : std::sqrt(6.0 / static_cast<double>(fan_in + fan_out));
         layer.weight = parameters_.size();
-        parameters_.push_back({prefix + ".weight", var(prefix + ".weight", {fan_in, fan_out}, dtype),
-                               Tensor::uniform({fan_in, fan_out}, -bound, bound, seed * 1000 + l * 10 + 1, dtype), "weights"});
-        layer.bias = parameters_.size();
-        parameters_.push_back({prefix + ".bias", var(prefix + ".bias", {fan_out}, dtype), Tensor::zeros({fan_out}, dtype), "biases"});
+        layer.bias = layer.weight + 1;
+        for (auto& p : linear_parameters(fmt::format("layer{}", l + 1), fan_in, fan_out, dtype, seed * 1000 + l * 10 + 1, weights)) {
+            parameters_.push_back(std::move(p));
+        }
         if (l + 1 < widths.size()) {
-            const Shape input{1, fan_out};  // any batch: parameter shapes never depend on it
-            std::uint64_t k = 0;
-            for (const auto& spec : activation_.params()) {
-                const Shape shape = parameter_shape(spec, input);
-                const std::string name = fmt::format("act{}.{}", l + 1, spec.name);
-                layer.activation_params.emplace_back(spec.name, parameters_.size());
-                parameters_.push_back({name, var(name, shape, dtype), spec.init.make(shape, dtype, seed * 1000 + l * 10 + 5 + k++), "activation"});
+            const std::string prefix = fmt::format("act{}", l + 1);
+            auto params = activation_parameters(activation_, prefix, Shape{1, fan_out}, dtype, seed * 1000 + l * 10 + 5);
+            for (std::size_t k = 0; k < params.size(); ++k) {
+                layer.activation_params.emplace_back(activation_.params()[k].name, parameters_.size());
+                parameters_.push_back(std::move(params[k]));
             }
         }
         layers_.push_back(std::move(layer));
         fan_in = fan_out;
     }
+}
+
+std::vector<Parameter> linear_parameters(const std::string& prefix, std::int64_t in, std::int64_t out, DType dtype, std::uint64_t seed,
+                                         WeightInit weights) {
+    if (in < 1 || out < 1) throw ParameterError(fmt::format("linear layer '{}': {} inputs and {} outputs; both must be at least 1", prefix, in, out));
+    const double bound = weights == WeightInit::kaiming ? std::sqrt(6.0 / static_cast<double>(in)) : std::sqrt(6.0 / static_cast<double>(in + out));
+    std::vector<Parameter> params;
+    params.push_back({prefix + ".weight", var(prefix + ".weight", {in, out}, dtype), Tensor::uniform({in, out}, -bound, bound, seed, dtype), "weights"});
+    params.push_back({prefix + ".bias", var(prefix + ".bias", {out}, dtype), Tensor::zeros({out}, dtype), "biases"});
+    return params;
+}
+
+Expr linear(const Expr& x, const Parameter& weight, const Parameter& bias) {
+    return matmul(x, weight.variable) + bias.variable;
+}
+
+std::vector<Parameter> activation_parameters(const Activation& activation, const std::string& prefix, const Shape& input, DType dtype,
+                                             std::uint64_t seed) {
+    std::vector<Parameter> params;
+    std::uint64_t k = 0;
+    for (const auto& spec : activation.params()) {
+        const Shape shape = parameter_shape(spec, input);
+        const std::string name = fmt::format("{}.{}", prefix, spec.name);
+        params.push_back({name, var(name, shape, dtype), spec.init.make(shape, dtype, seed + k++), "activation"});
+    }
+    return params;
+}
+
+std::map<std::string, Expr> activation_arguments(const Activation& activation, const std::string& prefix, const std::vector<Parameter>& params) {
+    std::map<std::string, Expr> arguments;
+    for (const auto& spec : activation.params()) {
+        const std::string name = fmt::format("{}.{}", prefix, spec.name);
+        const auto it = std::find_if(params.begin(), params.end(), [&](const Parameter& p) { return p.name == name; });
+        if (it == params.end()) throw ParameterError(fmt::format("activation '{}': no parameter '{}'", activation.name(), name));
+        arguments.emplace(spec.name, it->variable);
+    }
+    return arguments;
 }
 
 Expr MLP::forward(const Expr& x) const {
@@ -304,7 +336,7 @@ Expr MLP::forward(const Expr& x) const {
     Expr h = x;
     for (std::size_t l = 0; l < layers_.size(); ++l) {
         const Layer& layer = layers_[l];
-        h = matmul(h, parameters_[layer.weight].variable) + parameters_[layer.bias].variable;
+        h = linear(h, parameters_[layer.weight], parameters_[layer.bias]);
         if (l + 1 < layers_.size()) {
             std::map<std::string, Expr> params;
             for (const auto& [spec, index] : layer.activation_params) params.emplace(spec, parameters_[index].variable);

@@ -121,6 +121,34 @@ TEST_CASE("the MLP: shapes, initial values, its own activation parameters per la
     CHECK(largest > std::sqrt(6.0 / 10.0) * 0.5);
 }
 
+TEST_CASE("building blocks: a network of one's own from linear layers and activation parameters", "[nn]") {
+    // A residual block: h = x W1 + b1; y = x + act(h) W2 + b2, with a PReLU whose slope is per unit.
+    auto p1 = linear_parameters("in", 3, 4, DType::float64, 1);
+    auto p2 = linear_parameters("out", 4, 3, DType::float64, 2, WeightInit::xavier);
+    const Activation prelu = Activation::builtin("prelu");
+    auto pa = activation_parameters(prelu, "act", Shape{1, 4}, DType::float64, 3);
+    REQUIRE(pa.size() == 1);
+    CHECK(pa[0].name == "act.a");
+    CHECK(pa[0].value.shape() == Shape{4});
+    CHECK(pa[0].value.to_vector() == std::vector<double>(4, 0.25));
+    const Expr x = var("x", {5, 3});
+    const Expr h = prelu.apply(linear(x, p1[0], p1[1]), activation_arguments(prelu, "act", pa));
+    const Expr y = x + linear(h, p2[0], p2[1]);
+    Bindings at = {{"x", Tensor::uniform({5, 3}, -1, 1, 4)}};
+    std::vector<Expr> wrt{x};
+    for (const auto* group : {&p1, &p2, &pa}) {
+        for (const auto& p : *group) {
+            at.emplace(p.name, p.value);
+            wrt.push_back(p.variable);
+        }
+    }
+    symgrad::testing::require_passes(gradcheck(sum(tanh(y)), wrt, at), "a residual block");
+    const Activation fixed = Activation::parse("scaled", "w * x", {{"w", Policy::fixed, Shape{5, 4}}});
+    CHECK(message_of([&] { activation_parameters(fixed, "act", Shape{5, 4}, DType::float64, 1); }).find("includes the batch axis") !=
+          std::string::npos);
+    CHECK(message_of([] { linear_parameters("l", 0, 3, DType::float32, 1); }) == "linear layer 'l': 0 inputs and 3 outputs; both must be at least 1");
+}
+
 TEST_CASE("losses against values computed by hand, stable at large logits", "[nn]") {
     const Expr p = var("p", {2, 2});
     const Expr t = var("t", {2, 2});

@@ -99,6 +99,18 @@ struct Parameter {
 // Xavier-uniform, bound sqrt(6 / (fan_in + fan_out)) (for tanh-like ones). Biases start at zero.
 enum class WeightInit { kaiming, xavier };
 
+// Building blocks, for networks other than the MLP below (compose the expressions):
+// a Linear layer's parameters, "PREFIX.weight" [in, out] and "PREFIX.bias" [out] (zero);
+std::vector<Parameter> linear_parameters(const std::string& prefix, std::int64_t in, std::int64_t out, DType dtype, std::uint64_t seed,
+                                         WeightInit weights = WeightInit::kaiming);
+// x @ weight + bias, for x of shape [B, in];
+Expr linear(const Expr& x, const Parameter& weight, const Parameter& bias);
+// an activation's parameters for a layer whose input has shape `input` ("PREFIX.NAME", group "activation"), shaped
+// by their policies (ParameterError for a batch-shaped one), and the map Activation::apply takes.
+std::vector<Parameter> activation_parameters(const Activation& activation, const std::string& prefix, const Shape& input, DType dtype,
+                                             std::uint64_t seed);
+std::map<std::string, Expr> activation_arguments(const Activation& activation, const std::string& prefix, const std::vector<Parameter>& params);
+
 // A multilayer perceptron: Linear layers (weights [in, out], biases [out]) with the activation after every hidden
 // layer, each with its own activation parameters.
 class MLP {
