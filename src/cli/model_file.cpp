@@ -53,6 +53,7 @@ void save_model(const std::string& path, const ModelRecipe& r, const nn::MLP& mo
                   {"activation.text", r.activation_text},
                   {"activation.params", fmt::format("{}", fmt::join(specs, ";"))},
                   {"model.hidden", fmt::format("{}", fmt::join(r.hidden, ","))},
+                  {"model.weight_init", r.weights == nn::WeightInit::xavier ? "xavier" : "kaiming"},
                   {"model.inputs", std::to_string(r.inputs)},
                   {"model.classes", std::to_string(r.classes)},
                   {"model.dtype", std::string(dtype_name(r.dtype))},
@@ -97,6 +98,7 @@ SavedModel load_model(const std::string& path) {
         }
     }
     for (double h : numbers_of(get("model.hidden"), where)) r.hidden.push_back(static_cast<std::int64_t>(h));
+    r.weights = get("model.weight_init") == "xavier" ? nn::WeightInit::xavier : nn::WeightInit::kaiming;
     r.inputs = static_cast<std::int64_t>(parse_number(get("model.inputs"), where));
     r.classes = static_cast<std::int64_t>(parse_number(get("model.classes"), where));
     r.dtype = get("model.dtype") == "float64" ? DType::float64 : DType::float32;
@@ -123,7 +125,7 @@ data::Dataset dataset_of(const std::string& name, const std::string& target, std
 
 nn::MLP build_model(const ModelRecipe& r) {
     return nn::MLP(r.inputs, r.hidden, r.classes, nn::Activation::parse(r.activation_name, r.activation_text, r.activation_params), r.dtype,
-                   r.seed);
+                   r.seed, r.weights);
 }
 
 void restore_parameters(nn::MLP& model, const io::Checkpoint& checkpoint, const std::string& path) {

@@ -14,6 +14,7 @@ struct ModelRecipe {
     std::string activation_text;
     std::vector<nn::ParamSpec> activation_params;
     std::vector<std::int64_t> hidden;
+    nn::WeightInit weights = nn::WeightInit::kaiming;
     std::int64_t inputs = 0;
     std::int64_t classes = 0;
     DType dtype = DType::float32;

@@ -142,6 +142,8 @@ int run_train(const TrainCliOptions& o) {
         recipe.activation_text = activation.text();
         recipe.activation_params = activation.params();
         recipe.hidden = parse_hidden(o.hidden);
+        if (o.weights != "kaiming" && o.weights != "xavier") throw InputError(fmt::format("--weights '{}': choose kaiming or xavier", o.weights));
+        recipe.weights = o.weights == "xavier" ? nn::WeightInit::xavier : nn::WeightInit::kaiming;
         recipe.dtype = o.dtype == "float32" ? DType::float32 : DType::float64;
         recipe.data = o.data;
         recipe.target = o.target;
@@ -184,10 +186,7 @@ int run_train(const TrainCliOptions& o) {
     if (o.schedule != "cosine" && o.schedule != "constant") {
         throw InputError(fmt::format("unknown learning-rate schedule '{}': choose cosine or constant", o.schedule));
     }
-    if (o.weights != "kaiming" && o.weights != "xavier") throw InputError(fmt::format("--weights '{}': choose kaiming or xavier", o.weights));
-    nn::MLP model = o.weights == "xavier" ? nn::MLP(recipe.inputs, recipe.hidden, recipe.classes, nn::Activation::parse(recipe.activation_name,
-                                                    recipe.activation_text, recipe.activation_params), recipe.dtype, recipe.seed, nn::WeightInit::xavier)
-                                          : build_model(recipe);
+    nn::MLP model = build_model(recipe);
     if (!o.resume.empty()) {
         restore_parameters(model, saved.checkpoint, o.resume);
         optimizer->load_state_tensors(model.parameters(), saved.checkpoint.tensors);
@@ -291,7 +290,7 @@ Action add_train(CLI::App& app) {
                 "  symgrad train --act 'x * sigmoid(beta * x)' --param beta=per-unit:1.0 --data two-moons --hidden 32 --epochs 100\n"
                 "One thread and the same seed give the same numbers on every run.");
     return [o, sub] {
-        for (const char* flag : {"--act", "--param", "--hidden", "--data", "--target", "--examples", "--test-fraction", "--seed", "--dtype"}) {
+        for (const char* flag : {"--act", "--param", "--hidden", "--data", "--target", "--examples", "--test-fraction", "--seed", "--dtype", "--weights"}) {
             if (sub->count(flag) > 0) o->model_flags_given.emplace_back(flag);
         }
         return run_train(*o);
