@@ -162,7 +162,6 @@ int run_train(const TrainCliOptions& o) {
     recipe.mean = standardizer.mean;
     recipe.stddev = standardizer.stddev;
     const auto& hidden = recipe.hidden;
-    const DType dtype = recipe.dtype;
     nn::TrainOptions options;
     options.epochs = o.epochs;
     options.batch = o.batch;
@@ -206,7 +205,8 @@ int run_train(const TrainCliOptions& o) {
                                  spec.init.describe());
     }
     std::cout << fmt::format("  {} epochs, batches of {}, {} (lr {}, {} schedule), seed {}, {} thread{}, {}\n", o.epochs, o.batch, o.optimizer,
-                             o.lr, o.schedule, o.seed, o.threads == 0 ? "all" : std::to_string(o.threads), o.threads == 1 ? "" : "s", o.dtype);
+                             o.lr, o.schedule, recipe.seed, o.threads == 0 ? "all" : std::to_string(o.threads), o.threads == 1 ? "" : "s",
+                             dtype_name(recipe.dtype));
     std::cout.flush();
 
     // A live line on a terminal; otherwise about twenty plain lines (and the last epoch).
