@@ -1,5 +1,6 @@
 #include "symgrad/data.hpp"
 
+#include "finite_number.hpp"
 #include "splitmix.hpp"
 
 #include <algorithm>
@@ -203,11 +204,7 @@ Dataset load_csv(const std::string& path, const std::string& target) {
         for (std::size_t j = 0; j < fields.size(); ++j) {
             if (j == target_index) continue;
             double v = 0;
-            const char* first = fields[j].data();
-            const char* last = first + fields[j].size();
-            if (first != last && *first == '+') ++first;
-            const auto [end, error] = std::from_chars(first, last, v);
-            if (fields[j].empty() || error != std::errc() || end != last || !std::isfinite(v)) {
+            if (!detail::parse_finite_number(fields[j], v)) {
                 throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number, header[j], fields[j]));
             }
             row.push_back(v);

@@ -1,28 +1,20 @@
 #include "symgrad/nn.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <cmath>
 
 #include "symgrad/parse.hpp"
 #include "symgrad/print.hpp"
+
+#include "finite_number.hpp"
 
 namespace symgrad::nn {
 
 namespace {
 
 double number(std::string_view text, const std::string& where) {
-    std::string trimmed(text);
-    trimmed.erase(0, trimmed.find_first_not_of(' '));
-    trimmed.erase(trimmed.find_last_not_of(' ') + 1);
     double value = 0.0;
-    const char* first = trimmed.data();
-    const char* last = first + trimmed.size();
-    if (first != last && *first == '+') ++first;
-    const auto [end, error] = std::from_chars(first, last, value);
-    if (trimmed.empty() || error != std::errc() || end != last || !std::isfinite(value)) {
-        throw ParameterError(fmt::format("{}: '{}' is not a finite number", where, text));
-    }
+    if (!detail::parse_finite_number(text, value)) throw ParameterError(fmt::format("{}: '{}' is not a finite number", where, text));
     return value;
 }
 

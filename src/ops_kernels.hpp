@@ -19,6 +19,17 @@ namespace {
 
 template <class T> constexpr bool is_f32 = std::is_same_v<T, float>;
 
+// A transcendental function: vmath's in float32 (vectorizable, the same bits at every width), the C library's in
+// float64.
+#define SYMGRAD_VMATH_KERNEL(name)                                                                                  \
+    template <class T> T name(T a, T, T) {                                                                          \
+        if constexpr (is_f32<T>) {                                                                                  \
+            return vmath::name(a);                                                                                  \
+        } else {                                                                                                    \
+            return std::name(a);                                                                                    \
+        }                                                                                                           \
+    }
+
 // Each kernel takes three operands and ignores those beyond its arity, so one pointer type fits all rows.
 template <class T> T neg(T a, T, T) { return -a; }
 template <class T> T add(T a, T b, T) { return a + b; }
@@ -34,52 +45,16 @@ template <class T> T pow(T a, T b, T) {
     if (b == T(3)) return cube<T>(a, b, b);
     return std::pow(a, b);
 }
-template <class T> T exp(T a, T, T) {
-    if constexpr (is_f32<T>) {
-        return vmath::exp(a);
-    } else {
-        return std::exp(a);
-    }
-}
-template <class T> T log(T a, T, T) {
-    if constexpr (is_f32<T>) {
-        return vmath::log(a);
-    } else {
-        return std::log(a);
-    }
-}
-template <class T> T log1p(T a, T, T) {
-    if constexpr (is_f32<T>) {
-        return vmath::log1p(a);
-    } else {
-        return std::log1p(a);
-    }
-}
-template <class T> T expm1(T a, T, T) {
-    if constexpr (is_f32<T>) {
-        return vmath::expm1(a);
-    } else {
-        return std::expm1(a);
-    }
-}
+SYMGRAD_VMATH_KERNEL(exp)
+SYMGRAD_VMATH_KERNEL(log)
+SYMGRAD_VMATH_KERNEL(log1p)
+SYMGRAD_VMATH_KERNEL(expm1)
 template <class T> T sqrt(T a, T, T) { return std::sqrt(a); }
 template <class T> T abs(T a, T, T) { return std::fabs(a); }
 template <class T> T sin(T a, T, T) { return std::sin(a); }
 template <class T> T cos(T a, T, T) { return std::cos(a); }
-template <class T> T tanh(T a, T, T) {
-    if constexpr (is_f32<T>) {
-        return vmath::tanh(a);
-    } else {
-        return std::tanh(a);
-    }
-}
-template <class T> T erf(T a, T, T) {
-    if constexpr (is_f32<T>) {
-        return vmath::erf(a);
-    } else {
-        return std::erf(a);
-    }
-}
+SYMGRAD_VMATH_KERNEL(tanh)
+SYMGRAD_VMATH_KERNEL(erf)
 
 // sign(NaN) is NaN; sign(±0) is 0.
 template <class T> T sign(T a, T, T) {
@@ -135,6 +110,8 @@ void block(T* __restrict out, const T* __restrict a, const T* __restrict b, cons
 
 }  // namespace
 }  // namespace symgrad::kernels
+
+#undef SYMGRAD_VMATH_KERNEL
 
 // Every elementwise primitive whose kernel template above has the op's name: what src/kernels_isa.inc builds a
 // block loop for. A test checks that each elementwise row of the table has one in every kernel set.

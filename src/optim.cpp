@@ -24,7 +24,7 @@ public:
 private:
     void update(std::size_t index, double* value, const double* g, std::size_t n, double lr, double weight_decay) override {
         const double momentum = options_.momentum;
-        auto& v = state(0, index, n)[index];
+        auto& v = state(0, index, n);
         for (std::size_t i = 0; i < n; ++i) {
             double d = g[i] + weight_decay * value[i];
             if (momentum != 0.0) {
@@ -43,8 +43,8 @@ public:
 
 private:
     void update(std::size_t index, double* value, const double* g, std::size_t n, double lr, double weight_decay) override {
-        auto& m = state(0, index, n)[index];
-        auto& v = state(1, index, n)[index];
+        auto& m = state(0, index, n);
+        auto& v = state(1, index, n);
         const double b1 = options_.beta1;
         const double b2 = options_.beta2;
         const double correction1 = 1.0 - std::pow(b1, static_cast<double>(steps_));
@@ -68,11 +68,11 @@ private:
 
 }  // namespace
 
-std::vector<std::vector<double>>& Optimizer::state(std::size_t slot, std::size_t index, std::size_t n) {
+std::vector<double>& Optimizer::state(std::size_t slot, std::size_t index, std::size_t n) {
     auto& per_parameter = state_[slot];
     if (per_parameter.size() <= index) per_parameter.resize(index + 1);
     if (per_parameter[index].size() != n) per_parameter[index].assign(n, 0.0);
-    return per_parameter;
+    return per_parameter[index];
 }
 
 std::map<std::string, Tensor> Optimizer::state_tensors(const std::vector<Parameter>& params) const {

@@ -352,3 +352,31 @@ TEST_CASE("CSV files: features by header, classes from the target column, malfor
     CHECK(message_of([&] { data::load_csv(write("empty.csv", ""), "c"); }).find("the file is empty") != std::string::npos);
     CHECK(message_of([] { data::load_csv("/nonexistent.csv", "c"); }) == "cannot read '/nonexistent.csv'");
 }
+
+TEST_CASE("optimizer and training settings out of range are refused with the setting named", "[nn]") {
+    auto error = [](auto change) {
+        OptimizerOptions o;
+        change(o);
+        return message_of([&] { make_optimizer(o); });
+    };
+    CHECK(error([](OptimizerOptions& o) { o.momentum = 1.0; }) == "momentum must be in [0, 1), got 1");
+    CHECK(error([](OptimizerOptions& o) { o.beta2 = -0.5; }) == "beta1 and beta2 must be in [0, 1), got 0.9 and -0.5");
+    CHECK(error([](OptimizerOptions& o) { o.weight_decay = -1; }) == "weight decay must be >= 0, got -1");
+    CHECK(error([](OptimizerOptions& o) {
+              o.kind = "sgd";
+              o.nesterov = true;
+          }) == "Nesterov momentum needs a momentum > 0");
+    auto all = data::builtin("xor", 100, 1);
+    auto [train, test] = data::split(all, 0.2, 1);
+    MLP model(2, {4}, 2, Activation::builtin("relu"));
+    TrainOptions options;
+    options.schedule = "step";
+    CHECK(message_of([&] { train_classifier(model, train, test, options); }) == "unknown learning-rate schedule 'step': choose cosine or constant");
+    options.schedule = "cosine";
+    options.epochs = 5;
+    options.first_epoch = 7;
+    CHECK(message_of([&] { train_classifier(model, train, test, options); }) == "the first epoch must be 1 to 6, got 7");
+    options.first_epoch = 1;
+    options.batch = 0;
+    CHECK(message_of([&] { train_classifier(model, train, test, options); }) == "the batch size must be at least 1, got 0");
+}

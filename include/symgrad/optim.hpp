@@ -49,8 +49,8 @@ protected:
     explicit Optimizer(OptimizerOptions options) : options_(std::move(options)), state_(2) {}
     // Updates value (n elements) from g, with the group's learning rate and weight decay; state is per parameter.
     virtual void update(std::size_t index, double* value, const double* g, std::size_t n, double lr, double weight_decay) = 0;
-    // Slot 0 or 1 (momentum; Adam's two moments) of every parameter, with parameter `index` sized n.
-    std::vector<std::vector<double>>& state(std::size_t slot, std::size_t index, std::size_t n);
+    // Slot 0 or 1 (momentum; Adam's two moments) of parameter `index`, n values (zeros at first).
+    std::vector<double>& state(std::size_t slot, std::size_t index, std::size_t n);
 
     OptimizerOptions options_;
     std::int64_t steps_ = 0;

@@ -128,10 +128,11 @@ int run_bench(const BenchOptions& o) {
     const double compile_ms = elapsed_ms(compile_start);
 
     const double limit = o.memory_limit_gib * 1073741824.0;
-    const double peak = std::max(evaluation_peak_bytes(forward_outputs), evaluation_peak_bytes(backward_outputs));
-    if (peak + bytes_of(y.shape(), dtype) * 2 > limit) {
+    // The programs' peak, and the copy-bandwidth buffers (two of y's size).
+    const double needed = std::max(evaluation_peak_bytes(forward_outputs), evaluation_peak_bytes(backward_outputs)) + 2 * bytes_of(y.shape(), dtype);
+    if (needed > limit) {
         throw InputError(fmt::format("these shapes need about {:.3g} GiB, past the memory limit of {} GiB (--memory-limit to change it)",
-                                     (peak + bytes_of(y.shape(), dtype) * 2) / 1073741824.0, o.memory_limit_gib));
+                                     needed / 1073741824.0, o.memory_limit_gib));
     }
     Bindings at;
     std::uint64_t seed = 1;
