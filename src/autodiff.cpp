@@ -131,9 +131,16 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
         const Node* node = index.node(position);
         if (node->is_leaf() || !needs[position] || !adjoints[position].sum) continue;
         // Moved out, since nothing reads a node's adjoint after its own rule has run, unless it is an answer.
-        const Adjoint adjoint = is_wrt[position] ? adjoints[position] : std::move(adjoints[position]);
+        Adjoint adjoint = is_wrt[position] ? adjoints[position] : std::move(adjoints[position]);
         const OpInfo& info = op_info(node->op());
         if (info.vjp == nullptr) continue;
+        // A structural node (matmul, sum, reshape, ...) mixes elements, so its contributions have other shapes than
+        // the mask: it is applied to the adjoint itself, and ends there.
+        if (adjoint.mask && info.kind != OpClass::elementwise) {
+            adjoint.sum = where(adjoint.mask, adjoint.sum, 0);
+            adjoint.is_one = false;
+            adjoint.mask = Expr();
+        }
         const Vjp v{*node, handle(node), Cotangent(adjoint.sum, adjoint.is_one)};
         const auto operand_positions = index.operands(position);
         for (std::size_t i = 0; i < node->arity(); ++i) {

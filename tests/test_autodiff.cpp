@@ -181,3 +181,24 @@ TEST_CASE("reduce_to_shape sums broadcast axes and counts where the adjoint is c
     const Expr k = var("k", {2, 4, 3});
     CHECK(to_string(reduce_to_shape(k, {4, 1}, {2, 4, 3})) == "reshape(sum(k, axes=[0, 2], keepdims=true), [4, 1])");
 }
+
+TEST_CASE("a where() branch's adjoint flows on through a matmul and a reduction", "[autodiff]") {
+    // where() marks which elements of its branches can get a gradient; a structural node below a branch (a matmul
+    // changes the shape, a sum too) takes the mark on its own adjoint, not on its operands' (found by prelu in an MLP).
+    const Expr x = var("x", {5, 3});
+    const Expr w = var("w", {3, 4});
+    const Expr a = var("a", {4});
+    const Expr v = var("v", {4, 3});
+    const Expr h = matmul(x, w);
+    const Expr y = sum(tanh(x + matmul(where(h > 0, h, a * h), v)));
+    const Expr s = sum(x, {1});
+    const Expr z = sum(where(s > 0, s, 0.5 * s) * where(s > 1, 0, sum(x * x, {1})));
+    const Expr wrt[] = {x, w, a, v};
+    const Expr roots[] = {y};
+    const Bindings at = random_bindings(roots, -1, 1, 3);
+    require_passes(gradcheck(y, wrt, at), "prelu between two matmuls");
+    require_passes(gradgradcheck(y, wrt, at), "prelu between two matmuls");
+    const Expr x_only[] = {x};
+    require_passes(gradcheck(z, x_only, at), "where over row sums");
+    require_passes(gradgradcheck(z, x_only, at), "where over row sums");
+}
