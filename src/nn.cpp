@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "symgrad/activations.hpp"
 #include "symgrad/parse.hpp"
 #include "symgrad/print.hpp"
 
@@ -167,15 +168,32 @@ Activation Activation::parse(std::string name, std::string text, std::vector<Par
     return a;
 }
 
+namespace {
+
+// The activations of the zoo that the nn layer offers by name: the elementwise ones whose parameters are listed
+// one by one (pau and apl take any number, so they get a fixed form of their own below).
+bool offered_as_is(const ActivationInfo& entry) {
+    return entry.name != "softmax" && entry.name != "log_softmax" && entry.max_args == 1 + entry.params.size();
+}
+
+Policy policy_of(ParameterRole role) { return role == ParameterRole::per_unit ? Policy::per_unit : Policy::shared; }
+
+}  // namespace
+
 std::vector<std::string> Activation::builtin_names() {
-    return {"relu", "swish", "swish_beta", "prelu", "pau", "gelu", "tanh", "sigmoid", "elu", "identity"};
+    std::vector<std::string> names = {"swish_beta", "tanh", "sigmoid", "identity", "pau", "apl"};
+    for (const auto& entry : activation_catalog()) {
+        if (offered_as_is(entry)) names.push_back(entry.name);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
 }
 
 Activation Activation::builtin(std::string_view name) {
-    if (name == "relu") return parse("relu", "relu(x)", {});
-    if (name == "swish") return parse("swish", "x * sigmoid(x)", {});
     if (name == "swish_beta") return parse("swish_beta", "x * sigmoid(beta * x)", {{"beta", Policy::per_unit, {}, Init::constant(1.0)}});
-    if (name == "prelu") return parse("prelu", "max(x, 0) + a * min(x, 0)", {{"a", Policy::per_unit, {}, Init::constant(0.25)}});
+    if (name == "tanh") return parse("tanh", "tanh(x)", {});
+    if (name == "sigmoid") return parse("sigmoid", "sigmoid(x)", {});
+    if (name == "identity") return parse("identity", "x", {});
     if (name == "pau") {
         // Padé (5, 4) with the safe denominator 1 + |Q|, initialized to a least-squares fit of leaky ReLU (slope 0.01)
         // on [-3, 3] (max error 0.064).
@@ -184,14 +202,30 @@ Activation Activation::builtin(std::string_view name) {
         std::vector<ParamSpec> specs;
         for (int k = 0; k < 6; ++k) specs.push_back({fmt::format("a{}", k), Policy::shared, {}, Init::constant(a[k])});
         for (int k = 0; k < 4; ++k) specs.push_back({fmt::format("b{}", k + 1), Policy::shared, {}, Init::constant(b[k])});
-        return parse("pau", "(a0 + x*(a1 + x*(a2 + x*(a3 + x*(a4 + x*a5))))) / (1 + abs(x*(b1 + x*(b2 + x*(b3 + x*b4)))))",
-                     std::move(specs));
+        return parse("pau", "pau(x, 5, 4, a0, a1, a2, a3, a4, a5, b1, b2, b3, b4)", std::move(specs));
     }
-    if (name == "gelu") return parse("gelu", "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))", {});
-    if (name == "tanh") return parse("tanh", "tanh(x)", {});
-    if (name == "sigmoid") return parse("sigmoid", "sigmoid(x)", {});
-    if (name == "elu") return parse("elu", "where(x > 0, x, alpha * expm1(x))", {{"alpha", Policy::shared, {}, Init::constant(1.0)}});
-    if (name == "identity") return parse("identity", "x", {});
+    if (name == "apl") {
+        // Two hinges per unit, at -1 and 1 with small slopes, so it starts near relu and every parameter gets a
+        // gradient from the start.
+        return parse("apl", "apl(x, a1, b1, a2, b2)",
+                     {{"a1", Policy::per_unit, {}, Init::constant(0.2)}, {"b1", Policy::per_unit, {}, Init::constant(-1.0)},
+                      {"a2", Policy::per_unit, {}, Init::constant(-0.2)}, {"b2", Policy::per_unit, {}, Init::constant(1.0)}});
+    }
+    const ActivationInfo* entry = find_activation(name);
+    if (entry != nullptr && offered_as_is(*entry)) {
+        // The catalog's call, with its hyperparameters as numbers and its learned parameters as variables.
+        std::vector<std::string> args{"x"};
+        std::vector<ParamSpec> specs;
+        for (const auto& p : entry->params) {
+            if (p.role == ParameterRole::fixed) {
+                args.push_back(fmt::format("{}", p.default_value));
+            } else {
+                args.push_back(p.name);
+                specs.push_back({p.name, policy_of(p.role), {}, Init::constant(p.default_value)});
+            }
+        }
+        return parse(std::string(name), fmt::format("{}({})", name, fmt::join(args, ", ")), std::move(specs));
+    }
     throw ParameterError(fmt::format("unknown activation '{}': the built-in ones are {} (or write an expression in x)", name,
                                      fmt::join(builtin_names(), ", ")));
 }

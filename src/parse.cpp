@@ -8,6 +8,7 @@
 #include <functional>
 #include <numbers>
 
+#include "symgrad/activations.hpp"
 #include "symgrad/autodiff.hpp"
 #include "symgrad/print.hpp"
 
@@ -260,6 +261,22 @@ std::vector<Function> make_functions() {
         }
         return derivative;
     });
+    // The activation zoo; an activation named like a primitive (relu, softplus) takes the primitive's place, since
+    // it accepts the primitive's arguments and more (softplus(x, beta)).
+    for (const ActivationInfo& activation : activation_catalog()) {
+        std::erase_if(functions, [&](const Function& f) { return f.info.name == activation.name; });
+        const ActivationInfo* entry = &activation;
+        add(activation.name, activation.min_args, activation.max_args, activation.signature, activation.formula, [entry](const Call& call) {
+            std::vector<Expr> args;
+            for (const auto& a : call.args) args.push_back(a.expr);
+            try {
+                return entry->build(args);
+            } catch (const ActivationArgumentError& error) {
+                const Argument& a = call.args[std::min(error.argument(), call.args.size() - 1)];
+                fail(call.text, a.offset, a.end - a.offset, error.quote() ? fmt::format("{}, got '{}'", error.what(), argument_text(call, a)) : std::string(error.what()));
+            }
+        });
+    }
     std::sort(functions.begin(), functions.end(), [](const Function& a, const Function& b) { return a.info.name < b.info.name; });
     return functions;
 }
@@ -487,9 +504,10 @@ private:
         operands_.resize(frame.operand_base);
         const FunctionInfo& info = frame.function->info;
         if (args.size() < info.min_args || args.size() > info.max_args) {
-            const std::string expected = info.min_args == info.max_args
-                                             ? fmt::format("{} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
-                                             : fmt::format("at least {} argument{}", info.min_args, info.min_args == 1 ? "" : "s");
+            const std::string expected =
+                info.min_args == info.max_args ? fmt::format("{} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
+                : args.size() < info.min_args  ? fmt::format("at least {} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
+                                               : fmt::format("at most {} arguments", info.max_args);
             fail_at(*frame.token, fmt::format("{} takes {}, got {} ({})", info.name, expected, args.size(), info.signature));
         }
         const Call call{text_, spelling(*frame.token), frame.token->offset, args, options_.max_nodes};

@@ -90,7 +90,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"bench", swish, "--shape", "x=100000,100000"}, "past the memory limit of 4 GiB");
     expect({"bench", swish, "--repeat", "0"}, "--repeat");
     expect({"train", "--data", "iris"}, "unknown dataset 'iris': the built-in ones are two-moons, spirals, circles, xor, height-weight");
-    expect({"train", "--act", "swishh"}, "unknown activation 'swishh': the built-in ones are relu, swish, swish_beta, prelu, pau");
+    expect({"train", "--act", "swishh"}, "unknown activation 'swishh': the built-in ones are acon_c, apl, celu, elu, gaussian, gelu");
     expect({"train", "--act", "x * sigmoid(beta * x)"},
            "activation 'custom': 'beta' is a variable of 'x * sigmoid(beta * x)' but has no parameter spec (e.g. beta=per-unit:1.0)");
     expect({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=[256,64]:1", "--hidden", "64"},

@@ -71,6 +71,22 @@ TEST_CASE("activations: from text with checked specs, the built-in ones, applied
     // swish_beta's beta is per unit, 1.0; PReLU's a is 0.25: the values the issue names.
     CHECK(Activation::builtin("prelu").params()[0].init.a == 0.25);
     CHECK(Activation::builtin("swish_beta").params()[0].policy == Policy::per_unit);
+    // The zoo by name: learned parameters with their usual policies, hyperparameters as numbers in the text.
+    const auto names = Activation::builtin_names();
+    for (const auto& entry : activation_catalog()) {
+        const bool expected = entry.name != "softmax" && entry.name != "log_softmax" && entry.name != "pau_sum_abs";
+        INFO(entry.name);
+        CHECK((std::find(names.begin(), names.end(), entry.name) != names.end()) == expected);
+    }
+    const Activation leaky = Activation::builtin("leaky_relu");
+    CHECK(leaky.text() == "leaky_relu(x, 0.01)");
+    CHECK(leaky.params().empty());
+    const Activation acon = Activation::builtin("acon_c");
+    CHECK(acon.text() == "acon_c(x, p1, p2, beta)");
+    REQUIRE(acon.params().size() == 3);
+    CHECK(acon.params()[0].policy == Policy::per_unit);
+    CHECK(Activation::builtin("elu").params()[0].policy == Policy::shared);
+    CHECK(Activation::builtin("pau").text().starts_with("pau(x, 5, 4, a0"));
 }
 
 TEST_CASE("activations from C++ functions are checked like text ones and train the same", "[nn]") {

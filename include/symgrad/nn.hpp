@@ -61,9 +61,10 @@ public:
     // From the expression language: "x * sigmoid(beta * x)" with {beta: per-unit, 1.0}. Every variable other
     // than x must have a spec, and every spec must be a variable of the expression.
     static Activation parse(std::string name, std::string text, std::vector<ParamSpec> params);
-    // relu, swish (x*sigmoid(x)), swish_beta (per-unit beta, 1), prelu (per-unit a, 0.25), pau (5,4 with a safe
-    // denominator, shared coefficients fitted to leaky ReLU), gelu (tanh form), tanh, sigmoid, elu (shared alpha),
-    // identity.
+    // Every activation of the zoo (activations.hpp) with its parameters' usual roles: learned per unit (swish's
+    // beta, prelu's a, ...), learned and shared (elu's alpha), or fixed at the default (leaky_relu's slope); and
+    // swish_beta (x * sigmoid(beta x), per-unit beta), tanh, sigmoid, identity, pau (degrees 5 and 4, the safe
+    // denominator, shared coefficients fitted to leaky ReLU) and apl (two hinges per unit).
     static Activation builtin(std::string_view name);
     static std::vector<std::string> builtin_names();
     // From C++: build(x, params) returns the activation of x, with params holding one Expr per spec (by name),

@@ -4,6 +4,7 @@
 #include "symgrad/tensor.hpp"
 #include "symgrad/graph.hpp"
 #include "symgrad/ops.hpp"
+#include "symgrad/activations.hpp"
 #include "symgrad/autodiff.hpp"
 #include "symgrad/evaluate.hpp"
 #include "symgrad/print.hpp"
