@@ -219,11 +219,46 @@ TEST_CASE("plot writes an SVG with both panels, ticks and a legend", "[cli]") {
     CHECK(pole.out.find("M") != std::string::npos);
 }
 
+TEST_CASE("list shows every built-in activation; plot, grad and check take them by name", "[cli]") {
+    const auto all = run_cli({"list"});
+    CHECK(all.status == 0);
+    for (const auto& entry : symgrad::activation_catalog()) {
+        INFO(entry.name);
+        CHECK(all.out.find("\n" + entry.signature + "\n  formula     " + entry.formula + "\n  LaTeX       " + entry.latex) != std::string::npos);
+    }
+    const auto one = run_cli({"list", "swish"});
+    CHECK(one.out == "swish(x, beta)\n  formula     x * sigmoid(beta * x)\n  LaTeX       x \\sigma(\\beta x)\n"
+                     "  parameters  beta = 1 (learned per unit): the sharpness; 1 is silu, large is relu\n"
+                     "  PyTorch     none\n  note        Ramachandran et al. 2017\n");
+    const auto json = nlohmann::json::parse(run_cli({"list", "--format", "json"}).out);
+    CHECK(json.size() == symgrad::activation_catalog().size());
+    CHECK(json[0]["name"] == "acon_c");
+    CHECK(json[0]["params"][0]["role"] == "learned per unit");
+    const auto markdown = run_cli({"list", "elu", "--format", "markdown"});
+    CHECK(markdown.out.starts_with("### elu\n\n`elu(x, alpha)`\n\n$$ \\begin{cases}"));
+    const auto bad = run_cli({"list", "swiss"});
+    CHECK(bad.status == 2);
+    CHECK(bad.err.find("no built-in activation 'swiss'; the built-in ones are acon_c, apl") != std::string::npos);
+    CHECK(run_cli({"list", "--format", "yaml"}).status == 2);
+    // The example, and the zoo in the other subcommands.
+    const auto plot = run_cli({"plot", "swish(x, beta)", "--param", "beta=0.5,1,4"});
+    CHECK(plot.status == 0);
+    CHECK(plot.out.find(">beta = 4</text>") != std::string::npos);
+    CHECK(run_cli({"grad", "snake(x, a)"}).out == "let t1 = a * x\nlet t2 = sin(t1)\nlet t3 = t2 / a * cos(t1)\ndx = 1 + 2 * (a * t3)\n"
+                                                 "da = 2 * (x * t3) - t2 * t2 / a / a\n");
+    for (const char* expr : {"gelu(x)", "pau(x, 3, 2, a0, a1, a2, a3, b1, b2)", "sinc(x)", "srelu(x, tl, al, tr, ar)", "apl(x, a1, b1)"}) {
+        INFO(expr);
+        const auto check = run_cli({"check", expr});
+        CHECK(check.status == 0);
+    }
+    CHECK(run_cli({"check", "log_softmax(x, 0)", "--shape", "x=3,4"}).status == 0);
+}
+
 TEST_CASE("help shows an example for the tool and each subcommand", "[cli]") {
     const auto top = run_cli({"--help"});
     CHECK(top.status == 0);
     CHECK(top.out.find("Examples:") != std::string::npos);
-    for (const char* sub : {"grad", "check", "graph", "eval", "trace", "plot"}) {
+    for (const char* sub : {"grad", "check", "graph", "eval", "trace", "plot", "list"}) {
         const auto r = run_cli({sub, "--help"});
         INFO(sub);
         CHECK(r.status == 0);
