@@ -1,4 +1,4 @@
-# Installs symgrad into a scratch prefix, then configures, builds and runs tests/install_consumer
+# Installs symgrad into a scratch prefix, then configures, builds and runs examples/08_find_package
 # against it with find_package(symgrad). Run by CTest with -D BUILD_DIR=... -D SOURCE_DIR=... -D WORK_DIR=...
 file(REMOVE_RECURSE "${WORK_DIR}")
 function(run)
@@ -8,7 +8,7 @@ function(run)
   endif()
 endfunction()
 run("${CMAKE_COMMAND}" --install "${BUILD_DIR}" --prefix "${WORK_DIR}/prefix")
-run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}/tests/install_consumer" -B "${WORK_DIR}/build"
+run("${CMAKE_COMMAND}" -S "${SOURCE_DIR}/examples/08_find_package" -B "${WORK_DIR}/build"
     -DCMAKE_PREFIX_PATH=${WORK_DIR}/prefix -DCMAKE_BUILD_TYPE=Release)
 run("${CMAKE_COMMAND}" --build "${WORK_DIR}/build")
-run("${WORK_DIR}/build/consumer")
+run("${WORK_DIR}/build/my_activation")
