@@ -42,8 +42,8 @@ Init parse_init(const std::string& text, const std::string& where) {
 }
 
 std::string shape_advice(const Shape& input) {
-    std::vector<std::int64_t> one(input.begin() + 1, input.end());
-    return fmt::format("use {} (one per unit) or [] (shared by all units)", input.rank() == 4 ? Shape{input[1], 1, 1} : Shape(one));
+    if (input.rank() == 4) return fmt::format("use {} (one per channel) or [] (shared by all units)", Shape{input[1], 1, 1});
+    return fmt::format("use {} (one per unit) or [] (shared by all units)", Shape{input[input.rank() - 1]});
 }
 
 }  // namespace

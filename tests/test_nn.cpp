@@ -22,7 +22,9 @@ TEST_CASE("parameter shapes follow their policy, and a batch-shaped parameter is
           "parameter 'p' has shape [5], which does not broadcast against one example of shape [64]; use [64] (one per unit) or [] "
           "(shared by all units)");
     CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{4, 3, 32, 32}}, Shape{4, 3, 32, 32}); })
-              .find("includes the batch axis") != std::string::npos);
+              .ends_with("includes the batch axis: a parameter must not depend on how many examples a batch holds; use [3, 1, 1] "
+                         "(one per channel) or [] (shared by all units)"));
+    CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{9, 5, 6}}, Shape{9, 5, 6}); }).ends_with("use [6] (one per unit) or [] (shared by all units)"));
 }
 
 TEST_CASE("parameter specs as the command line writes them", "[nn]") {
