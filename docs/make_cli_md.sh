@@ -120,6 +120,7 @@ parameter values (at most 8), with ticks and a legend. Every variable other than
 
 ```sh
 symgrad plot 'x * sigmoid(beta * x)' --param beta=0.5,1,2 -o swish.svg
+symgrad plot 'swish(x, beta)' --param beta=0.5,1,4 -o swish.svg      # the built-in activations work everywhere
 symgrad plot '(a0 + a1*x + a2*x^2) / (1 + abs(b1*x + b2*x^2))' --param a0=0.1 --param a1=0.5 \
     --param a2=0.3 --param b1=0.2,1 --param b2=0.5 -o pade.svg
 ```
@@ -267,6 +268,26 @@ tmp=$(mktemp -d)
 "$S" train --data two-moons --hidden 16 --epochs 50 -o "$tmp/moons.safetensors" > /dev/null
 "$S" predict "$tmp/moons.safetensors" | sed "s|$tmp/||"
 rm -rf "$tmp"
+cat <<'TEXT'
+```
+TEXT
+
+cat <<'TEXT'
+
+## list: the built-in activations
+
+```
+symgrad list [NAME] [--format text|markdown|json]
+```
+
+Every built-in activation (docs/activations.md) with its signature, its formula in the expression language and in
+LaTeX, its parameters (default value, whether it is usually learned per unit, shared, or fixed) and its PyTorch
+equivalent. With a NAME, that one only; an unknown name is an error that lists the known ones.
+
+```
+TEXT
+echo "\$ symgrad list swish"; "$S" list swish
+echo; echo "\$ symgrad list pau"; "$S" list pau
 cat <<'TEXT'
 ```
 TEXT
