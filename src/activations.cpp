@@ -162,7 +162,8 @@ Expr build_pau(std::span<const Expr> args, PauDenominator kind, const char* name
     if (args.size() != expected) {
         const std::string a_names = m == 0 ? "a0" : fmt::format("a0..a{}", m);
         const std::string b_names = n == 0 ? "" : n == 1 ? ", then b1" : fmt::format(", then b1..b{}", n);
-        throw ActivationArgumentError(std::min(args.size(), expected) - 1,
+        // pointing at the first argument too many, or at the last one given when too few
+        throw ActivationArgumentError(args.size() > expected ? expected : args.size() - 1,
                                       fmt::format("{}(x, {}, {}, ...) takes {} coefficients after the degrees ({}{}), got {}", name, m, n,
                                                   expected - 3, a_names, b_names, args.size() - 3),
                                       false);

@@ -386,6 +386,9 @@ TEST_CASE("bad arguments of the built-in activations are errors that say which a
     // The error points at the argument.
     const std::string report = error("pau(x, 2.5, 1, a0)");
     CHECK_THAT(report, Catch::Contains("column 8"));
+    // too many coefficients: the first extra one; too few: the last one given
+    CHECK_THAT(error("pau(x, 2, 1, a0, a1, a2, b1, b2)"), Catch::Contains("column 30"));
+    CHECK_THAT(error("pau(x, 2, 1, a0, a1)"), Catch::Contains("column 18"));
     // From C++
     const Expr x = var("x");
     const Operand one[] = {1.0};
