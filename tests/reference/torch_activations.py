@@ -19,6 +19,8 @@ import sys
 import torch
 import torch.nn.functional as F
 
+from torch_primitives import hexf  # the same number format, beside this file
+
 GRID = [-1000.0, -50.0, -20.0, -3.5, -3.0, -2.0, -1.0, -0.5, -0.01, -1e-3, 0.0, 1e-3, 0.01, 0.5, 1.0, 2.0, 3.0, 3.5,
         20.0, 50.0, 1000.0]
 
@@ -56,14 +58,6 @@ SOFTMAX = {
     "log_softmax(x, 0)": lambda x: F.log_softmax(x, dim=0),
 }
 SOFTMAX_X = [[0.5, -1.0, 2.0, 0.0], [1000.0, -1000.0, 3.0, 1000.0], [-2.0, -2.0, -2.0, -2.0]]
-
-
-def hexf(v):
-    if math.isnan(v):
-        return "nan"
-    if math.isinf(v):
-        return "inf" if v > 0 else "-inf"
-    return float.hex(v)
 
 
 def rows(expr, fn, x, w, v, dtype):
