@@ -73,7 +73,10 @@ std::string render(const std::string& title, const std::vector<double>& xs, cons
     for (int panel = 0; panel < 2; ++panel) {
         const bool derivative = panel == 1;
         const double y0 = top + panel * (panel_height + gap);
-        const auto [lo, hi] = value_range(curves, derivative);
+        // Not a structured binding: clang 14 (the fuzz build) cannot capture one in a lambda.
+        const std::pair<double, double> range = value_range(curves, derivative);
+        const double lo = range.first;
+        const double hi = range.second;
         auto sy = [&](double v) { return y0 + panel_height - (v - lo) / (hi - lo) * panel_height; };
         svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", left, y0,
                            plot_width, panel_height);
