@@ -17,4 +17,5 @@
 #include "symgrad/data.hpp"
 #include "symgrad/train.hpp"
 #include "symgrad/io.hpp"
+#include "symgrad/export.hpp"
 #include "symgrad/version.hpp"

@@ -32,6 +32,7 @@ Action add_bench(CLI::App& app);
 Action add_train(CLI::App& app);
 Action add_predict(CLI::App& app);
 Action add_list(CLI::App& app);
+Action add_export(CLI::App& app);
 
 // "x=5,4" -> x: [5, 4]; "a=" -> a: [] (a scalar). Repeatable.
 std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs);

@@ -20,7 +20,7 @@ int main(int argc, char** argv) {
                "  symgrad list\n"
                "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
     std::vector<std::pair<CLI::App*, Action>> actions;
-    for (auto add : {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench, add_train, add_predict, add_list}) {
+    for (auto add : {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench, add_train, add_predict, add_list, add_export}) {
         Action action = add(app);
         actions.emplace_back(app.get_subcommands({}).back(), std::move(action));
     }

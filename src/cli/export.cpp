@@ -1,0 +1,64 @@
+// symgrad export EXPR --to torch|cpp [--name N] [--param NAME=POLICY:INIT ...] [--input x] [-o FILE]
+#include "common.hpp"
+#include "symgrad/export.hpp"
+
+namespace symgrad::cli {
+
+namespace {
+
+struct ExportCliOptions {
+    std::string expression;
+    std::string to;
+    std::string name = "Activation";
+    std::string input = "x";
+    std::vector<std::string> params;
+    std::string output;
+};
+
+// A shell-quoted word, for the command line recorded in the file's header.
+std::string quoted(const std::string& word) {
+    const bool plain = !word.empty() && std::all_of(word.begin(), word.end(), [](char c) {
+        return std::isalnum(static_cast<unsigned char>(c)) || std::string_view("_-.,:=/+").find(c) != std::string_view::npos;
+    });
+    if (plain) return word;
+    std::string out = "'";
+    for (char c : word) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+}
+
+int run_export(const ExportCliOptions& o) {
+    parse_user_expression(o.expression, {});  // a typo gets the caret report
+    ExportOptions options;
+    options.name = o.name;
+    options.input = o.input;
+    for (const auto& text : o.params) {
+        const auto [name, spec_text] = split_assignment(text, "--param");
+        options.params.push_back(nn::parse_param_spec(name, spec_text));
+    }
+    std::string command = "symgrad export " + quoted(o.expression) + " --to " + o.to;
+    if (o.name != "Activation") command += " --name " + quoted(o.name);
+    if (o.input != "x") command += " --input " + quoted(o.input);
+    for (const auto& p : o.params) command += " --param " + quoted(p);
+    options.command = command;
+    write_output(o.output, o.to == "torch" ? export_torch(o.expression, options) : export_cpp(o.expression, options));
+    return 0;
+}
+
+}  // namespace
+
+Action add_export(CLI::App& app) {
+    auto o = std::make_shared<ExportCliOptions>();
+    CLI::App* sub = app.add_subcommand("export", "Write an activation and its derived backward as a PyTorch module or a C++ header.");
+    sub->add_option("expr", o->expression, "The activation, elementwise in its input")->required();
+    sub->add_option("--to", o->to, "torch (a Python file) or cpp (a C++17 header)")->required()->check(CLI::IsMember({"torch", "cpp"}));
+    sub->add_option("--name", o->name, "The module's class name (torch) or the namespace (cpp); default Activation");
+    sub->add_option("--param", o->params, "A parameter: NAME=POLICY:INIT, e.g. beta=per-unit:1.0, a=shared:0.25 (every variable but the input)");
+    sub->add_option("--input", o->input, "The input variable (default x)");
+    sub->add_option("-o,--output", o->output, "The file to write (default: stdout)");
+    sub->footer("Examples:\n"
+                "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
+                "  symgrad export 'swish(x, beta)' --to cpp --name swish --param beta=per-unit:1.0 -o swish.hpp");
+    return [o] { return run_export(*o); };
+}
+
+}  // namespace symgrad::cli

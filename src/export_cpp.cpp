@@ -1,0 +1,316 @@
+// export_cpp: a self-contained C++17 header with fused forward and backward loops for an elementwise activation.
+#include <cmath>
+
+#include "export_plan.hpp"
+#include "symgrad/version.hpp"
+
+namespace symgrad {
+
+namespace {
+
+using detail::Spelling;
+
+constexpr std::string_view reserved_cpp[] = {
+    "alignas", "alignof", "and", "asm", "auto", "bool", "break", "case", "catch", "char", "class", "const", "constexpr",
+    "continue", "decltype", "default", "delete", "do", "double", "else", "enum", "explicit", "export", "extern", "false",
+    "float", "for", "friend", "goto", "if", "inline", "int", "long", "mutable", "namespace", "new", "noexcept", "not",
+    "nullptr", "operator", "or", "private", "protected", "public", "register", "return", "short", "signed", "sizeof",
+    "static", "struct", "switch", "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned",
+    "using", "virtual", "void", "volatile", "while", "xor", "std", "detail", "T", "grad_output", "batch", "units", "inner",
+    "forward", "backward", "value", "gradients", "b", "u", "k", "i", "row", "y", "grad_y"};
+
+std::string cpp_number(double value) {
+    if (std::isnan(value)) return "std::numeric_limits<T>::quiet_NaN()";
+    if (std::isinf(value)) return value > 0 ? "std::numeric_limits<T>::infinity()" : "-std::numeric_limits<T>::infinity()";
+    return fmt::format("T({})", detail::number_text(value));
+}
+
+std::string cpp_leaf(const Node& node) {
+    if (node.op() == Op::variable) return node.attrs().name;
+    return cpp_number(node.scalar_value());
+}
+
+bool is_constant_value(const Expr& e, double value) { return e.op() == Op::constant && e.node().scalar_value() == value; }
+
+Spelling cpp_spell(const Node& node, std::span<const Spelling> a) {
+    auto call = [&](const char* f) {
+        std::vector<std::string> args;
+        for (const auto& s : a) args.push_back(s.text);
+        return Spelling{fmt::format("{}({})", f, fmt::join(args, ", "))};
+    };
+    auto infix = [&](const char* symbol) { return detail::infix(a[0], symbol, a[1]); };
+    auto compare = [&](const char* symbol) {
+        return Spelling{fmt::format("T({} {} {})", detail::operand(a[0], Spelling::sum), symbol, detail::operand(a[1], Spelling::sum))};
+    };
+    switch (node.op()) {
+    case Op::neg: return {fmt::format("-{}", detail::operand(a[0], Spelling::unary)), Spelling::unary};
+    case Op::add: return infix("+");
+    case Op::sub: return infix("-");
+    case Op::mul: return infix("*");
+    case Op::div: return infix("/");
+    case Op::pow:
+        // x^2 and x^3 as products, as symgrad's kernels compute them (and they vectorize)
+        if (is_constant_value(node.input(1), 2)) return detail::infix(a[0], "*", a[0]);
+        if (is_constant_value(node.input(1), 3)) return detail::infix(detail::infix(a[0], "*", a[0]), "*", a[0]);
+        return call("std::pow");
+    case Op::exp: return call("std::exp");
+    case Op::log: return call("std::log");
+    case Op::log1p: return call("std::log1p");
+    case Op::expm1: return call("std::expm1");
+    case Op::sqrt: return call("std::sqrt");
+    case Op::abs: return call("std::fabs");
+    case Op::sign: return call("detail::sign");
+    case Op::sin: return call("std::sin");
+    case Op::cos: return call("std::cos");
+    case Op::tanh: return call("std::tanh");
+    case Op::sigmoid: return call("detail::sigmoid");
+    case Op::softplus: return call("detail::softplus");
+    case Op::erf: return call("std::erf");
+    case Op::relu: return call("detail::relu");
+    case Op::maximum: return call("detail::maximum");
+    case Op::minimum: return call("detail::minimum");
+    case Op::where: {
+        const Node& cond = node.input(0).node();
+        // a comparison is used as the condition directly; anything else is true where it is nonzero
+        const bool spelled_inline = a[0].text.starts_with("T(");  // not a temporary's name
+        const std::string test = is_comparison(cond.op()) && spelled_inline ? a[0].text.substr(2, a[0].text.size() - 3)
+                                                          : fmt::format("{} != T(0)", a[0].text);
+        return {fmt::format("{} ? {} : {}", test, detail::operand(a[1], Spelling::unary), detail::operand(a[2], Spelling::unary)),
+                Spelling::conditional};
+    }
+    case Op::lt: return compare("<");
+    case Op::le: return compare("<=");
+    case Op::gt: return compare(">");
+    case Op::ge: return compare(">=");
+    case Op::eq: return compare("==");
+    case Op::ne: return compare("!=");
+    case Op::clamp: return call("detail::clamp");
+    default: throw ExportError(fmt::format("export to C++: no spelling for '{}'", op_info(node.op()).name));
+    }
+}
+
+void check_cpp_name(const std::string& name, const char* what) {
+    const bool identifier = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
+                            std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    if (!identifier) throw ExportError(fmt::format("{} '{}' is not a C++ identifier", what, name));
+    for (auto reserved : reserved_cpp) {
+        if (name == reserved) throw ExportError(fmt::format("{} '{}' is a name the generated C++ header uses itself; rename it", what, name));
+    }
+    if (name.starts_with("t_") || name.starts_with("grad_")) {
+        throw ExportError(fmt::format("{} '{}': names starting with t_ or grad_ are the generated header's own", what, name));
+    }
+}
+
+const char* helpers = R"(namespace detail {
+
+// The primitives with symgrad's semantics: NaN propagates through max/min/clamp/relu, sigmoid and softplus are
+// stable for any |x|, sign(0) is 0.
+template <class T> inline T sigmoid(T x) {
+    const T e = std::exp(x >= T(0) ? -x : x);  // exp(-|x|): never overflows
+    return (x >= T(0) ? T(1) : e) / (T(1) + e);
+}
+template <class T> inline T softplus(T x) {
+    const T y = (x > T(0) ? x : T(0)) + std::log1p(std::exp(x >= T(0) ? -x : x));
+    return x != x ? x : y;
+}
+template <class T> inline T relu(T x) { return x <= T(0) ? T(0) : x; }
+template <class T> inline T sign(T x) { return x != x ? x : T((x > T(0)) - (x < T(0))); }
+template <class T> inline T maximum(T a, T b) { return a != a ? a : (b != b ? b : (a > b ? a : b)); }
+template <class T> inline T minimum(T a, T b) { return a != a ? a : (b != b ? b : (a < b ? a : b)); }
+template <class T> inline T clamp(T x, T lo, T hi) { return minimum(maximum(x, lo), hi); }
+
+)";
+
+}  // namespace
+
+std::string export_cpp(std::string_view expression, const ExportOptions& options) {
+    check_cpp_name(options.name, "the name");
+    check_cpp_name(options.input, "the input");
+    for (const auto& p : options.params) {
+        check_cpp_name(p.name, "the parameter");
+        if (p.policy == nn::Policy::fixed) {
+            throw ExportError(fmt::format("--param {}: the C++ export takes shared and per-unit parameters; a fixed shape ({}) has no "
+                                          "place in its [batch, units, inner] layout",
+                                          p.name, p.shape));
+        }
+    }
+    const detail::ExportPlan plan = detail::make_export_plan(expression, options);
+    const std::string& x = options.input;
+
+    // Element functions' signatures.
+    std::vector<std::string> scalar_params;  // "T beta"
+    std::vector<std::string> param_names;
+    for (const auto& p : plan.params) {
+        scalar_params.push_back("[[maybe_unused]] T " + p.name);
+        param_names.push_back(p.name);
+    }
+    std::string out;
+    out += fmt::format("// {}: an activation exported by symgrad {}, as a self-contained C++17 header.\n//\n//   y = {}\n//\n",
+                       options.name, version, plan.formula);
+    out += "// Its gradients, as symgrad derived and simplified them (grad_output = dL/dy at one element):\n//\n";
+    out += detail::comment_lines(plan.gradient_formulas, "//   ");
+    out += "//\n";
+    for (const auto& p : plan.params) {
+        out += fmt::format("// Parameter {}: {}, initially {}.\n", p.name,
+                           p.policy == nn::Policy::per_unit ? "per unit (an array of `units` values)" : "shared (one value)", p.init.describe());
+    }
+    if (!options.command.empty()) out += fmt::format("// Produced by: {}\n", options.command);
+    out += "//\n"
+           "// Layout: x, y, grad_y and grad_x are contiguous arrays of batch * units * inner elements, [batch, units, inner]:\n"
+           "// inner = 1 for a dense layer's [B, U]; inner = H * W for images [B, C, H, W], with units = C.\n"
+           "// Build with optimization (-O2 or -O3, and -march=native for wide vectors); -fno-math-errno lets the compiler\n"
+           "// vectorize the math functions too.\n";
+    out += "#pragma once\n\n#include <cmath>\n#include <cstddef>\n#include <limits>\n\n";
+    out += fmt::format("namespace {} {{\n\n", options.name);
+    out += helpers;
+
+    // value(): one element of the forward.
+    std::vector<std::string> value_args{"[[maybe_unused]] T " + x};
+    value_args.insert(value_args.end(), scalar_params.begin(), scalar_params.end());
+    {
+        const Expr roots[] = {plan.y};
+        const auto code = detail::straight_line(roots, "t_", cpp_leaf, cpp_spell);
+        out += fmt::format("// y at one element\ntemplate <class T> inline T value({}) {{\n", fmt::join(value_args, ", "));
+        for (const auto& [name, definition] : code.temporaries) out += fmt::format("    const T {} = {};\n", name, definition);
+        out += fmt::format("    return {};\n}}\n\n", code.results[0]);
+    }
+    // gradients(): one element of the backward.
+    {
+        std::vector<std::string> args = value_args;
+        args.push_back("T grad_output");
+        std::vector<std::string> outputs{"T& grad_" + x};
+        for (const auto& p : plan.params) outputs.push_back("T& grad_" + p.name);
+        args.insert(args.end(), outputs.begin(), outputs.end());
+        const auto code = detail::straight_line(plan.grads, "t_", cpp_leaf, cpp_spell);
+        out += fmt::format("// grad_output times the derivatives of y at one element\ntemplate <class T> inline void gradients({}) {{\n",
+                           fmt::join(args, ", "));
+        for (const auto& [name, definition] : code.temporaries) out += fmt::format("    const T {} = {};\n", name, definition);
+        out += fmt::format("    grad_{} = {};\n", x, code.results[0]);
+        for (std::size_t k = 0; k < plan.params.size(); ++k) out += fmt::format("    grad_{} = {};\n", plan.params[k].name, code.results[k + 1]);
+        out += "}\n\n}  // namespace detail\n\n";
+    }
+
+    // The loops. A per-unit parameter is read once per row; its gradient is summed in a register over the row.
+    std::vector<std::string> param_decls;    // const T* beta  |  T beta
+    std::vector<std::string> grad_decls;     // T* grad_beta
+    std::vector<std::string> row_values;     // beta[u]  |  beta
+    for (const auto& p : plan.params) {
+        const bool per_unit = p.policy == nn::Policy::per_unit;
+        param_decls.push_back(per_unit ? "const T* " + p.name : "T " + p.name);
+        grad_decls.push_back("T* grad_" + p.name);
+        row_values.push_back(per_unit ? p.name + "[u]" : p.name);
+    }
+    std::vector<std::string> value_call{"x[i]"};
+    value_call.insert(value_call.end(), row_values.begin(), row_values.end());
+    out += "// y = f(x) elementwise. Per-unit parameters have `units` values, one per index of dim 1.\n";
+    out += fmt::format("template <class T>\nvoid forward(const T* x, T* y, std::size_t batch, std::size_t units, std::size_t inner{}{}) {{\n",
+                       param_decls.empty() ? "" : ", ", fmt::join(param_decls, ", "));
+    out += "    for (std::size_t b = 0; b < batch; ++b) {\n"
+           "        if (inner == 1) {  // [B, U]: one contiguous row of units\n"
+           "            for (std::size_t u = 0; u < units; ++u) {\n"
+           "                const std::size_t i = b * units + u;\n";
+    out += fmt::format("                y[i] = detail::value({});\n", fmt::join(value_call, ", "));
+    out += "            }\n"
+           "            continue;\n"
+           "        }\n"
+           "        for (std::size_t u = 0; u < units; ++u) {\n"
+           "            const std::size_t row = (b * units + u) * inner;\n"
+           "            for (std::size_t k = 0; k < inner; ++k) {\n"
+           "                const std::size_t i = row + k;\n";
+    out += fmt::format("                y[i] = detail::value({});\n", fmt::join(value_call, ", "));
+    out += "            }\n        }\n    }\n}\n\n";
+
+    out += "// grad_x = grad_y * df/dx, written; each parameter's gradient, sum over the elements that use it of\n"
+           "// grad_y * df/dp, is ADDED to grad_<name> (one value for a shared parameter, `units` for a per-unit one):\n"
+           "// zero them first, or let several calls accumulate.\n";
+    std::vector<std::string> backward_args{"const T* x", "const T* grad_y", "T* grad_x", "std::size_t batch", "std::size_t units", "std::size_t inner"};
+    backward_args.insert(backward_args.end(), param_decls.begin(), param_decls.end());
+    backward_args.insert(backward_args.end(), grad_decls.begin(), grad_decls.end());
+    out += fmt::format("template <class T>\nvoid backward({}) {{\n", fmt::join(backward_args, ", "));
+    auto element = [&](const std::string& indent, bool dense) {
+        std::string s;
+        std::vector<std::string> call = value_call;
+        call.push_back("grad_y[i]");
+        call.push_back("grad_x[i]");
+        for (const auto& p : plan.params) {
+            s += fmt::format("{}T d_{};\n", indent, p.name);
+            call.push_back("d_" + p.name);
+        }
+        s += fmt::format("{}detail::gradients({});\n", indent, fmt::join(call, ", "));
+        for (const auto& p : plan.params) {
+            const bool per_unit = p.policy == nn::Policy::per_unit;
+            if (dense && per_unit) {
+                s += fmt::format("{}grad_{}[u] += d_{};\n", indent, p.name, p.name);
+            } else {
+                s += fmt::format("{}sum_{} += d_{};\n", indent, p.name, p.name);
+            }
+        }
+        return s;
+    };
+    // shared parameters: one sum for the whole call
+    for (const auto& p : plan.params) {
+        if (p.policy == nn::Policy::shared) out += fmt::format("    T sum_{} = T(0);\n", p.name);
+    }
+    out += "    for (std::size_t b = 0; b < batch; ++b) {\n"
+           "        if (inner == 1) {  // [B, U]: per-unit gradients accumulate across the row, one unit per lane\n"
+           "            for (std::size_t u = 0; u < units; ++u) {\n"
+           "                const std::size_t i = b * units + u;\n";
+    out += element("                ", true);
+    out += "            }\n"
+           "            continue;\n"
+           "        }\n"
+           "        for (std::size_t u = 0; u < units; ++u) {\n"
+           "            const std::size_t row = (b * units + u) * inner;\n";
+    for (const auto& p : plan.params) {
+        if (p.policy == nn::Policy::per_unit) out += fmt::format("            T sum_{} = T(0);\n", p.name);
+    }
+    out += "            for (std::size_t k = 0; k < inner; ++k) {\n"
+           "                const std::size_t i = row + k;\n";
+    out += element("                ", false);
+    out += "            }\n";
+    for (const auto& p : plan.params) {
+        if (p.policy == nn::Policy::per_unit) out += fmt::format("            grad_{}[u] += sum_{};\n", p.name, p.name);
+    }
+    out += "        }\n    }\n";
+    for (const auto& p : plan.params) {
+        if (p.policy == nn::Policy::shared) out += fmt::format("    *grad_{} += sum_{};\n", p.name, p.name);
+    }
+    out += "}\n\n";
+
+    // The same entry points with the parameters packed, for generic callers (and symgrad's own tests).
+    std::vector<std::string> names_quoted;
+    std::vector<std::string> per_unit_flags;
+    std::vector<std::string> unpacked;       // params[0][0] for shared, params[0] for per-unit
+    std::vector<std::string> grads_unpacked;
+    for (std::size_t k = 0; k < plan.params.size(); ++k) {
+        const bool per_unit = plan.params[k].policy == nn::Policy::per_unit;
+        names_quoted.push_back(fmt::format("\"{}\"", plan.params[k].name));
+        per_unit_flags.push_back(per_unit ? "true" : "false");
+        unpacked.push_back(per_unit ? fmt::format("params[{}]", k) : fmt::format("params[{}][0]", k));
+        grads_unpacked.push_back(fmt::format("grads[{}]", k));
+    }
+    const std::size_t count = plan.params.size();
+    out += "// The parameters in order, and which are per unit; forward_packed and backward_packed take them as an array of\n"
+           "// pointers (to one value for a shared parameter, to `units` for a per-unit one).\n";
+    out += fmt::format("inline constexpr std::size_t parameter_count = {};\n", count);
+    if (count > 0) {
+        out += fmt::format("inline constexpr const char* parameter_names[] = {{{}}};\n", fmt::join(names_quoted, ", "));
+        out += fmt::format("inline constexpr bool parameter_per_unit[] = {{{}}};\n", fmt::join(per_unit_flags, ", "));
+    }
+    std::vector<std::string> forward_call{"x", "y", "batch", "units", "inner"};
+    forward_call.insert(forward_call.end(), unpacked.begin(), unpacked.end());
+    out += fmt::format("template <class T>\nvoid forward_packed(const T* x, T* y, std::size_t batch, std::size_t units, std::size_t inner, "
+                       "[[maybe_unused]] const T* const* params) {{\n    forward({});\n}}\n",
+                       fmt::join(forward_call, ", "));
+    std::vector<std::string> backward_call{"x", "grad_y", "grad_x", "batch", "units", "inner"};
+    backward_call.insert(backward_call.end(), unpacked.begin(), unpacked.end());
+    backward_call.insert(backward_call.end(), grads_unpacked.begin(), grads_unpacked.end());
+    out += fmt::format("template <class T>\nvoid backward_packed(const T* x, const T* grad_y, T* grad_x, std::size_t batch, std::size_t units, "
+                       "std::size_t inner, [[maybe_unused]] const T* const* params, [[maybe_unused]] T* const* grads) {{\n"
+                       "    backward({});\n}}\n\n",
+                       fmt::join(backward_call, ", "));
+    out += fmt::format("}}  // namespace {}\n", options.name);
+    return out;
+}
+
+}  // namespace symgrad

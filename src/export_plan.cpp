@@ -1,0 +1,135 @@
+#include "export_plan.hpp"
+
+#include <algorithm>
+
+#include "symgrad/autodiff.hpp"
+#include "symgrad/parse.hpp"
+#include "symgrad/print.hpp"
+#include "symgrad/simplify.hpp"
+
+namespace symgrad::detail {
+
+ExportPlan make_export_plan(std::string_view expression, const ExportOptions& options) {
+    auto require_elementwise = [&](const Expr& e) {
+        const Expr roots[] = {e};
+        const GraphIndex index = index_graph(roots);
+        for (std::size_t i = 0; i < index.size(); ++i) {
+            const Node& node = *index.node(i);
+            if (op_info(node.op()).kind == OpClass::structural) {
+                throw ExportError(fmt::format("export writes elementwise activations, and '{}' uses {}, which works across elements "
+                                              "(sums, matrix products, reshapes)",
+                                              expression, op_info(node.op()).name));
+            }
+        }
+    };
+    // First as a batch of vectors, where an axis-taking function (softmax) parses: its reduction is the error to give.
+    ParseOptions as_batch;
+    as_batch.shapes[options.input] = Shape{2, 3};
+    try {
+        require_elementwise(parse(expression, as_batch));
+    } catch (const ParseError&) {
+        // shapes that do not fit a batch of vectors; the scalar parse below reports what is wrong
+    }
+    ExportPlan plan;
+    // Every variable a float64 scalar: the expression of one element, whatever the tensors' shapes will be.
+    plan.y = parse(expression);
+    require_elementwise(plan.y);
+    const Expr roots[] = {plan.y};
+    std::vector<std::string> variable_names;
+    for (const auto& v : variables(roots)) variable_names.push_back(v.node().attrs().name);
+    if (std::find(variable_names.begin(), variable_names.end(), options.input) == variable_names.end()) {
+        throw ExportError(fmt::format("'{}' does not use the input '{}'", expression, options.input));
+    }
+    for (const auto& name : variable_names) {
+        if (name == options.input) continue;
+        const auto spec = std::find_if(options.params.begin(), options.params.end(), [&](const nn::ParamSpec& p) { return p.name == name; });
+        if (spec == options.params.end()) {
+            throw ExportError(fmt::format("'{}' is a variable of the expression but has no --param (e.g. --param {}=per-unit:1.0 or "
+                                          "--param {}=shared:0.5)",
+                                          name, name, name));
+        }
+    }
+    for (const auto& spec : options.params) {
+        if (spec.name == options.input) throw ExportError(fmt::format("'{}' is the input, not a parameter", spec.name));
+        if (std::find(variable_names.begin(), variable_names.end(), spec.name) == variable_names.end()) {
+            throw ExportError(fmt::format("--param {}: '{}' has no variable '{}'", spec.name, expression, spec.name));
+        }
+        if (std::count_if(options.params.begin(), options.params.end(), [&](const nn::ParamSpec& p) { return p.name == spec.name; }) > 1) {
+            throw ExportError(fmt::format("--param {} is given twice", spec.name));
+        }
+        plan.params.push_back(spec);
+        plan.param_vars.push_back(var(spec.name));
+    }
+    plan.x = var(options.input);
+    plan.grad_output = var("grad_output");
+    if (std::find(variable_names.begin(), variable_names.end(), "grad_output") != variable_names.end()) {
+        throw ExportError("'grad_output' names the adjoint in the exported backward; rename that variable");
+    }
+    std::vector<Expr> wrt{plan.x};
+    wrt.insert(wrt.end(), plan.param_vars.begin(), plan.param_vars.end());
+    for (const Expr& g : grad(plan.y, wrt, plan.grad_output)) plan.grads.push_back(simplify(g));
+    plan.formula = to_inline_string(plan.y, 4000);  // one line, for comments and docstrings
+    std::vector<std::string> names;
+    for (const Expr& w : wrt) names.push_back("d" + w.node().attrs().name);
+    plan.gradient_formulas = to_string(plan.grads, names);
+    return plan;
+}
+
+std::string operand(const Spelling& s, int precedence, bool right_of_non_associative) {
+    const bool parens = s.precedence < precedence || (right_of_non_associative && s.precedence == precedence);
+    return parens ? "(" + s.text + ")" : s.text;
+}
+
+Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b) {
+    const int precedence = symbol == "+" || symbol == "-" ? Spelling::sum : Spelling::product;
+    const bool non_associative = symbol == "-" || symbol == "/";
+    return {fmt::format("{} {} {}", operand(a, precedence), symbol, operand(b, precedence, non_associative)), precedence};
+}
+
+std::string comment_lines(const std::string& text, const std::string& prefix) {
+    std::string out;
+    std::size_t start = 0;
+    while (start < text.size()) {
+        const std::size_t end = std::min(text.find('\n', start), text.size());
+        out += fmt::format("{}{}\n", prefix, std::string_view(text).substr(start, end - start));
+        start = end + 1;
+    }
+    return out;
+}
+
+std::string number_text(double value) { return fmt::format("{}", value); }
+
+StraightLine straight_line(std::span<const Expr> roots, const std::string& temporary_prefix,
+                           const std::function<std::string(const Node&)>& leaf,
+                           const std::function<Spelling(const Node&, std::span<const Spelling>)>& op) {
+    const GraphIndex index = index_graph(roots);
+    std::vector<std::uint32_t> uses(index.size(), 0);
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        for (auto operand_position : index.operands(i)) ++uses[operand_position];
+    }
+    for (const auto& root : roots) ++uses[index.position(root.get())];  // a root used elsewhere too gets a name
+    constexpr std::size_t longest_inline = 80;
+    StraightLine code;
+    std::vector<Spelling> spelled(index.size());
+    std::size_t counter = 0;
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        const Node& node = *index.node(i);
+        if (node.is_leaf()) {
+            spelled[i] = {leaf(node), Spelling::atom};
+            continue;
+        }
+        std::vector<Spelling> operands;
+        for (auto operand_position : index.operands(i)) operands.push_back(spelled[operand_position]);
+        Spelling s = op(node, operands);
+        if (uses[i] >= 2 || s.text.size() > longest_inline) {
+            std::string name = fmt::format("{}{}", temporary_prefix, ++counter);
+            code.temporaries.emplace_back(name, s.text);
+            s = {std::move(name), Spelling::atom};
+        }
+        spelled[i] = std::move(s);
+    }
+    for (const auto& root : roots) code.results.push_back(spelled[index.position(root.get())].text);
+    return code;
+}
+
+}  // namespace symgrad::detail

@@ -1,0 +1,269 @@
+// export_torch: a Python file with a torch.autograd.Function and an nn.Module for an elementwise activation.
+#include <cmath>
+
+#include "export_plan.hpp"
+#include "symgrad/version.hpp"
+
+namespace symgrad {
+
+namespace {
+
+using detail::Spelling;
+
+// Names the generated file uses for itself; a parameter may not take one.
+constexpr std::string_view reserved_python[] = {
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
+    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",
+    "pass", "raise", "return", "try", "while", "with", "yield", "torch", "F", "math", "ctx", "self", "grad_output", "units"};
+
+std::string python_number(double value) {
+    if (std::isnan(value)) return "math.nan";
+    if (std::isinf(value)) return value > 0 ? "math.inf" : "-math.inf";
+    std::string text = detail::number_text(value);
+    if (text.find_first_of(".en") == std::string::npos) text += ".0";  // a float literal, never an int
+    return text;
+}
+
+bool is_constant(const Node& node) { return node.op() == Op::constant; }
+
+// Torch spellings of the elementwise primitives. Comparisons are spelled as bool tensors; where one is used as a
+// number (the gradients use them as 0/1 masks) it is converted to the input's dtype.
+class TorchSpeller {
+public:
+    explicit TorchSpeller(std::string input) : input_(std::move(input)) {}
+
+    Spelling operator()(const Node& node, std::span<const Spelling> a) const {
+        auto arg = [&](std::size_t k) { return number_use(node, k, a[k]); };
+        auto call = [&](const char* f) { return Spelling{fmt::format("{}({})", f, arg(0).text)}; };
+        auto infix = [&](const char* symbol) { return detail::infix(arg(0), symbol, arg(1)); };
+        // comparisons bind more loosely than arithmetic in Python: (a > b) as a whole is a comparison-level spelling
+        auto compare = [&](const char* symbol) {
+            return Spelling{fmt::format("{} {} {}", detail::operand(arg(0), Spelling::sum), symbol, detail::operand(arg(1), Spelling::sum)),
+                            Spelling::conditional};
+        };
+        switch (node.op()) {
+        case Op::neg: return {fmt::format("-{}", detail::operand(arg(0), Spelling::unary)), Spelling::unary};
+        case Op::add: return infix("+");
+        case Op::sub: return infix("-");
+        case Op::mul: return infix("*");
+        case Op::div: return infix("/");
+        case Op::pow: return {fmt::format("torch.pow({}, {})", arg(0).text, arg(1).text)};
+        case Op::exp: return call("torch.exp");
+        case Op::log: return call("torch.log");
+        case Op::log1p: return call("torch.log1p");
+        case Op::expm1: return call("torch.expm1");
+        case Op::sqrt: return call("torch.sqrt");
+        case Op::abs: return call("torch.abs");
+        case Op::sign: return call("torch.sign");
+        case Op::sin: return call("torch.sin");
+        case Op::cos: return call("torch.cos");
+        case Op::tanh: return call("torch.tanh");
+        case Op::sigmoid: return call("torch.sigmoid");
+        case Op::softplus: return call("F.softplus");
+        case Op::erf: return call("torch.erf");
+        case Op::relu: return call("torch.relu");
+        case Op::maximum: return extremum(node, a, "torch.maximum", "min");
+        case Op::minimum: return extremum(node, a, "torch.minimum", "max");
+        case Op::where: {
+            const std::string cond = is_comparison(node.input(0).op()) ? a[0].text : fmt::format("{} != 0", a[0].text);
+            return {fmt::format("torch.where({}, {}, {})", cond, arg(1).text, arg(2).text)};
+        }
+        case Op::lt: return compare("<");
+        case Op::le: return compare("<=");
+        case Op::gt: return compare(">");
+        case Op::ge: return compare(">=");
+        case Op::eq: return compare("==");
+        case Op::ne: return compare("!=");
+        case Op::clamp: return {fmt::format("torch.clamp({}, {}, {})", arg(0).text, arg(1).text, arg(2).text)};
+        default: throw ExportError(fmt::format("export to torch: no spelling for '{}'", op_info(node.op()).name));
+        }
+    }
+
+private:
+    // Operand k used as a number: a comparison becomes 0/1 in the input's dtype.
+    Spelling number_use(const Node& node, std::size_t k, const Spelling& s) const {
+        if (!is_comparison(node.input(k).op())) return s;
+        return {fmt::format("{}.to({}.dtype)", detail::operand(s, Spelling::atom), input_)};
+    }
+
+    // torch.maximum takes two tensors; against a number it is torch.clamp(t, min=c) (the same for NaN: both give NaN).
+    Spelling extremum(const Node& node, std::span<const Spelling> a, const char* tensor_form, const char* bound) const {
+        const Spelling x0 = number_use(node, 0, a[0]);
+        const Spelling x1 = number_use(node, 1, a[1]);
+        if (is_constant(node.input(1).node())) return {fmt::format("torch.clamp({}, {}={})", x0.text, bound, x1.text)};
+        if (is_constant(node.input(0).node())) return {fmt::format("torch.clamp({}, {}={})", x1.text, bound, x0.text)};
+        return {fmt::format("{}({}, {})", tensor_form, x0.text, x1.text)};
+    }
+
+    std::string input_;
+};
+
+std::string python_leaf(const Node& node) {
+    if (node.op() == Op::variable) return node.attrs().name;
+    return python_number(node.scalar_value());
+}
+
+void check_name(const std::string& name, const char* what) {
+    const bool identifier = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
+                            std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    if (!identifier) throw ExportError(fmt::format("{} '{}' is not a Python identifier", what, name));
+    for (auto reserved : reserved_python) {
+        if (name == reserved) throw ExportError(fmt::format("{} '{}' is a name the generated Python file uses itself; rename it", what, name));
+    }
+    if (name.starts_with("_t")) throw ExportError(fmt::format("{} '{}': names starting with _t are the generated file's temporaries", what, name));
+}
+
+std::string policy_text(const nn::ParamSpec& spec) {
+    switch (spec.policy) {
+    case nn::Policy::shared: return "shared, one value";
+    case nn::Policy::per_unit: return "per unit, one value per feature of dim 1";
+    case nn::Policy::fixed: return fmt::format("fixed shape {}", spec.shape);
+    }
+    return "";
+}
+
+// The parameter's creation in __init__.
+std::string init_code(const nn::ParamSpec& spec) {
+    std::string shape;
+    switch (spec.policy) {
+    case nn::Policy::shared: shape = "()"; break;
+    case nn::Policy::per_unit: shape = "(units,)"; break;
+    case nn::Policy::fixed:
+        shape = spec.shape.rank() == 1 ? fmt::format("({},)", spec.shape[0]) : fmt::format("({})", fmt::join(spec.shape.dims(), ", "));
+        break;
+    }
+    switch (spec.init.kind) {
+    case nn::Init::Kind::constant: return fmt::format("torch.full({}, {})", shape, python_number(spec.init.a));
+    case nn::Init::Kind::uniform: return fmt::format("torch.empty({}).uniform_({}, {})", shape, python_number(spec.init.a), python_number(spec.init.b));
+    case nn::Init::Kind::normal: return fmt::format("torch.empty({}).normal_({}, {})", shape, python_number(spec.init.a), python_number(spec.init.b));
+    }
+    return "";
+}
+
+void append_lines(std::string& out, const detail::StraightLine& code, const std::string& indent) {
+    for (const auto& [name, definition] : code.temporaries) out += fmt::format("{}{} = {}\n", indent, name, definition);
+}
+
+}  // namespace
+
+std::string export_torch(std::string_view expression, const ExportOptions& options) {
+    check_name(options.name, "the name");
+    check_name(options.input, "the input");
+    for (const auto& p : options.params) check_name(p.name, "the parameter");
+    const detail::ExportPlan plan = detail::make_export_plan(expression, options);
+    const std::string& x = options.input;
+    const std::string function = options.name + "Function";
+    const std::string forward_name = "_" + options.name + "_forward";
+    std::vector<std::string> params;
+    for (const auto& p : plan.params) params.push_back(p.name);
+    std::vector<std::string> inputs{x};
+    inputs.insert(inputs.end(), params.begin(), params.end());
+    const bool needs_units = std::any_of(plan.params.begin(), plan.params.end(), [](const nn::ParamSpec& p) { return p.policy == nn::Policy::per_unit; });
+    const TorchSpeller speller(x);
+
+    std::string out;
+    out += fmt::format("# {}: an activation exported by symgrad {}.\n#\n#   y = {}\n#\n", options.name, version, plan.formula);
+    out += "# Its gradients, as symgrad derived and simplified them (grad_output is the adjoint of y; dNAME is what the\n"
+           "# backward returns for NAME, before the sum over the axes the parameter was broadcast along):\n#\n";
+    out += detail::comment_lines(plan.gradient_formulas, "#   ");
+    out += "#\n";
+    if (plan.params.empty()) out += "# No parameters.\n";
+    for (const auto& p : plan.params) out += fmt::format("# Parameter {}: {}, initially {}.\n", p.name, policy_text(p), p.init.describe());
+    if (!options.command.empty()) out += fmt::format("#\n# Produced by: {}\n", options.command);
+    out += "#\n# The backward is written with differentiable torch operations, so it can be differentiated again (double\n"
+           "# backward, gradgradcheck, Hessian-vector products). It saves only its inputs and recomputes the intermediates.\n"
+           "# Under torch.jit.script the module runs the forward expression and TorchScript's autograd differentiates it.\n";
+    out += "import math\n\nimport torch\nimport torch.nn.functional as F\n\n";
+    out += fmt::format("__all__ = [\"{}\", \"{}\"]\n\n\n", function, options.name);
+
+    // The forward expression, scriptable.
+    {
+        const Expr roots[] = {plan.y};
+        const auto code = detail::straight_line(roots, "_t", python_leaf, speller);
+        std::vector<std::string> typed;
+        for (const auto& name : inputs) typed.push_back(name + ": torch.Tensor");
+        out += fmt::format("def {}({}) -> torch.Tensor:\n", forward_name, fmt::join(typed, ", "));
+        out += fmt::format("    \"\"\"y = {}, elementwise; the parameters broadcast against {}.\"\"\"\n", plan.formula, x);
+        append_lines(out, code, "    ");
+        const std::string result = plan.y.op() == Op::constant ? fmt::format("torch.full_like({}, {})", x, code.results[0]) : code.results[0];
+        out += fmt::format("    return {}\n\n\n", result);
+    }
+
+    // The autograd Function.
+    out += fmt::format("class {}(torch.autograd.Function):\n", function);
+    out += fmt::format("    \"\"\"{}({}): forward y = {}; backward from symgrad's gradient.\"\"\"\n\n", function, fmt::join(inputs, ", "), plan.formula);
+    out += "    @staticmethod\n";
+    out += fmt::format("    def forward(ctx, {}):\n", fmt::join(inputs, ", "));
+    out += fmt::format("        ctx.save_for_backward({})\n", fmt::join(inputs, ", "));
+    out += fmt::format("        return {}({})\n\n", forward_name, fmt::join(inputs, ", "));
+    out += "    @staticmethod\n";
+    out += "    def backward(ctx, grad_output):\n";
+    out += fmt::format("        {}, = ctx.saved_tensors\n", fmt::join(inputs, ", "));
+    {
+        const auto code = detail::straight_line(plan.grads, "_t", python_leaf, speller);
+        append_lines(out, code, "        ");
+        std::vector<std::string> returned;
+        for (std::size_t k = 0; k < inputs.size(); ++k) {
+            const std::string& target = inputs[k];
+            const Expr& g = plan.grads[k];
+            std::string value = code.results[k];
+            if (g.op() == Op::constant) {
+                value = g.node().scalar_value() == 0 ? fmt::format("torch.zeros_like({})", target) : fmt::format("torch.full_like({}, {})", target, value);
+            } else {
+                value = fmt::format("_sum_to({}, {})", value, target);
+            }
+            out += fmt::format("        grad_{} = {}\n", target, value);
+            returned.push_back("grad_" + target);
+        }
+        out += fmt::format("        return {}\n\n\n", fmt::join(returned, ", "));
+    }
+
+    out += "def _sum_to(gradient: torch.Tensor, like: torch.Tensor) -> torch.Tensor:\n"
+           "    \"\"\"The gradient summed over the axes along which `like` was broadcast.\"\"\"\n"
+           "    return gradient if gradient.shape == like.shape else gradient.sum_to_size(like.shape)\n\n\n";
+    if (needs_units) {
+        out += "def _per_unit(p: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:\n"
+               "    \"\"\"A per-unit parameter [U] as [1, U, 1, ...], to broadcast over dim 1 of x ([B, U] or [B, C, H, W]).\"\"\"\n"
+               "    if x.dim() < 2 or x.shape[1] != p.shape[0]:\n"
+               "        raise ValueError(\"parameter \" + name + \" has \" + str(p.shape[0]) + \" units, but the input has shape \"\n"
+               "                         + str(list(x.shape)) + \"; dim 1 must have that many\")\n"
+               "    shape = [1, p.shape[0]] + [1] * (x.dim() - 2)\n"
+               "    return p.reshape(shape)\n\n\n";
+    }
+
+    // The module.
+    out += fmt::format("class {}(torch.nn.Module):\n", options.name);
+    out += fmt::format("    \"\"\"y = {}\n\n", plan.formula);
+    if (needs_units) out += "    units: the size of dim 1 of the input (features of [B, U], channels of [B, C, H, W]).\n";
+    for (const auto& p : plan.params) out += fmt::format("    {}: {}, initially {}.\n", p.name, policy_text(p), p.init.describe());
+    out += "    \"\"\"\n\n";
+    out += needs_units ? "    def __init__(self, units: int):\n" : "    def __init__(self):\n";
+    out += "        super().__init__()\n";
+    if (needs_units) out += "        self.units = units\n";
+    for (const auto& p : plan.params) out += fmt::format("        self.{} = torch.nn.Parameter({})\n", p.name, init_code(p));
+    out += fmt::format("\n    def forward(self, {}: torch.Tensor) -> torch.Tensor:\n", x);
+    std::vector<std::string> call{x};
+    for (const auto& p : plan.params) {
+        if (p.policy == nn::Policy::per_unit) {
+            out += fmt::format("        {} = _per_unit(self.{}, {}, \"{}\")\n", p.name, p.name, x, p.name);
+        } else {
+            out += fmt::format("        {} = self.{}\n", p.name, p.name);
+        }
+        call.push_back(p.name);
+    }
+    out += "        if torch.jit.is_scripting():\n";
+    out += fmt::format("            return {}({})\n", forward_name, fmt::join(call, ", "));
+    out += fmt::format("        return self._function({})\n\n", fmt::join(call, ", "));
+    std::vector<std::string> typed_call;
+    for (const auto& c : call) typed_call.push_back(c + ": torch.Tensor");
+    out += "    @torch.jit.unused\n";
+    out += fmt::format("    def _function(self, {}) -> torch.Tensor:\n", fmt::join(typed_call, ", "));
+    out += fmt::format("        return {}.apply({})\n", function, fmt::join(call, ", "));
+    if (needs_units) {
+        out += "\n    def extra_repr(self) -> str:\n";
+        out += "        return \"units=\" + str(self.units)\n";
+    }
+    return out;
+}
+
+}  // namespace symgrad
