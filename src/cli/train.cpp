@@ -66,7 +66,9 @@ nn::Activation activation_of(const TrainCliOptions& o) {
             nn::Activation base = nn::Activation::builtin(o.act);
             std::vector<nn::ParamSpec> specs = base.params();
             for (const auto& text : o.params) {
-                const auto [name, spec_text] = split_assignment(text, "--param");
+                const auto assignment = split_assignment(text, "--param");  // not a structured binding: clang 14 cannot capture one
+                const std::string& name = assignment.first;
+                const std::string& spec_text = assignment.second;
                 auto it = std::find_if(specs.begin(), specs.end(), [&](const nn::ParamSpec& s) { return s.name == name; });
                 if (it == specs.end()) throw InputError(fmt::format("--param '{}': the activation '{}' has no parameter '{}'", text, o.act, name));
                 *it = nn::parse_param_spec(name, spec_text);
