@@ -9,6 +9,7 @@ per-round ratios. Run from the repository root after building the release preset
     /usr/bin/python3 bench/compare_torch.py [--symgrad build/release/symgrad] [--rounds 5] [--threads 1 2]
                                             [--shape 4096,1024] [--json results.json]
     /usr/bin/python3 bench/compare_torch.py --mlp [--threads 1 2]    # one MLP training step (issue 5)
+    /usr/bin/python3 bench/compare_torch.py --export [--threads 1 2] # symgrad's exported module vs eager (issue 7)
 
 PyTorch is Debian's python3-torch (1.13 here). Its intra-op threads are set with torch.set_num_threads.
 """
@@ -114,6 +115,91 @@ def compare_mlp(args):
               f"{statistics.median(theirs):>12.3f}ms {statistics.median(ratios):>7.2f}x", flush=True)
 
 
+# name, the expression exported, its --param specs, and the same activation composed in eager PyTorch
+EXPORTED = [
+    ("swish_beta", "x * sigmoid(beta * x)", ["beta=per-unit:1.0"], lambda x, p: x * torch.sigmoid(p["beta"] * x)),
+    ("seed", "p1 * sigmoid(p2 * x + b1) + b2", ["p1=per-unit:1", "p2=per-unit:1", "b1=per-unit:0", "b2=per-unit:0"],
+     lambda x, p: p["p1"] * torch.sigmoid(p["p2"] * x + p["b1"]) + p["b2"]),
+    ("PAU (5,4)", "pau(x, 5, 4, a0, a1, a2, a3, a4, a5, b1, b2, b3, b4)",
+     [f"{n}=shared:{v}" for n, v in zip(["a0", "a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3", "b4"],
+                                         [0.0637, 0.505, 0.9895, 0.8072, 0.2746, 0.0352, 0.0, 1.5984, 0.0, 0.0697])],
+     lambda x, p: (p["a0"] + x * (p["a1"] + x * (p["a2"] + x * (p["a3"] + x * (p["a4"] + x * p["a5"])))))
+     / (1 + torch.abs(x * (p["b1"] + x * (p["b2"] + x * (p["b3"] + x * p["b4"])))))),
+    ("PReLU", "prelu(x, a)", ["a=per-unit:0.25"], lambda x, p: torch.where(x > 0, x, p["a"] * x)),
+    ("snake", "snake(x, a)", ["a=per-unit:1"], lambda x, p: x + torch.sin(p["a"] * x) ** 2 / p["a"]),
+]
+
+
+def saved_bytes(run):
+    """Bytes of the distinct tensors autograd saves for the backward while run() builds the graph."""
+    seen = {}
+
+    def pack(t):
+        seen[(t.data_ptr(), t.numel())] = t.numel() * t.element_size()
+        return t
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        out = run()
+    return out, sum(seen.values())
+
+
+def compare_export(args):
+    """The module `symgrad export --to torch` writes against the same activation composed in eager PyTorch."""
+    import importlib.util
+    import tempfile
+    shape = [int(d) for d in args.shape.split(",")]
+    units = shape[1]
+    workdir = tempfile.mkdtemp()
+    print(f"# {platform.node()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}")
+    print(f"# x {shape} float32, forward + backward (gradients of x and every parameter), medians of {args.rounds} rounds "
+          f"of {args.repeat}; saved: the bytes autograd keeps for the backward")
+    print(f"{'activation':<12} {'thr':>3} {'exported':>10} {'eager':>10} {'speedup':>8} {'saved (exported)':>17} {'saved (eager)':>14}")
+    for name, expr, specs, fn in EXPORTED:
+        if args.only and args.only not in name:
+            continue
+        path = os.path.join(workdir, "act.py")
+        command = [args.symgrad, "export", expr, "--to", "torch", "--name", "Act", "-o", path]
+        for spec in specs:
+            command += ["--param", spec]
+        subprocess.run(command, check=True)
+        spec = importlib.util.spec_from_file_location(f"act_{len(name)}_{abs(hash(name))}", path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        exported = module.Act(units) if "units" in module.Act.__init__.__code__.co_varnames else module.Act()
+        params = {n: p for n, p in exported.named_parameters()}
+        g = torch.Generator().manual_seed(0)
+        x = (torch.rand(shape, generator=g) * 4 - 2).requires_grad_(True)
+        dy = torch.rand(shape, generator=g) * 2 - 1
+
+        def eager():
+            return fn(x, {n: (p.reshape(1, -1) if p.dim() == 1 else p) for n, p in params.items()})
+
+        def timed(run):
+            times = []
+            for r in range(args.repeat + 2):
+                for t in [x] + list(params.values()):
+                    t.grad = None
+                start = time.perf_counter()
+                run().backward(dy)
+                if r >= 2:
+                    times.append((time.perf_counter() - start) * 1e3)
+            return statistics.median(times)
+
+        _, saved_exported = saved_bytes(lambda: exported(x))
+        _, saved_eager = saved_bytes(eager)
+        for threads in args.threads:
+            torch.set_num_threads(threads)
+            ours, theirs, ratios = [], [], []
+            for _ in range(args.rounds):
+                a = timed(lambda: exported(x))
+                b = timed(eager)
+                ours.append(a)
+                theirs.append(b)
+                ratios.append(b / a)
+            print(f"{name:<12} {threads:>3} {statistics.median(ours):>8.2f}ms {statistics.median(theirs):>8.2f}ms "
+                  f"{statistics.median(ratios):>7.2f}x {saved_exported / 2**20:>13.1f} MiB {saved_eager / 2**20:>10.1f} MiB", flush=True)
+
+
 def symgrad_bench(binary, expr, shape, params, threads):
     args = [binary, "bench", expr, "--shape", "x=" + ",".join(map(str, shape)), "--threads", str(threads), "--json"]
     for name, per_unit in params:
@@ -133,7 +219,11 @@ def main():
     parser.add_argument("--json", default="", help="also write the results to this file")
     parser.add_argument("--mlp", action="store_true", help="compare one MLP training step instead (bench/bench_mlp)")
     parser.add_argument("--torch-mlp-step", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--export", action="store_true", help="time symgrad's exported torch modules against eager PyTorch")
     args = parser.parse_args()
+    if args.export:
+        compare_export(args)
+        return
     if args.torch_mlp_step:
         print(torch_mlp_step_ms(args.torch_mlp_step, 50))
         return

@@ -75,15 +75,16 @@ ExportPlan make_export_plan(std::string_view expression, const ExportOptions& op
     return plan;
 }
 
-std::string operand(const Spelling& s, int precedence, bool right_of_non_associative) {
-    const bool parens = s.precedence < precedence || (right_of_non_associative && s.precedence == precedence);
+std::string operand(const Spelling& s, int precedence, bool right_operand) {
+    const bool parens = s.precedence < precedence || (right_operand && s.precedence == precedence);
     return parens ? "(" + s.text + ")" : s.text;
 }
 
 Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b) {
     const int precedence = symbol == "+" || symbol == "-" ? Spelling::sum : Spelling::product;
-    const bool non_associative = symbol == "-" || symbol == "/";
-    return {fmt::format("{} {} {}", operand(a, precedence), symbol, operand(b, precedence, non_associative)), precedence};
+    // Both languages group a + b + c as (a + b) + c. A right operand of the same precedence keeps its parentheses
+    // even for + and *: floating-point addition and multiplication do not associate, and the order is symgrad's.
+    return {fmt::format("{} {} {}", operand(a, precedence), symbol, operand(b, precedence, true)), precedence};
 }
 
 std::string comment_lines(const std::string& text, const std::string& prefix) {

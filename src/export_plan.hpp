@@ -46,9 +46,9 @@ StraightLine straight_line(std::span<const Expr> roots, const std::string& tempo
                            const std::function<std::string(const Node&)>& leaf,
                            const std::function<Spelling(const Node&, std::span<const Spelling>)>& op);
 
-// An operand of an operator of the given precedence, in parentheses where it binds more loosely (or as tightly,
-// on the right of - and /, which do not associate).
-std::string operand(const Spelling& s, int precedence, bool right_of_non_associative = false);
+// An operand of an operator of the given precedence, in parentheses where it binds more loosely (or as tightly, on
+// the right: the evaluation order is kept exactly).
+std::string operand(const Spelling& s, int precedence, bool right_operand = false);
 // a SYMBOL b, with the parentheses it needs.
 Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b);
 

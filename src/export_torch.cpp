@@ -1,5 +1,6 @@
 // export_torch: a Python file with a torch.autograd.Function and an nn.Module for an elementwise activation.
 #include <cmath>
+#include <map>
 
 #include "export_plan.hpp"
 #include "symgrad/version.hpp"
@@ -25,12 +26,14 @@ std::string python_number(double value) {
 }
 
 bool is_constant(const Node& node) { return node.op() == Op::constant; }
+bool is_zero(const Node& node) { return is_constant(node) && node.scalar_value() == 0; }
 
 // Torch spellings of the elementwise primitives. Comparisons are spelled as bool tensors; where one is used as a
 // number (the gradients use them as 0/1 masks) it is converted to the input's dtype.
 class TorchSpeller {
 public:
     explicit TorchSpeller(std::string input) : input_(std::move(input)) {}
+    const std::string& input() const { return input_; }
 
     Spelling operator()(const Node& node, std::span<const Spelling> a) const {
         auto arg = [&](std::size_t k) { return number_use(node, k, a[k]); };
@@ -72,8 +75,13 @@ public:
         case Op::le: return compare("<=");
         case Op::gt: return compare(">");
         case Op::ge: return compare(">=");
-        case Op::eq: return compare("==");
-        case Op::ne: return compare("!=");
+        case Op::eq:
+            // c == 0 for a comparison c (a gradient's mask for the other branch of a where): not c
+            if (is_comparison(node.input(0).op()) && is_zero(node.input(1).node())) return {fmt::format("torch.logical_not({})", a[0].text)};
+            return compare("==");
+        case Op::ne:
+            if (is_comparison(node.input(0).op()) && is_zero(node.input(1).node())) return a[0];
+            return compare("!=");
         case Op::clamp: return {fmt::format("torch.clamp({}, {}, {})", arg(0).text, arg(1).text, arg(2).text)};
         default: throw ExportError(fmt::format("export to torch: no spelling for '{}'", op_info(node.op()).name));
         }
@@ -144,6 +152,123 @@ void append_lines(std::string& out, const detail::StraightLine& code, const std:
     for (const auto& [name, definition] : code.temporaries) out += fmt::format("{}{} = {}\n", indent, name, definition);
 }
 
+// The same computation as straight-line code that reuses buffers: one operation per line, written into an
+// operand's tensor where that operand is a temporary of the full shape that nothing reads afterwards. This is the
+// code for no-grad mode (Function.forward, and backward without create_graph): a fresh tensor of a large batch
+// costs its page faults, which on CPU can cost more than the arithmetic (docs/export.md).
+class InPlaceWriter {
+public:
+    InPlaceWriter(std::span<const Expr> roots, std::vector<std::string> full_leaves, const TorchSpeller& speller)
+        : index_(index_graph(roots)), speller_(speller) {
+        const std::size_t n = index_.size();
+        full_.assign(n, 0);
+        last_use_.assign(n, 0);
+        for (std::size_t i = 0; i < n; ++i) {
+            const Node& node = *index_.node(i);
+            if (node.op() == Op::variable) {
+                full_[i] = std::find(full_leaves.begin(), full_leaves.end(), node.attrs().name) != full_leaves.end();
+            }
+            for (auto operand : index_.operands(i)) {
+                full_[i] = full_[i] || full_[operand];
+                last_use_[operand] = i;
+            }
+        }
+        for (const auto& root : roots) last_use_[index_.position(root.get())] = n;  // results live to the end
+        for (const auto& root : roots) roots_.push_back(index_.position(root.get()));
+    }
+
+    // The lines, and the name of each root's value. Names are registers: a name whose value nothing reads any more
+    // is given to the next value, so that Python frees the old tensor and its memory serves the next one.
+    std::pair<std::vector<std::string>, std::vector<std::string>> write() {
+        std::vector<std::string> lines;
+        std::vector<Spelling> spelled(index_.size());
+        std::vector<std::string> free_names;
+        std::size_t counter = 0;
+        for (std::size_t i = 0; i < index_.size(); ++i) {
+            const Node& node = *index_.node(i);
+            if (node.is_leaf()) {
+                spelled[i] = {python_leaf(node), Spelling::atom};
+                continue;
+            }
+            const auto operands = index_.operands(i);
+            std::vector<Spelling> args;
+            for (auto operand : operands) args.push_back(spelled[operand]);
+            const auto [text, reused] = in_place(node, i, operands, args);
+            // operands read for the last time here give their names back (the one written in place keeps it)
+            for (auto operand : operands) {
+                const bool dies = !index_.node(operand)->is_leaf() && last_use_[operand] == i;
+                const std::string& operand_name = spelled[operand].text;
+                if (dies && operand_name != reused && std::find(free_names.begin(), free_names.end(), operand_name) == free_names.end()) {
+                    free_names.push_back(operand_name);
+                }
+            }
+            std::string name = reused;
+            if (name.empty() && !free_names.empty()) {
+                name = free_names.back();
+                free_names.pop_back();
+            }
+            if (name.empty()) name = fmt::format("_t{}", ++counter);
+            lines.push_back(fmt::format("{} = {}", name, text.empty() ? speller_(node, args).text : text));
+            spelled[i] = {name, Spelling::atom};
+        }
+        std::vector<std::string> results;
+        for (auto r : roots_) results.push_back(spelled[r].text);
+        return {lines, results};
+    }
+
+private:
+    // Whether operand position k of node i may be overwritten: a computed float tensor of the full shape, read by
+    // nothing after node i (and node i reads it only there).
+    bool reusable(std::size_t i, std::uint32_t operand) const {
+        const Node& node = *index_.node(operand);
+        return !node.is_leaf() && !is_comparison(node.op()) && full_[operand] && full_[i] && last_use_[operand] == i;
+    }
+
+    // The in-place spelling and the name of the operand it writes into, or {"", ""} for none.
+    std::pair<std::string, std::string> in_place(const Node& node, std::size_t i, std::span<const std::uint32_t> operands,
+                                                 std::span<const Spelling> a) const {
+        static const std::map<Op, const char*> unary = {
+            {Op::neg, "neg_"},     {Op::exp, "exp_"},   {Op::log, "log_"},   {Op::log1p, "log1p_"},     {Op::expm1, "expm1_"},
+            {Op::sqrt, "sqrt_"},   {Op::abs, "abs_"},   {Op::sign, "sign_"}, {Op::sin, "sin_"},         {Op::cos, "cos_"},
+            {Op::tanh, "tanh_"},   {Op::erf, "erf_"},   {Op::relu, "relu_"}, {Op::sigmoid, "sigmoid_"},
+        };
+        if (is_comparison(node.op())) return {};
+        auto number = [&](std::size_t k) {
+            // a comparison read as a number: 0/1 in the input's dtype
+            return is_comparison(node.input(k).op()) ? fmt::format("{}.to({}.dtype)", a[k].text, speller_.input()) : a[k].text;
+        };
+        if (const auto it = unary.find(node.op()); it != unary.end()) {
+            if (!reusable(i, operands[0])) return {};
+            return {fmt::format("{}.{}()", a[0].text, it->second), a[0].text};
+        }
+        if (node.op() == Op::where) {
+            // where(c, t, k) = t with k where c is false; where(c, k, e) = e with k where c is true
+            const std::string cond = is_comparison(node.input(0).op()) ? a[0].text : fmt::format("{} != 0", a[0].text);
+            if (reusable(i, operands[1]) && is_constant(node.input(2).node())) {
+                return {fmt::format("{}.masked_fill_(torch.logical_not({}), {})", a[1].text, cond, a[2].text), a[1].text};
+            }
+            if (reusable(i, operands[2]) && is_constant(node.input(1).node())) {
+                return {fmt::format("{}.masked_fill_({}, {})", a[2].text, cond, a[1].text), a[2].text};
+            }
+            return {};
+        }
+        const char* method = node.op() == Op::add ? "add_" : node.op() == Op::sub ? "sub_" : node.op() == Op::mul ? "mul_"
+                             : node.op() == Op::div ? "div_" : node.op() == Op::pow ? "pow_" : nullptr;
+        if (method == nullptr) return {};
+        if (reusable(i, operands[0])) return {fmt::format("{}.{}({})", a[0].text, method, number(1)), a[0].text};
+        if (!reusable(i, operands[1])) return {};
+        if (node.op() == Op::add || node.op() == Op::mul) return {fmt::format("{}.{}({})", a[1].text, method, number(0)), a[1].text};
+        if (node.op() == Op::sub) return {fmt::format("{}.neg_().add_({})", a[1].text, number(0)), a[1].text};  // a - b == -b + a, exactly
+        return {};
+    }
+
+    GraphIndex index_;
+    const TorchSpeller& speller_;
+    std::vector<char> full_;
+    std::vector<std::size_t> last_use_;
+    std::vector<std::size_t> roots_;
+};
+
 }  // namespace
 
 std::string export_torch(std::string_view expression, const ExportOptions& options) {
@@ -195,27 +320,46 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
     out += "    @staticmethod\n";
     out += fmt::format("    def forward(ctx, {}):\n", fmt::join(inputs, ", "));
     out += fmt::format("        ctx.save_for_backward({})\n", fmt::join(inputs, ", "));
-    out += fmt::format("        return {}({})\n\n", forward_name, fmt::join(inputs, ", "));
+    {
+        // forward runs in no-grad mode: buffers are reused (the same arithmetic as the forward function above)
+        const Expr roots[] = {plan.y};
+        InPlaceWriter writer(roots, {x}, speller);
+        const auto [lines, results] = writer.write();
+        for (const auto& line : lines) out += "        " + line + "\n";
+        const std::string result = plan.y.op() == Op::constant ? fmt::format("torch.full_like({}, {})", x, results[0]) : results[0];
+        out += fmt::format("        return {}\n\n", result);
+    }
     out += "    @staticmethod\n";
     out += "    def backward(ctx, grad_output):\n";
     out += fmt::format("        {}, = ctx.saved_tensors\n", fmt::join(inputs, ", "));
-    {
-        const auto code = detail::straight_line(plan.grads, "_t", python_leaf, speller);
-        append_lines(out, code, "        ");
+    auto returns = [&](const std::vector<std::string>& results, const std::string& indent) {
+        std::string text;
         std::vector<std::string> returned;
         for (std::size_t k = 0; k < inputs.size(); ++k) {
             const std::string& target = inputs[k];
             const Expr& g = plan.grads[k];
-            std::string value = code.results[k];
+            std::string value = results[k];
             if (g.op() == Op::constant) {
                 value = g.node().scalar_value() == 0 ? fmt::format("torch.zeros_like({})", target) : fmt::format("torch.full_like({}, {})", target, value);
             } else {
                 value = fmt::format("_sum_to({}, {})", value, target);
             }
-            out += fmt::format("        grad_{} = {}\n", target, value);
+            text += fmt::format("{}grad_{} = {}\n", indent, target, value);
             returned.push_back("grad_" + target);
         }
-        out += fmt::format("        return {}\n\n\n", fmt::join(returned, ", "));
+        return text + fmt::format("{}return {}\n", indent, fmt::join(returned, ", "));
+    };
+    {
+        out += "        if torch.is_grad_enabled():\n"
+               "            # create_graph=True: differentiable operations, so the gradient can be differentiated again\n";
+        const auto code = detail::straight_line(plan.grads, "_t", python_leaf, speller);
+        append_lines(out, code, "            ");
+        out += returns(code.results, "            ");
+        out += "        # the same gradient, reusing buffers\n";
+        InPlaceWriter writer(plan.grads, {x, "grad_output"}, speller);
+        const auto [lines, results] = writer.write();
+        for (const auto& line : lines) out += "        " + line + "\n";
+        out += returns(results, "        ") + "\n\n";
     }
 
     out += "def _sum_to(gradient: torch.Tensor, like: torch.Tensor) -> torch.Tensor:\n"
