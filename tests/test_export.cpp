@@ -176,4 +176,7 @@ TEST_CASE("symgrad export writes the file, and its header says what and how", "[
     CHECK(missing.status == 2);
     CHECK_THAT(missing.err, Catch::Contains("'beta' is a variable of the expression but has no --param"));
     CHECK(symgrad::testing::run_cli({"export", "x", "--to", "java"}).status == 2);
+    const auto softmax = symgrad::testing::run_cli({"export", "softmax(x)", "--to", "torch"});
+    CHECK(softmax.status == 2);
+    CHECK_THAT(softmax.err, Catch::Contains("export writes elementwise activations, and 'softmax(x)' uses amax"));
 }

@@ -27,7 +27,6 @@ std::string quoted(const std::string& word) {
 }
 
 int run_export(const ExportCliOptions& o) {
-    parse_user_expression(o.expression, {});  // a typo gets the caret report
     ExportOptions options;
     options.name = o.name;
     options.input = o.input;
@@ -40,7 +39,13 @@ int run_export(const ExportCliOptions& o) {
     if (o.input != "x") command += " --input " + quoted(o.input);
     for (const auto& p : o.params) command += " --param " + quoted(p);
     options.command = command;
-    write_output(o.output, o.to == "torch" ? export_torch(o.expression, options) : export_cpp(o.expression, options));
+    std::string text;
+    try {
+        text = o.to == "torch" ? export_torch(o.expression, options) : export_cpp(o.expression, options);
+    } catch (const ParseError& e) {
+        throw InputError(fmt::format("in the expression, {}", e.what()));  // a typo gets the caret report
+    }
+    write_output(o.output, text);
     return 0;
 }
 
