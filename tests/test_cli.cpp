@@ -60,7 +60,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"grad", swish, "--shape", "x=5,-4"}, "--shape 'x=5,-4': '-4' is not a dimension");
     expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");
     expect({"grad"}, "expr is required");
-    expect({"frobnicate"}, "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, check, eval, grad, graph");
+    expect({"frobnicate"}, "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, check, eval, export, grad, graph, list");
     expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
     expect({"grad", swish, "--no-such-flag"}, "--no-such-flag");
     expect({"check", swish, "--range", "2:1"}, "--range '2:1': LO must be below HI");
@@ -258,11 +258,11 @@ TEST_CASE("help shows an example for the tool and each subcommand", "[cli]") {
     const auto top = run_cli({"--help"});
     CHECK(top.status == 0);
     CHECK(top.out.find("Examples:") != std::string::npos);
-    for (const char* sub : {"grad", "check", "graph", "eval", "trace", "plot", "list"}) {
+    for (const char* sub : {"grad", "check", "graph", "eval", "trace", "plot", "list", "export"}) {
         const auto r = run_cli({sub, "--help"});
         INFO(sub);
         CHECK(r.status == 0);
-        CHECK(r.out.find("Example:") != std::string::npos);
+        CHECK(r.out.find("Example") != std::string::npos);  // "Example:" or "Examples:"
         CHECK(r.out.find(std::string("symgrad ") + sub) != std::string::npos);
     }
     CHECK(run_cli({"--version"}).out.find(symgrad::version) != std::string::npos);
