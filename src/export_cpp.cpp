@@ -17,7 +17,7 @@ constexpr std::string_view reserved_cpp[] = {
     "nullptr", "operator", "or", "private", "protected", "public", "register", "return", "short", "signed", "sizeof",
     "static", "struct", "switch", "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned",
     "using", "virtual", "void", "volatile", "while", "xor", "std", "detail", "T", "grad_output", "batch", "units", "inner",
-    "forward", "backward", "value", "gradients", "b", "u", "k", "i", "row", "y", "grad_y"};
+    "forward", "backward", "value", "gradients", "sample", "unit", "pos", "at", "row_start", "y"};
 
 std::string cpp_number(double value) {
     if (std::isnan(value)) return "std::numeric_limits<T>::quiet_NaN()";
@@ -96,8 +96,8 @@ void check_cpp_name(const std::string& name, const char* what) {
     for (auto reserved : reserved_cpp) {
         if (name == reserved) throw ExportError(fmt::format("{} '{}' is a name the generated C++ header uses itself; rename it", what, name));
     }
-    if (name.starts_with("t_") || name.starts_with("grad_")) {
-        throw ExportError(fmt::format("{} '{}': names starting with t_ or grad_ are the generated header's own", what, name));
+    if (name.starts_with("t_") || name.starts_with("grad_") || name.starts_with("d_") || name.starts_with("sum_")) {
+        throw ExportError(fmt::format("{} '{}': names starting with t_, grad_, d_ or sum_ are the generated header's own", what, name));
     }
 }
 
@@ -128,6 +128,8 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     check_cpp_name(options.input, "the input");
     for (const auto& p : options.params) {
         check_cpp_name(p.name, "the parameter");
+        // the input's array is x in the loops' signatures, whatever the input's name
+        if (p.name == "x") throw ExportError("the parameter 'x' would shadow the input array x of the generated loops; rename it");
         if (p.policy == nn::Policy::fixed) {
             throw ExportError(fmt::format("--param {}: the C++ export takes shared and per-unit parameters; a fixed shape ({}) has no "
                                           "place in its [batch, units, inner] layout",
@@ -193,31 +195,31 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     // The loops. A per-unit parameter is read once per row; its gradient is summed in a register over the row.
     std::vector<std::string> param_decls;    // const T* beta  |  T beta
     std::vector<std::string> grad_decls;     // T* grad_beta
-    std::vector<std::string> row_values;     // beta[u]  |  beta
+    std::vector<std::string> row_values;     // beta[unit]  |  beta
     for (const auto& p : plan.params) {
         const bool per_unit = p.policy == nn::Policy::per_unit;
         param_decls.push_back(per_unit ? "const T* " + p.name : "T " + p.name);
         grad_decls.push_back("T* grad_" + p.name);
-        row_values.push_back(per_unit ? p.name + "[u]" : p.name);
+        row_values.push_back(per_unit ? p.name + "[unit]" : p.name);
     }
-    std::vector<std::string> value_call{"x[i]"};
+    std::vector<std::string> value_call{"x[at]"};
     value_call.insert(value_call.end(), row_values.begin(), row_values.end());
     out += "// y = f(x) elementwise. Per-unit parameters have `units` values, one per index of dim 1.\n";
     out += fmt::format("template <class T>\nvoid forward(const T* x, T* y, std::size_t batch, std::size_t units, std::size_t inner{}{}) {{\n",
                        param_decls.empty() ? "" : ", ", fmt::join(param_decls, ", "));
-    out += "    for (std::size_t b = 0; b < batch; ++b) {\n"
+    out += "    for (std::size_t sample = 0; sample < batch; ++sample) {\n"
            "        if (inner == 1) {  // [B, U]: one contiguous row of units\n"
-           "            for (std::size_t u = 0; u < units; ++u) {\n"
-           "                const std::size_t i = b * units + u;\n";
-    out += fmt::format("                y[i] = detail::value({});\n", fmt::join(value_call, ", "));
+           "            for (std::size_t unit = 0; unit < units; ++unit) {\n"
+           "                const std::size_t at = sample * units + unit;\n";
+    out += fmt::format("                y[at] = detail::value({});\n", fmt::join(value_call, ", "));
     out += "            }\n"
            "            continue;\n"
            "        }\n"
-           "        for (std::size_t u = 0; u < units; ++u) {\n"
-           "            const std::size_t row = (b * units + u) * inner;\n"
-           "            for (std::size_t k = 0; k < inner; ++k) {\n"
-           "                const std::size_t i = row + k;\n";
-    out += fmt::format("                y[i] = detail::value({});\n", fmt::join(value_call, ", "));
+           "        for (std::size_t unit = 0; unit < units; ++unit) {\n"
+           "            const std::size_t row_start = (sample * units + unit) * inner;\n"
+           "            for (std::size_t pos = 0; pos < inner; ++pos) {\n"
+           "                const std::size_t at = row_start + pos;\n";
+    out += fmt::format("                y[at] = detail::value({});\n", fmt::join(value_call, ", "));
     out += "            }\n        }\n    }\n}\n\n";
 
     out += "// grad_x = grad_y * df/dx, written; each parameter's gradient, sum over the elements that use it of\n"
@@ -230,8 +232,8 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     auto element = [&](const std::string& indent, bool dense) {
         std::string s;
         std::vector<std::string> call = value_call;
-        call.push_back("grad_y[i]");
-        call.push_back("grad_x[i]");
+        call.push_back("grad_y[at]");
+        call.push_back("grad_x[at]");
         for (const auto& p : plan.params) {
             s += fmt::format("{}T d_{};\n", indent, p.name);
             call.push_back("d_" + p.name);
@@ -240,7 +242,7 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
         for (const auto& p : plan.params) {
             const bool per_unit = p.policy == nn::Policy::per_unit;
             if (dense && per_unit) {
-                s += fmt::format("{}grad_{}[u] += d_{};\n", indent, p.name, p.name);
+                s += fmt::format("{}grad_{}[unit] += d_{};\n", indent, p.name, p.name);
             } else {
                 s += fmt::format("{}sum_{} += d_{};\n", indent, p.name, p.name);
             }
@@ -251,25 +253,25 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     for (const auto& p : plan.params) {
         if (p.policy == nn::Policy::shared) out += fmt::format("    T sum_{} = T(0);\n", p.name);
     }
-    out += "    for (std::size_t b = 0; b < batch; ++b) {\n"
+    out += "    for (std::size_t sample = 0; sample < batch; ++sample) {\n"
            "        if (inner == 1) {  // [B, U]: per-unit gradients accumulate across the row, one unit per lane\n"
-           "            for (std::size_t u = 0; u < units; ++u) {\n"
-           "                const std::size_t i = b * units + u;\n";
+           "            for (std::size_t unit = 0; unit < units; ++unit) {\n"
+           "                const std::size_t at = sample * units + unit;\n";
     out += element("                ", true);
     out += "            }\n"
            "            continue;\n"
            "        }\n"
-           "        for (std::size_t u = 0; u < units; ++u) {\n"
-           "            const std::size_t row = (b * units + u) * inner;\n";
+           "        for (std::size_t unit = 0; unit < units; ++unit) {\n"
+           "            const std::size_t row_start = (sample * units + unit) * inner;\n";
     for (const auto& p : plan.params) {
         if (p.policy == nn::Policy::per_unit) out += fmt::format("            T sum_{} = T(0);\n", p.name);
     }
-    out += "            for (std::size_t k = 0; k < inner; ++k) {\n"
-           "                const std::size_t i = row + k;\n";
+    out += "            for (std::size_t pos = 0; pos < inner; ++pos) {\n"
+           "                const std::size_t at = row_start + pos;\n";
     out += element("                ", false);
     out += "            }\n";
     for (const auto& p : plan.params) {
-        if (p.policy == nn::Policy::per_unit) out += fmt::format("            grad_{}[u] += sum_{};\n", p.name, p.name);
+        if (p.policy == nn::Policy::per_unit) out += fmt::format("            grad_{}[unit] += sum_{};\n", p.name, p.name);
     }
     out += "        }\n    }\n";
     for (const auto& p : plan.params) {

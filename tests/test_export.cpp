@@ -19,6 +19,7 @@ template <class T> using Backward = void (*)(const T*, const T*, T*, std::size_t
 struct ExportedCase {
     const char* name;
     const char* expression;
+    const char* input;
     std::vector<std::string> specs;
     std::size_t parameter_count;
     Forward<double> forward64;
@@ -58,17 +59,17 @@ void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<
     REQUIRE(specs.size() == c.parameter_count);
     ParseOptions options;
     options.dtype = dtype;
-    options.shapes["x"] = input;
+    options.shapes[c.input] = input;
     options.shapes["grad_y"] = input;
     for (const auto& s : specs) options.shapes[s.name] = nn::parameter_shape(s, input);
     const Expr y = parse(c.expression, options);
     const Expr grad_y = var("grad_y", input, dtype);
-    std::vector<Expr> wrt{var("x", input, dtype)};
+    std::vector<Expr> wrt{var(c.input, input, dtype)};
     for (const auto& s : specs) wrt.push_back(var(s.name, options.shapes[s.name], dtype));
     std::vector<Expr> outputs{y};
     for (const Expr& g : grad(y, wrt, grad_y)) outputs.push_back(g);
     Bindings at;
-    at.emplace("x", Tensor::uniform(input, -3, 3, 1, dtype));
+    at.emplace(c.input, Tensor::uniform(input, -3, 3, 1, dtype));
     at.emplace("grad_y", Tensor::normal(input, 0, 1, 2, dtype));
     std::uint64_t seed = 3;
     for (const auto& s : specs) at.emplace(s.name, Tensor::uniform(options.shapes[s.name], 0.5, 1.5, seed++, dtype));
@@ -77,7 +78,7 @@ void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<
     const std::size_t batch = static_cast<std::size_t>(input[0]);
     const std::size_t units = static_cast<std::size_t>(input[1]);
     const std::size_t inner = static_cast<std::size_t>(input.numel()) / (batch * units);
-    const std::vector<T> x = values_of<T>(at.at("x"));
+    const std::vector<T> x = values_of<T>(at.at(c.input));
     const std::vector<T> gy = values_of<T>(at.at("grad_y"));
     std::vector<std::vector<T>> params;
     std::vector<std::vector<T>> grads;
@@ -117,7 +118,7 @@ void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<
 }  // namespace
 
 TEST_CASE("the exported C++ headers compute what the engine computes, forward and backward", "[export]") {
-    REQUIRE(exported_cases().size() >= 15);
+    REQUIRE(exported_cases().size() >= 16);
     for (const auto& c : exported_cases()) {
         for (const Shape& input : {Shape{5, 7}, Shape{3, 4, 2, 5}}) {
             check_case<double>(c, input, DType::float64, c.forward64, c.backward64);
@@ -142,6 +143,17 @@ TEST_CASE("export refuses what it cannot write, and says why", "[export]") {
     ExportOptions cpp_keyword;
     cpp_keyword.params = {nn::parse_param_spec("int", "shared:1")};
     CHECK_THAT(message_of([&] { export_cpp("int * x", cpp_keyword); }), Catch::Contains("'int' is a name the generated C++ header uses"));
+    ExportOptions loop_name;
+    loop_name.input = "t";
+    loop_name.params = {nn::parse_param_spec("x", "shared:1")};
+    CHECK_THAT(message_of([&] { export_cpp("x * t", loop_name); }), Catch::Contains("the parameter 'x' would shadow the input array x"));
+    ExportOptions prefixed;
+    prefixed.params = {nn::parse_param_spec("sum_a", "shared:1")};
+    CHECK_THAT(message_of([&] { export_cpp("sum_a * x", prefixed); }), Catch::Contains("names starting with t_, grad_, d_ or sum_"));
+    // b, u, k, i are ordinary names for parameters (the loops use other ones)
+    ExportOptions ordinary;
+    ordinary.params = {nn::parse_param_spec("b", "per-unit:1"), nn::parse_param_spec("i", "shared:1")};
+    CHECK_THAT(export_cpp("x * b + i", ordinary), Catch::Contains("T i"));
     ExportOptions fixed;
     fixed.params = {nn::parse_param_spec("w", "[4]:1")};
     CHECK_THAT(message_of([&] { export_cpp("w * x", fixed); }), Catch::Contains("the C++ export takes shared and per-unit parameters"));
