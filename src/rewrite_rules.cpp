@@ -9,6 +9,7 @@
 // Rules see one node, not how often it is used: a rule that moves work out of a node (pulling a negation out
 // of a product, say) would copy that work into each user of a shared node. Such rules are left out; the
 // negation rules here only cancel negations or fold them into constants.
+#include <algorithm>
 #include <cmath>
 #include <numeric>
 #include <optional>
@@ -119,6 +120,57 @@ Expr without_operand_broadcast(const Node& n) {
     return {};
 }
 
+// Inside a branch of where(c, a, b), c's truth is known: true in a, false (exactly zero) in b. The branch is
+// rewritten with it, through elementwise nodes only (their elements line up with the where's): where(c, p, q)
+// becomes p or q, c == 0 and c != 0 become 0 or 1, and c itself, when it is a comparison (exactly 0 or 1), becomes
+// that number. c == 0 and c != 0 as the condition carry the same knowledge about c. This is what removes the
+// nested masks of a gradient through where (prelu's d/dx: where(x > 0, g, 0) + where(x <= 0, a g, 0) instead of
+// masks within masks). Branches with a structural node, or of more than 64 nodes, are left as they are, so the
+// rule costs little per where on large graphs.
+Expr assume_in_branch(const Expr& branch, const Expr& cond, bool truth) {
+    struct Fact {
+        const Node* node;
+        bool truth;
+    };
+    std::vector<Fact> facts{{cond.get(), truth}};
+    if ((cond.op() == Op::eq || cond.op() == Op::ne) && is(cond.node().input(1), 0)) {
+        facts.push_back({cond.node().input(0).get(), cond.op() == Op::eq ? !truth : truth});
+    }
+    constexpr std::size_t limit = 64;
+    std::vector<const Node*> stack{branch.get()};
+    std::vector<const Node*> seen;
+    bool mentions = false;
+    while (!stack.empty()) {
+        const Node* node = stack.back();
+        stack.pop_back();
+        if (std::find(seen.begin(), seen.end(), node) != seen.end()) continue;
+        seen.push_back(node);
+        if (seen.size() > limit || op_info(node->op()).kind == OpClass::structural) return {};
+        for (const Fact& f : facts) mentions = mentions || node == f.node;
+        for (std::size_t i = 0; i < node->arity(); ++i) stack.push_back(node->input(i).get());
+    }
+    if (!mentions) return {};
+    const Expr roots[] = {branch};
+    const Expr rewritten = substitute(roots, [&](const Node& node) -> Expr {
+        for (const Fact& f : facts) {
+            if (&node == f.node && is_comparison(node.op())) return constant(f.truth ? 1.0 : 0.0, node.dtype());
+            if (node.arity() == 0 || node.input(0).get() != f.node) continue;
+            if (node.op() == Op::where) return f.truth ? node.input(1) : node.input(2);
+            if (node.op() == Op::eq && is(node.input(1), 0)) return constant(f.truth ? 0.0 : 1.0, node.dtype());
+            if (node.op() == Op::ne && is(node.input(1), 0)) return constant(f.truth ? 1.0 : 0.0, node.dtype());
+        }
+        return {};
+    })[0];
+    return rewritten == branch ? Expr() : rewritten;
+}
+
+Expr where_knowing_cond(const Node& n, bool in_then_branch) {
+    const Expr& branch = n.input(in_then_branch ? 1 : 2);
+    const Expr rewritten = assume_in_branch(branch, n.input(0), in_then_branch);
+    if (!rewritten) return {};
+    return in_then_branch ? where(n.input(0), rewritten, n.input(2)) : where(n.input(0), n.input(1), rewritten);
+}
+
 #define RULE(name, op, body) {name, op, [](const Node& n) -> Expr { body }}
 
 const RewriteRule rules[] = {
@@ -161,6 +213,8 @@ const RewriteRule rules[] = {
          const Expr& t = n.input(1); return t.op() == Op::where && t.node().input(0) == n.input(0) ? where(n.input(0), t.node().input(1), n.input(2)) : Expr();),
     RULE("where(c, a, where(c, b, d)) -> where(c, a, d)", Op::where,
          const Expr& f = n.input(2); return f.op() == Op::where && f.node().input(0) == n.input(0) ? where(n.input(0), n.input(1), f.node().input(2)) : Expr();),
+    RULE("where(c, a[c], b) -> where(c, a[c true], b)", Op::where, return where_knowing_cond(n, true);),
+    RULE("where(c, a, b[c]) -> where(c, a, b[c false])", Op::where, return where_knowing_cond(n, false);),
     RULE("where(c, 1, 0) -> c for a comparison c", Op::where,
          return is_comparison(n.input(0).op()) && is(n.input(1), 1) && is(n.input(2), 0) ? n.input(0) : Expr();),
     RULE("where(c, 0, 1) -> c == 0 for a comparison c", Op::where,

@@ -1,4 +1,7 @@
 // Rewrite rules as check(input, expected) pairs (Halide's style): on failure, Input, Output and Expected.
+#include <rapidcheck.h>
+#include <rapidcheck/catch.h>
+
 #include "helpers.hpp"
 
 using namespace symgrad;
@@ -47,6 +50,83 @@ TEST_CASE("identities exact in IEEE arithmetic", "[simplify]") {
     check(where(x > y, 1, 0), x > y);
     check(where(x > y, 0, 1), eq(x > y, 0));
     check(where(x, 1, 0), where(x, 1, 0));  // x is not 0/1: no rewrite
+}
+
+TEST_CASE("inside a branch of where(c, a, b), c is known", "[simplify]") {
+    const Expr c = x > 0;
+    // c is true in a: a where on c picks its first branch, c is 1, c == 0 is 0
+    check(where(c, y * where(c, 2, 3), 0), where(c, 2 * y, 0));
+    check(where(c, y * c, 0), where(c, y, 0));
+    check(where(c, y + eq(c, 0), 0), where(c, y, 0));
+    // c is false (exactly 0) in b
+    check(where(c, 0, y * where(c, 2, 3)), where(c, 0, 3 * y));
+    check(where(c, 0, y + c), where(c, 0, y));
+    // a condition c == 0 tells about c too: prelu's gradient through its mask
+    const Expr not_c = eq(c, 0);
+    check(where(not_c, y * where(c, 0, x), 0), where(not_c, x * y, 0));
+    check(where(not_c, c + y, 0), where(not_c, y, 0));
+    // c that is not a comparison is only known to be nonzero: its value stays
+    check(where(x, y * x, 0), where(x, x * y, 0));
+    check(where(x, where(x, y, 2), 0), where(x, y, 0));
+    // through structural nodes the elements no longer line up: no rewrite
+    const Expr cv = v > 0;
+    check(where(cv, sum(where(cv, v, 0)) * v, 0), where(cv, v * sum(where(cv, v, 0)), 0));
+}
+
+TEST_CASE("rewrites inside where branches keep every value, inf, NaN and signed zeros included", "[simplify][properties]") {
+    rc::prop("gradients of where-built activations", [] {
+        const Expr a = var("a", {3});
+        const Expr b = var("b", {});
+        const Expr xs = var("x", {2, 3});
+        // a random composition of the zoo's where-built activations and masks
+        const int choice = *rc::gen::inRange(0, 6);
+        const int depth = *rc::gen::inRange(1, 4);
+        Expr e = xs;
+        for (int level = 0; level < depth; ++level) {
+            switch ((choice + level) % 6) {
+            case 0: e = prelu(e, a); break;
+            case 1: e = elu(e, b) * e; break;
+            case 2: e = hardtanh(e, -a, a + 1); break;
+            case 3: e = srelu(e, b - 1, a, b + 1, a * a); break;
+            case 4: e = where(e > b, e * (e > 0), eq(e > a, 0) * e); break;
+            default: e = leaky_relu(e, b) + where(xs > e, a, e); break;
+            }
+        }
+        const Expr y = sum(e * e);
+        const std::vector<Expr> wrt = {xs, a, b};
+        std::vector<Expr> outputs = grad(y, wrt);
+        const std::vector<Expr> second = grad(sum(outputs[0] * outputs[0]), wrt);
+        outputs.insert(outputs.end(), second.begin(), second.end());
+        const auto simplified = simplify(outputs);
+        const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0, 1.0, -1.0};
+        const auto seed = *rc::gen::inRange<std::uint64_t>(0, 1000);
+        Bindings at = {{"x", Tensor::uniform({2, 3}, -2, 2, seed)}, {"a", Tensor::uniform({3}, -2, 2, seed + 1)},
+                       {"b", Tensor::uniform({}, -2, 2, seed + 2)}};
+        const bool with_specials = *rc::gen::arbitrary<bool>();
+        if (with_specials) {
+            std::size_t k = seed;
+            for (auto& [name, value] : at) {
+                for (std::int64_t i = 0; i < value.numel(); i += 2) value.set(i, specials[k++ % 7]);
+            }
+        }
+        const auto before = evaluate(outputs, at);
+        const auto after = evaluate(simplified, at);
+        for (std::size_t o = 0; o < before.size(); ++o) {
+            RC_ASSERT(before[o].shape() == after[o].shape());
+            for (std::int64_t i = 0; i < before[o].numel(); ++i) {
+                const double p = before[o].get(i);
+                const double q = after[o].get(i);
+                RC_LOG() << to_string(outputs[o]) << "\n  became\n" << to_string(simplified[o]) << "\n";
+                if (std::isnan(p) || std::isnan(q)) {
+                    RC_ASSERT(std::isnan(p) && std::isnan(q));
+                } else if (std::isinf(p) || std::isinf(q)) {
+                    RC_ASSERT(p == q);
+                } else {
+                    RC_ASSERT(std::fabs(p - q) <= 1e-12 * (1 + std::fabs(p)));
+                }
+            }
+        }
+    });
 }
 
 TEST_CASE("rounding-only rewrites that save operations", "[simplify]") {
