@@ -1,6 +1,7 @@
 # Example 7 as a user would follow it: a copy of the source tree, examples/07_add_a_primitive/add_asinh.patch
 # applied, then the table's tests (which cover the new row without new test code), PyTorch's reference numbers and
 # the example's own program, built and run. Run by CTest with -D SOURCE_DIR=... -D WORK_DIR=... -D GENERATOR=...
+# -D BUILD_TYPE=...
 file(REMOVE_RECURSE "${WORK_DIR}")
 function(run)
   cmake_parse_arguments(PARSE_ARGV 0 R "" "WORKING_DIRECTORY" "")
@@ -13,7 +14,7 @@ file(COPY "${SOURCE_DIR}/" DESTINATION "${WORK_DIR}/source" PATTERN ".git" EXCLU
 # The copy lies inside the build tree, often inside a git checkout: git must not take it for part of that.
 run("${CMAKE_COMMAND}" -E env "GIT_CEILING_DIRECTORIES=${WORK_DIR}" git apply "${SOURCE_DIR}/examples/07_add_a_primitive/add_asinh.patch"
     WORKING_DIRECTORY "${WORK_DIR}/source")
-run("${CMAKE_COMMAND}" -S "${WORK_DIR}/source" -B "${WORK_DIR}/build" -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=Release)
+run("${CMAKE_COMMAND}" -S "${WORK_DIR}/source" -B "${WORK_DIR}/build" -G "${GENERATOR}" -DCMAKE_BUILD_TYPE=${BUILD_TYPE})
 run("${CMAKE_COMMAND}" --build "${WORK_DIR}/build" --target test_ops_table test_torch_reference 07_check_asinh)
 run("${WORK_DIR}/build/tests/test_ops_table")
 run("${WORK_DIR}/build/tests/test_torch_reference")
