@@ -67,7 +67,7 @@ ExportPlan make_export_plan(std::string_view expression, const ExportOptions& op
     }
     std::vector<Expr> wrt{plan.x};
     wrt.insert(wrt.end(), plan.param_vars.begin(), plan.param_vars.end());
-    for (const Expr& g : grad(plan.y, wrt, plan.grad_output)) plan.grads.push_back(simplify(g));
+    plan.grads = simplify(grad(plan.y, wrt, plan.grad_output));  // together: shared parts stay shared
     plan.formula = to_inline_string(plan.y, 4000);  // one line, for comments and docstrings
     std::vector<std::string> names;
     for (const Expr& w : wrt) names.push_back("d" + w.node().attrs().name);
