@@ -153,6 +153,22 @@ def compare_export(args):
     print(f"# {platform.node()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"# x {shape} float32, forward + backward (gradients of x and every parameter), medians of {args.rounds} rounds "
           f"of {args.repeat}; saved: the bytes autograd keeps for the backward")
+    # Two single operations for scale: a where() on a mask against a product, one thread.
+    torch.set_num_threads(1)
+    probe = torch.rand(shape) * 4 - 2
+    mask = probe > 0
+
+    def op_ms(run):
+        times = []
+        for r in range(args.repeat + 2):
+            start = time.perf_counter()
+            run()
+            if r >= 2:
+                times.append((time.perf_counter() - start) * 1e3)
+        return statistics.median(times)
+
+    print(f"# one thread: torch.where(mask, x, 0.0) {op_ms(lambda: torch.where(mask, probe, 0.0)):.2f} ms, "
+          f"x * x {op_ms(lambda: probe * probe):.2f} ms")
     print(f"{'activation':<12} {'thr':>3} {'exported':>10} {'eager':>10} {'speedup':>8} {'saved (exported)':>17} {'saved (eager)':>14}")
     for name, expr, specs, fn in EXPORTED:
         if args.only and args.only not in name:
