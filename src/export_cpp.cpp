@@ -17,7 +17,8 @@ constexpr std::string_view reserved_cpp[] = {
     "nullptr", "operator", "or", "private", "protected", "public", "register", "return", "short", "signed", "sizeof",
     "static", "struct", "switch", "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned",
     "using", "virtual", "void", "volatile", "while", "xor", "std", "detail", "T", "grad_output", "batch", "units", "inner",
-    "forward", "backward", "value", "gradients", "sample", "unit", "pos", "at", "row_start", "y"};
+    "forward", "backward", "value", "gradients", "sample", "unit", "pos", "at", "row_start", "y",
+    "output"};  // grad_output is the adjoint
 
 std::string cpp_number(double value) {
     if (std::isnan(value)) return "std::numeric_limits<T>::quiet_NaN()";
@@ -141,11 +142,7 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
 
     // Element functions' signatures.
     std::vector<std::string> scalar_params;  // "T beta"
-    std::vector<std::string> param_names;
-    for (const auto& p : plan.params) {
-        scalar_params.push_back("[[maybe_unused]] T " + p.name);
-        param_names.push_back(p.name);
-    }
+    for (const auto& p : plan.params) scalar_params.push_back("[[maybe_unused]] T " + p.name);
     std::string out;
     out += fmt::format("// {}: an activation exported by symgrad {}, as a self-contained C++17 header.\n//\n//   y = {}\n//\n",
                        options.name, version, plan.formula);

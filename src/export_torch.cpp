@@ -15,7 +15,8 @@ using detail::Spelling;
 constexpr std::string_view reserved_python[] = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
     "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",
-    "pass", "raise", "return", "try", "while", "with", "yield", "torch", "F", "math", "ctx", "self", "grad_output", "units"};
+    "pass", "raise", "return", "try", "while", "with", "yield", "torch", "F", "math", "ctx", "self", "grad_output", "units",
+    "output"};  // its gradient would be called grad_output, the adjoint's name
 
 std::string python_number(double value) {
     if (std::isnan(value)) return "math.nan";

@@ -143,8 +143,12 @@ TEST_CASE("export refuses what it cannot write, and says why", "[export]") {
     ExportOptions cpp_keyword;
     cpp_keyword.params = {nn::parse_param_spec("int", "shared:1")};
     CHECK_THAT(message_of([&] { export_cpp("int * x", cpp_keyword); }), Catch::Contains("'int' is a name the generated C++ header uses"));
+    ExportOptions output_name;
+    output_name.params = {nn::parse_param_spec("output", "shared:1")};
+    CHECK_THAT(message_of([&] { export_torch("output * x", output_name); }), Catch::Contains("'output' is a name the generated Python file uses"));
+    CHECK_THAT(message_of([&] { export_cpp("output * x", output_name); }), Catch::Contains("'output' is a name the generated C++ header uses"));
     ExportOptions loop_name;
-    loop_name.input = "t";
+    loop_name.input = std::string("t");  // (a literal here trips g++ 12's -Wrestrict false positive)
     loop_name.params = {nn::parse_param_spec("x", "shared:1")};
     CHECK_THAT(message_of([&] { export_cpp("x * t", loop_name); }), Catch::Contains("the parameter 'x' would shadow the input array x"));
     ExportOptions prefixed;
