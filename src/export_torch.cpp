@@ -119,7 +119,9 @@ void check_name(const std::string& name, const char* what) {
     for (auto reserved : reserved_python) {
         if (name == reserved) throw ExportError(fmt::format("{} '{}' is a name the generated Python file uses itself; rename it", what, name));
     }
-    if (name.starts_with("_t")) throw ExportError(fmt::format("{} '{}': names starting with _t are the generated file's temporaries", what, name));
+    if (name.starts_with("_")) {
+        throw ExportError(fmt::format("{} '{}': names starting with _ are the generated file's own (_sum_to, _per_unit, _t1, ...)", what, name));
+    }
 }
 
 std::string policy_text(const nn::ParamSpec& spec) {

@@ -143,6 +143,9 @@ TEST_CASE("export refuses what it cannot write, and says why", "[export]") {
     ExportOptions cpp_keyword;
     cpp_keyword.params = {nn::parse_param_spec("int", "shared:1")};
     CHECK_THAT(message_of([&] { export_cpp("int * x", cpp_keyword); }), Catch::Contains("'int' is a name the generated C++ header uses"));
+    ExportOptions underscore;
+    underscore.params = {nn::parse_param_spec("_sum_to", "shared:1")};
+    CHECK_THAT(message_of([&] { export_torch("_sum_to * x", underscore); }), Catch::Contains("names starting with _ are the generated file's own"));
     ExportOptions output_name;
     output_name.params = {nn::parse_param_spec("output", "shared:1")};
     CHECK_THAT(message_of([&] { export_torch("output * x", output_name); }), Catch::Contains("'output' is a name the generated Python file uses"));
