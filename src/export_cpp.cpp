@@ -91,12 +91,7 @@ Spelling cpp_spell(const Node& node, std::span<const Spelling> a) {
 }
 
 void check_cpp_name(const std::string& name, const char* what) {
-    const bool identifier = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
-                            std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-    if (!identifier) throw ExportError(fmt::format("{} '{}' is not a C++ identifier", what, name));
-    for (auto reserved : reserved_cpp) {
-        if (name == reserved) throw ExportError(fmt::format("{} '{}' is a name the generated C++ header uses itself; rename it", what, name));
-    }
+    detail::check_identifier(name, what, "C++", "C++ header", reserved_cpp);
     if (name.starts_with("t_") || name.starts_with("grad_") || name.starts_with("d_") || name.starts_with("sum_")) {
         throw ExportError(fmt::format("{} '{}': names starting with t_, grad_, d_ or sum_ are the generated header's own", what, name));
     }

@@ -1,6 +1,7 @@
 #include "export_plan.hpp"
 
 #include <algorithm>
+#include <cctype>
 
 #include "symgrad/autodiff.hpp"
 #include "symgrad/parse.hpp"
@@ -61,10 +62,8 @@ ExportPlan make_export_plan(std::string_view expression, const ExportOptions& op
         plan.param_vars.push_back(var(spec.name));
     }
     plan.x = var(options.input);
+    // No variable is called grad_output: both exporters refuse that name for the input and the parameters.
     plan.grad_output = var("grad_output");
-    if (std::find(variable_names.begin(), variable_names.end(), "grad_output") != variable_names.end()) {
-        throw ExportError("'grad_output' names the adjoint in the exported backward; rename that variable");
-    }
     std::vector<Expr> wrt{plan.x};
     wrt.insert(wrt.end(), plan.param_vars.begin(), plan.param_vars.end());
     plan.grads = simplify(grad(plan.y, wrt, plan.grad_output));  // together: shared parts stay shared
@@ -85,6 +84,16 @@ Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b) {
     // Both languages group a + b + c as (a + b) + c. A right operand of the same precedence keeps its parentheses
     // even for + and *: floating-point addition and multiplication do not associate, and the order is symgrad's.
     return {fmt::format("{} {} {}", operand(a, precedence), symbol, operand(b, precedence, true)), precedence};
+}
+
+void check_identifier(const std::string& name, const char* what, std::string_view language, std::string_view file,
+                      std::span<const std::string_view> reserved) {
+    const bool identifier = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
+                            std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+    if (!identifier) throw ExportError(fmt::format("{} '{}' is not a {} identifier", what, name, language));
+    if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
+        throw ExportError(fmt::format("{} '{}' is a name the generated {} uses itself; rename it", what, name, file));
+    }
 }
 
 std::string comment_lines(const std::string& text, const std::string& prefix) {

@@ -52,6 +52,11 @@ std::string operand(const Spelling& s, int precedence, bool right_operand = fals
 // a SYMBOL b, with the parentheses it needs.
 Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b);
 
+// Throws ExportError unless name is an identifier of the target language ("Python", "C++") that is not one of
+// the names the generated file (file: "Python file", "C++ header") uses itself. `what` says whose name it is.
+void check_identifier(const std::string& name, const char* what, std::string_view language, std::string_view file,
+                      std::span<const std::string_view> reserved);
+
 // Each line of text behind the prefix (a comment block).
 std::string comment_lines(const std::string& text, const std::string& prefix);
 

@@ -113,12 +113,7 @@ std::string python_leaf(const Node& node) {
 }
 
 void check_name(const std::string& name, const char* what) {
-    const bool identifier = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
-                            std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
-    if (!identifier) throw ExportError(fmt::format("{} '{}' is not a Python identifier", what, name));
-    for (auto reserved : reserved_python) {
-        if (name == reserved) throw ExportError(fmt::format("{} '{}' is a name the generated Python file uses itself; rename it", what, name));
-    }
+    detail::check_identifier(name, what, "Python", "Python file", reserved_python);
     if (name.starts_with("_")) {
         throw ExportError(fmt::format("{} '{}': names starting with _ are the generated file's own (_sum_to, _per_unit, _t1, ...)", what, name));
     }

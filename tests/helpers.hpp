@@ -1,6 +1,10 @@
 // Shared test helpers.
 #pragma once
 
+#include <cstdlib>
+#include <limits>
+#include <string>
+
 #include <catch2/catch.hpp>
 #include <symgrad/symgrad.hpp>
 
@@ -19,6 +23,15 @@ inline Bindings random_bindings(std::span<const Expr> roots, double lo, double h
 inline void require_passes(const GradcheckReport& report, const std::string& what) {
     INFO(what << "\n" << to_string(report));
     REQUIRE(report.passed);
+}
+
+// A number of a committed reference file (tests/reference/): a C99 hex float (read exactly), nan, inf or -inf; "none"
+// (no value: PyTorch could not compute it) reads as NaN.
+inline double reference_number(const std::string& text) {
+    if (text == "nan" || text == "none") return std::numeric_limits<double>::quiet_NaN();
+    if (text == "inf") return std::numeric_limits<double>::infinity();
+    if (text == "-inf") return -std::numeric_limits<double>::infinity();
+    return std::strtod(text.c_str(), nullptr);
 }
 
 // The message of the exception that f throws, or "" when it throws none.

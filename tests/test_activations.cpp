@@ -15,13 +15,6 @@ using symgrad::testing::require_passes;
 
 namespace {
 
-double parse_number(const std::string& text) {
-    if (text == "nan" || text == "none") return std::numeric_limits<double>::quiet_NaN();
-    if (text == "inf") return std::numeric_limits<double>::infinity();
-    if (text == "-inf") return -std::numeric_limits<double>::infinity();
-    return std::strtod(text.c_str(), nullptr);  // C99 hex floats: exact
-}
-
 // One expression in one dtype: its input and PyTorch's answers, element by element.
 struct Case {
     std::string expr;
@@ -54,12 +47,12 @@ std::vector<Case> read_cases() {
             cases.push_back(c);
         }
         Case& c = cases.back();
-        c.x.push_back(parse_number(f[4]));
-        c.w.push_back(parse_number(f[5]));
-        c.v.push_back(parse_number(f[6]));
-        c.y.push_back(parse_number(f[7]));
-        c.g.push_back(parse_number(f[8]));
-        c.h.push_back(parse_number(f[9]));
+        c.x.push_back(testing::reference_number(f[4]));
+        c.w.push_back(testing::reference_number(f[5]));
+        c.v.push_back(testing::reference_number(f[6]));
+        c.y.push_back(testing::reference_number(f[7]));
+        c.g.push_back(testing::reference_number(f[8]));
+        c.h.push_back(testing::reference_number(f[9]));
         c.has_h = c.has_h && f[9] != "none";
     }
     return cases;

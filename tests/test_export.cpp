@@ -136,6 +136,13 @@ TEST_CASE("export refuses what it cannot write, and says why", "[export]") {
                Catch::Contains("'gamma' is a variable of the expression but has no --param"));
     CHECK_THAT(message_of([&] { export_torch("x * 2", options); }), Catch::Contains("--param beta: 'x * 2' has no variable 'beta'"));
     CHECK_THAT(message_of([&] { export_torch("beta * 2", options); }), Catch::Contains("'beta * 2' does not use the input 'x'"));
+    ExportOptions input_as_param;
+    input_as_param.params = {nn::parse_param_spec("x", "shared:1")};
+    CHECK_THAT(message_of([&] { export_torch("x * 2", input_as_param); }), Catch::Contains("'x' is the input, not a parameter"));
+    ExportOptions adjoint_name;
+    adjoint_name.params = {nn::parse_param_spec("grad_output", "shared:1")};
+    CHECK_THAT(message_of([&] { export_torch("grad_output * x", adjoint_name); }), Catch::Contains("'grad_output' is a name the generated Python file uses"));
+    CHECK_THAT(message_of([&] { export_cpp("grad_output * x", adjoint_name); }), Catch::Contains("'grad_output' is a name the generated C++ header uses"));
     ExportOptions keyword;
     keyword.params = {nn::parse_param_spec("lambda", "shared:1")};
     CHECK_THAT(message_of([&] { export_torch("lambda * x", keyword); }), Catch::Contains("'lambda' is a name the generated Python file uses"));

@@ -22,13 +22,6 @@ struct Row {
     std::size_t line;
 };
 
-double parse(const std::string& text) {
-    if (text == "nan") return std::numeric_limits<double>::quiet_NaN();
-    if (text == "inf") return std::numeric_limits<double>::infinity();
-    if (text == "-inf") return -std::numeric_limits<double>::infinity();
-    return std::strtod(text.c_str(), nullptr);  // C99 hex floats: exact
-}
-
 std::vector<Row> read_rows() {
     std::ifstream in(SYMGRAD_REFERENCE_DIR "/torch_primitives.csv");
     REQUIRE(in.good());
@@ -43,10 +36,10 @@ std::vector<Row> read_rows() {
         for (std::string field; std::getline(stream, field, ',');) fields.push_back(field);
         REQUIRE(fields.size() == 12);
         Row row{fields[0], fields[1] == "float32" ? DType::float32 : DType::float64, {}, 0, {}, {}, number};
-        for (int i = 0; i < 3; ++i) row.operands[i] = parse(fields[2 + i]);
-        row.value = parse(fields[5]);
-        for (int i = 0; i < 3; ++i) row.first[i] = parse(fields[6 + i]);
-        for (int i = 0; i < 3; ++i) row.second[i] = parse(fields[9 + i]);
+        for (int i = 0; i < 3; ++i) row.operands[i] = testing::reference_number(fields[2 + i]);
+        row.value = testing::reference_number(fields[5]);
+        for (int i = 0; i < 3; ++i) row.first[i] = testing::reference_number(fields[6 + i]);
+        for (int i = 0; i < 3; ++i) row.second[i] = testing::reference_number(fields[9 + i]);
         rows.push_back(row);
     }
     return rows;
