@@ -656,6 +656,10 @@ std::vector<std::string> available_instruction_sets() {
     return {isas.begin(), isas.end()};
 }
 
+std::string resolve_instruction_set(const std::string& isa) {
+    return std::string(detail::kernel_set(isa).isa);
+}
+
 std::string Program::describe() const {
     const Plan& plan = *plan_;
     std::string text;

@@ -28,8 +28,13 @@ struct CompileOptions {
     bool blas = true;
 };
 
-// The kernel sets this build has and this CPU runs, widest first: some of "avx512", "avx2", and "generic".
+// The kernel sets this build has and this CPU runs, widest first: some of "avx512", "avx2", and "generic" (always
+// there, and the only one on processors other than x86-64).
 std::vector<std::string> available_instruction_sets();
+// The set that CompileOptions::isa = `isa` runs on this CPU: for "auto", the SYMGRAD_ISA environment variable's
+// choice or else the widest available. Throws Error for a name that is unknown, not in this build or not run by
+// this CPU (the message says which, and what the CPU runs).
+std::string resolve_instruction_set(const std::string& isa = "auto");
 
 class Program {
 public:

@@ -9,7 +9,17 @@ int main(int argc, char** argv) {
     using namespace symgrad::cli;
     CLI::App app{"symgrad: symbolic derivatives of activation functions, checked, drawn and traced.", "symgrad"};
     app.require_subcommand(1, 1);
-    app.set_version_flag("--version", symgrad::version);
+    // The version, and the kernel set this CPU gets (what a bug report needs to say).
+    app.set_version_flag("--version", [] {
+        std::string kernels;
+        try {
+            kernels = symgrad::resolve_instruction_set();
+        } catch (const symgrad::Error& e) {
+            kernels = fmt::format("none ({})", e.what());
+        }
+        return fmt::format("symgrad {}\nkernels: {} (this CPU runs: {}; SYMGRAD_ISA chooses another)", symgrad::version, kernels,
+                           fmt::join(symgrad::available_instruction_sets(), ", "));
+    });
     app.footer("Examples:\n"
                "  symgrad grad 'x * sigmoid(beta * x)'\n"
                "  symgrad check 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4\n"
