@@ -316,7 +316,7 @@ TEST_CASE("the whole training step passes gradcheck on a tiny network", "[nn]") 
     }
 }
 
-TEST_CASE("training: the loss falls, spirals are learned, and the same seeds give the same bits", "[nn]") {
+TEST_CASE("training: the loss falls, spirals are learned, and the same seeds give the same bits", "[nn][slow]") {
     auto all = data::builtin("spirals", 600, 1);
     auto [train, test] = data::split(all, 0.2, 1);
     const auto standardizer = data::Standardizer::fit(train);

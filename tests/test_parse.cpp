@@ -178,7 +178,7 @@ TEST_CASE("deep nesting parses without recursion, on an 8 MiB stack", "[parse]")
     CHECK(done);
 }
 
-TEST_CASE("nested diff cannot grow past the node limit", "[parse]") {
+TEST_CASE("nested diff cannot grow past the node limit", "[parse][slow]") {
     std::string text = "x * tanh(softplus(x))";
     for (int i = 0; i < 30; ++i) text = "diff(" + text + ", x)";
     ParseOptions options;

@@ -42,7 +42,7 @@ template <class F, class R> Worst sweep(F f, R reference) {
 
 using namespace symgrad;
 
-TEST_CASE("vmath: within a few ulp of the correctly rounded value over the whole float range") {
+TEST_CASE("vmath: within a few ulp of the correctly rounded value over the whole float range", "[slow]") {
     const Worst exp = sweep([](float x) { return vmath::exp(x); }, [](double x) { return std::exp(x); });
     const Worst log = sweep([](float x) { return vmath::log(x); }, [](double x) { return std::log(x); });
     const Worst log1p = sweep([](float x) { return vmath::log1p(x); }, [](double x) { return std::log1p(x); });
