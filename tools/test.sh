@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The tests on a fresh Debian machine, in one command (what CI runs: .ci/run calls this): installs what is missing,
+# the optional packages included, then configures, builds and runs the test suite in Release (with the runs under
+# emulated CPUs), and once more under AddressSanitizer and UndefinedBehaviorSanitizer.
+#   bash tools/test.sh            everything
+#   bash tools/test.sh --release  the Release suite only (about 4 minutes less on two cores)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source tools/packages.sh
+install_missing "${SYMGRAD_REQUIRED_PACKAGES[@]}" "${SYMGRAD_OPTIONAL_PACKAGES[@]}"
+
+echo "== tests (Release) =="
+cmake --workflow --preset test
+if [[ "${1:-}" == "--release" ]]; then
+  exit 0
+fi
+echo "== tests under ASan + UBSan =="
+cmake --workflow --preset sanitize
