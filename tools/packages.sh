@@ -14,7 +14,9 @@ install_missing() {
   local missing=()
   local package
   for package in "$@"; do
-    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+    # (with another architecture's copy installed too, dpkg wants the name qualified with this one's)
+    dpkg -s "$package" >/dev/null 2>&1 || dpkg -s "$package:$(dpkg --print-architecture)" >/dev/null 2>&1 ||
+      missing+=("$package")
   done
   ((${#missing[@]})) || return 0
   local sudo=()
