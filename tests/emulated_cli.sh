@@ -6,9 +6,8 @@
 # Each command runs under `QEMU -cpu CPU`; a SIGILL (exit 132) or any other failure fails the test. Where the
 # answer cannot depend on the kernel set (every set gives the reference's bits), the emulated output must be the
 # same bytes as the same command run natively, on whatever set this machine picks (float64 values: within 1e-13,
-# see close() below). Training goes through OpenBLAS,
-# which chooses its own kernels by CPU and may round differently: there only the exit status and the form of the
-# output are checked.
+# see close() below). Training goes through OpenBLAS, which chooses its own kernels by CPU and may round
+# differently: there only the exit status and the form of the output are checked.
 set -uo pipefail
 qemu=$1 cpu=$2 expected_isas=$3 bin=$4 examples=$5 skipped=",${6:-},"
 here=$(cd "$(dirname "$0")" && pwd)
