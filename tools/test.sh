@@ -3,7 +3,7 @@
 # the optional packages included, then configures, builds and runs the test suite in Release (with the runs under
 # emulated CPUs), and once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 #   bash tools/test.sh            everything
-#   bash tools/test.sh --release  the Release suite only (about 4 minutes less on two cores)
+#   bash tools/test.sh --release  the Release suite only (about 6.5 of the 15.5 minutes a fresh clone took on two cores)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/packages.sh
