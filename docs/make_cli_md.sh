@@ -11,8 +11,19 @@ cat <<'TEXT'
 symgrad SUBCOMMAND [OPTIONS]    (symgrad --help, symgrad SUBCOMMAND --help)
 ```
 
-Exit status: **0** success; **2** bad input (usage, expression, shape, file, JSON) with a message on stderr;
-**1** an internal error, and `check` when a check fails. Variables are scalars unless `--shape NAME=D0,D1,...`
+Exit status, the same for every subcommand:
+
+| status | meaning |
+|---|---|
+| 0 | success: everything asked for was done and written |
+| 2 | bad input or a failed write: usage, expression, shape, JSON, a file that cannot be read or written, output that did not reach stdout (a full disk, `> /dev/full`); one line on stderr, `symgrad: error: ...`, naming the problem |
+| 1 | `check` found a gradient that disagrees with finite differences; otherwise an internal error (a bug: please report it) |
+
+Messages quote at most about 60 bytes of what you typed, cut between UTF-8 characters. Files are written as
+checkpoints are: to a temporary file beside the target, synced, then renamed over it, so a failed or
+interrupted write (a full disk, SIGINT) leaves the old file intact and no temporary behind; a device or pipe
+(`-o /dev/stdout`) is written in place. Output paths are checked before the work starts. `--threads` takes
+0 (one per hardware thread) to 1024 in every subcommand. Variables are scalars unless `--shape NAME=D0,D1,...`
 says otherwise (`--shape a=` is a scalar too). The expressions are in the language of docs/language.md.
 This page is written by `docs/make_cli_md.sh` from the tool's real output.
 
@@ -143,7 +154,8 @@ Request:
 | `grad_output` | optional | `{"shape": [...], "data": [...]}` of the output's shape (default: ones), the vector of the vector-Jacobian product |
 | `wrt` | optional | names to differentiate with respect to (default: every name in `values`) |
 
-Unknown keys are ignored. Non-finite numbers are the strings `"nan"`, `"inf"` and `"-inf"`, in the request and
+An unknown key is an error that suggests the nearest known one (`"grad_ouput"`: did you mean `"grad_output"`?),
+as are a key given twice, a value for a name the expression does not use, and a `wrt` name given twice. Non-finite numbers are the strings `"nan"`, `"inf"` and `"-inf"`, in the request and
 in the answer.
 
 Answer: `{"output": {"shape", "data"}, "grads": {NAME: {"shape", "data"}}}`, one gradient per `wrt` name with
@@ -157,15 +169,31 @@ echo '{"expr": "x * sigmoid(beta * x)", "dtype": "float64", "values": {"x": {"sh
 cat <<'TEXT'
 ```
 
-Every malformed request ends with exit status 2 and a message: invalid JSON, no `expr`, a `data` length that
-does not match its shape, negative, fractional or absurd dimensions, an unknown dtype, a `wrt` name without a
-value, a `grad_output` of the wrong shape, a variable without a value, a non-number in `data`, an expression
-error. A request is refused before anything is allocated when evaluating it would hold more than
+Every malformed request ends with exit status 2 and a message that names the field (`values["x"].data[3]`):
+invalid JSON, nesting deeper than 32 levels, a number too large for float64 (`1e999`: write `"inf"`), no
+`expr`, a `data` length that does not match its shape, negative, fractional or absurd dimensions, an unknown
+dtype, a `wrt` name without a value, a `grad_output` of the wrong shape, a variable without a value, a
+non-number in `data`, an expression error. `--memory-limit` bounds the request's text and the count of its
+numbers as it is read, and the tensors before they are allocated. A request is refused before anything is allocated when evaluating it would hold more than
 `--memory-limit` GiB (default 1) at once, intermediate values included:
 
 ```
 $ symgrad eval big.json      # sum(x * y) with x of shape [100000, 1] and y of shape [1, 100000]
 symgrad: error: evaluating this request would hold 37.3 GiB at once, past the memory limit of 1 GiB (--memory-limit to change it)
+```
+
+### Fuzzing eval
+
+`tests/fuzz/eval_fuzzer.cpp` is a libFuzzer target that runs the command's own request reader and answer
+writer (`src/cli/eval_request.cpp`) on each input, under a 1 MiB memory limit; anything but an answer that
+parses as JSON or a clean refusal is a finding. It is built with the parser's fuzzer (docs/language.md,
+"Fuzzing"); the suite replays its seeds (`tests/fuzz/eval_corpus`) and past findings
+(`tests/fuzz/eval_regressions`) as `eval_fuzz_replay`, under the sanitizers in CI:
+
+```sh
+cmake --preset fuzz && cmake --build --preset fuzz
+mkdir -p /tmp/eval_fuzz && cp tests/fuzz/eval_corpus/* /tmp/eval_fuzz/
+./build/fuzz/eval_fuzzer /tmp/eval_fuzz -dict=tests/fuzz/eval.dict -max_total_time=600 -max_len=2048 -timeout=10 -rss_limit_mb=4096
 ```
 TEXT
 cat <<'TEXT'

@@ -94,6 +94,10 @@ Expr unbroadcast(const Expr& e, const Shape& target, const Shape& logical) {
 }
 
 std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed) {
+    return grad(y, wrt, seed, SweepObserver());
+}
+
+std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed, const SweepObserver& observe) {
     if (!y) throw Error("grad: the output is an empty Expr");
     for (const auto& w : wrt) {
         if (!w) throw Error("grad: a 'wrt' entry is an empty Expr");
@@ -133,7 +137,10 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
         // Moved out, since nothing reads a node's adjoint after its own rule has run, unless it is an answer.
         Adjoint adjoint = is_wrt[position] ? adjoints[position] : std::move(adjoints[position]);
         const OpInfo& info = op_info(node->op());
-        if (info.vjp == nullptr) continue;
+        if (info.vjp == nullptr) {
+            if (observe) observe(SweepStep{node, SweepStep::node_step, adjoint.sum, false, {}, {}, {}});
+            continue;
+        }
         // A structural node (matmul, sum, reshape, ...) mixes elements, so its contributions have other shapes than
         // the mask: it is applied to the adjoint itself, and ends there.
         if (adjoint.mask && info.kind != OpClass::elementwise) {
@@ -141,13 +148,17 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
             adjoint.is_one = false;
             adjoint.mask = Expr();
         }
+        if (observe) observe(SweepStep{node, SweepStep::node_step, adjoint.sum, true, {}, {}, {}});
         const Vjp v{*node, handle(node), Cotangent(adjoint.sum, adjoint.is_one)};
         const auto operand_positions = index.operands(position);
         for (std::size_t i = 0; i < node->arity(); ++i) {
             const Expr& operand = node->input(i);
             if (!needs[operand_positions[i]]) continue;
             Expr contribution = info.vjp(v, i);
-            if (!contribution) continue;
+            if (!contribution) {
+                if (observe) observe(SweepStep{node, i, adjoint.sum, true, {}, {}, operand.shape()});
+                continue;
+            }
             const Shape logical = contribution_shape(*node, operand, contribution);
             // A rule that hands the adjoint on unchanged (add, sum, reshape, ...) hands a symbolic one on too,
             // unless the operand was broadcast (then its adjoint is a count, not one).
@@ -155,6 +166,9 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
             // where's own rule already zeroes the unselected side exactly; every other op gets the mask.
             if (adjoint.mask && node->op() != Op::where) contribution = where(adjoint.mask, contribution, 0);
             contribution = reduce_to_shape(contribution, operand.shape(), logical);
+            if (observe) {
+                observe(SweepStep{node, i, adjoint.sum, true, contribution, node->op() != Op::where ? adjoint.mask : Expr(), logical});
+            }
             Expr mask;
             if (operand.shape() == node->shape()) {
                 mask = adjoint.mask;

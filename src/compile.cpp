@@ -369,6 +369,9 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
     plan->index = index_graph(outputs);
     plan->outputs.assign(outputs.begin(), outputs.end());
     plan->block = std::max<std::size_t>(options.block, 1);
+    if (options.threads > max_threads) {
+        throw Error(fmt::format("threads = {}: choose 0 (one per hardware thread) to {}", options.threads, max_threads));
+    }
     plan->threads = options.threads == 0 ? detail::hardware_threads() : options.threads;
     plan->kernels = &detail::kernel_set(options.isa);
     const GraphIndex& index = plan->index;

@@ -1,6 +1,7 @@
 #include "symgrad/io.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -8,9 +9,12 @@
 #include <bit>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <limits>
+#include <mutex>
 
 #include <nlohmann/json.hpp>
 
@@ -32,10 +36,105 @@ void write_all(int fd, const void* data, std::size_t size, const std::string& pa
         const ssize_t n = ::write(fd, p, size);
         if (n < 0) {
             if (errno == EINTR) continue;
-            throw CheckpointError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+            throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
         }
         p += n;
         size -= static_cast<std::size_t>(n);
+    }
+}
+
+// While a temporary file is being written, SIGINT, SIGTERM and SIGHUP remove it before the process ends as the
+// signal would have ended it: an interrupted save leaves neither a broken file nor a stray NAME.tmp.XXXXXX.
+// One write at a time (a mutex); the handler touches only a fixed buffer and async-signal-safe calls.
+char pending_temporary[4096];  // NOLINT: read by the signal handler
+constexpr int cleanup_signals[] = {SIGINT, SIGTERM, SIGHUP};
+
+extern "C" void remove_temporary_and_die(int sig) {
+    if (pending_temporary[0] != '\0') ::unlink(pending_temporary);
+    ::signal(sig, SIG_DFL);
+    ::raise(sig);
+}
+
+class TemporaryGuard {
+public:
+    TemporaryGuard() : lock_(mutex()) {
+        {
+            struct sigaction action {};
+            action.sa_handler = remove_temporary_and_die;
+            sigemptyset(&action.sa_mask);
+            for (std::size_t i = 0; i < std::size(cleanup_signals); ++i) {
+                struct sigaction old {};
+                ::sigaction(cleanup_signals[i], nullptr, &old);
+                // A signal the program ignores (nohup) stays ignored; one it handles itself keeps its handler.
+                installed_[i] = old.sa_handler == SIG_DFL && ::sigaction(cleanup_signals[i], &action, nullptr) == 0;
+            }
+        }
+    }
+    void remember(const std::string& temporary) const {
+        std::memcpy(pending_temporary, temporary.c_str(), temporary.size() + 1);
+    }
+    ~TemporaryGuard() {
+        for (std::size_t i = 0; i < std::size(cleanup_signals); ++i) {
+            if (installed_[i]) ::signal(cleanup_signals[i], SIG_DFL);
+        }
+        pending_temporary[0] = '\0';
+    }
+    TemporaryGuard(const TemporaryGuard&) = delete;
+    TemporaryGuard& operator=(const TemporaryGuard&) = delete;
+
+private:
+    static std::mutex& mutex() {
+        static std::mutex m;
+        return m;
+    }
+    std::lock_guard<std::mutex> lock_;
+    bool installed_[std::size(cleanup_signals)] = {};
+};
+
+// Writes through fill(fd) into a temporary file beside path (so the rename stays within one file system),
+// synced to disk, then renamed over path; on any failure the temporary is removed and path is untouched.
+void write_atomically(const std::string& named, const std::function<void(int fd)>& fill) {
+    if (named.empty()) throw Error("cannot write a file with an empty name");
+    // A symbolic link keeps pointing where it did: the file it names is the one replaced.
+    std::string path = named;
+    if (char* resolved = ::realpath(named.c_str(), nullptr); resolved != nullptr) {
+        path = resolved;
+        std::free(resolved);
+    }
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+        throw Error(fmt::format("cannot write '{}': it is {}", named, S_ISDIR(info.st_mode) ? "a directory" : "not a regular file"));
+    }
+    std::string temporary = path + ".tmp.XXXXXX";
+    const TemporaryGuard guard;
+    const int fd = ::mkstemp(temporary.data());
+    if (fd < 0) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+    if (temporary.size() < sizeof pending_temporary) guard.remember(temporary);
+    try {
+        fill(fd);
+        if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+        if (::close(fd) != 0) {
+            const int error = errno;
+            ::unlink(temporary.c_str());
+            throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
+        }
+    } catch (...) {
+        ::close(fd);
+        ::unlink(temporary.c_str());
+        throw;
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        const int error = errno;
+        ::unlink(temporary.c_str());
+        throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
+    }
+    // The rename itself is made durable by syncing the directory.
+    const auto slash = path.rfind('/');
+    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
+    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
     }
 }
 
@@ -55,36 +154,39 @@ void save_safetensors(const std::string& path, const Checkpoint& checkpoint) {
     text.append((8 - text.size() % 8) % 8, ' ');  // the data starts 8-byte aligned (the format allows padding spaces)
     const std::uint64_t length = text.size();
 
-    // The temporary file sits beside the target, so the rename stays within one file system.
-    std::string temporary = path + ".tmp.XXXXXX";
-    const int fd = ::mkstemp(temporary.data());
-    if (fd < 0) throw CheckpointError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
     try {
-        write_all(fd, &length, sizeof length, path);
-        write_all(fd, text.data(), text.size(), path);
-        for (const auto& [name, t] : checkpoint.tensors) {
-            write_all(fd, t.raw(), static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()), path);  // tensors are contiguous
-        }
-        if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) throw CheckpointError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-    } catch (...) {
-        ::close(fd);
-        ::unlink(temporary.c_str());
+        write_atomically(path, [&](int fd) {
+            write_all(fd, &length, sizeof length, path);
+            write_all(fd, text.data(), text.size(), path);
+            for (const auto& [name, t] : checkpoint.tensors) {
+                write_all(fd, t.raw(), static_cast<std::size_t>(t.numel()) * dtype_size(t.dtype()), path);  // tensors are contiguous
+            }
+        });
+    } catch (const CheckpointError&) {
         throw;
+    } catch (const Error& e) {
+        throw CheckpointError(e.what());
     }
-    ::close(fd);
-    if (::rename(temporary.c_str(), path.c_str()) != 0) {
-        const int error = errno;
-        ::unlink(temporary.c_str());
-        throw CheckpointError(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
+}
+
+void write_file(const std::string& path, std::string_view content) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && !S_ISREG(info.st_mode)) {
+        // A device, pipe or socket (-o /dev/stdout, a FIFO) is written in place: renaming over it would replace
+        // the device node itself.
+        if (S_ISDIR(info.st_mode)) throw Error(fmt::format("cannot write '{}': it is a directory", path));
+        const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC);
+        if (fd < 0) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+        try {
+            write_all(fd, content.data(), content.size(), path);
+        } catch (...) {
+            ::close(fd);
+            throw;
+        }
+        if (::close(fd) != 0) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+        return;
     }
-    // The rename itself is made durable by syncing the directory.
-    const auto slash = path.rfind('/');
-    const std::string dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
-    const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    write_atomically(path, [&](int fd) { write_all(fd, content.data(), content.size(), path); });
 }
 
 Checkpoint load_safetensors(const std::string& path) {

@@ -155,11 +155,17 @@ double Optimizer::step(std::vector<Parameter>& params, const std::vector<Tensor>
 
 std::unique_ptr<Optimizer> make_optimizer(const OptimizerOptions& options) {
     if (!(options.lr > 0) || !std::isfinite(options.lr)) throw Error(fmt::format("the learning rate must be > 0, got {}", options.lr));
-    if (options.momentum < 0 || options.momentum >= 1) throw Error(fmt::format("momentum must be in [0, 1), got {}", options.momentum));
-    if (options.beta1 < 0 || options.beta1 >= 1 || options.beta2 < 0 || options.beta2 >= 1) {
+    // Every check is written so that NaN fails it.
+    if (!(options.momentum >= 0 && options.momentum < 1)) throw Error(fmt::format("momentum must be in [0, 1), got {}", options.momentum));
+    if (!(options.beta1 >= 0 && options.beta1 < 1 && options.beta2 >= 0 && options.beta2 < 1)) {
         throw Error(fmt::format("beta1 and beta2 must be in [0, 1), got {} and {}", options.beta1, options.beta2));
     }
-    if (options.weight_decay < 0) throw Error(fmt::format("weight decay must be >= 0, got {}", options.weight_decay));
+    if (!(options.weight_decay >= 0) || !std::isfinite(options.weight_decay)) {
+        throw Error(fmt::format("weight decay must be >= 0 and finite, got {}", options.weight_decay));
+    }
+    if (!(options.clip_norm >= 0)) {
+        throw Error(fmt::format("the gradient clipping norm must be >= 0 (0: no clipping), got {}", options.clip_norm));
+    }
     if (options.kind == "sgd") {
         if (options.nesterov && options.momentum == 0) throw Error("Nesterov momentum needs a momentum > 0");
         return std::make_unique<Sgd>(options);

@@ -9,6 +9,7 @@
 #include <numbers>
 
 #include "symgrad/activations.hpp"
+#include "symgrad/detail/text.hpp"
 #include "symgrad/autodiff.hpp"
 #include "symgrad/print.hpp"
 
@@ -44,17 +45,24 @@ struct Token {
         }
     }
     const std::size_t line_end = std::min(text.find('\n', line_start), text.size());
-    const std::size_t column = offset - line_start + 1;
-    // Long lines are shown as a window around the spot.
+    // Columns count characters, not bytes, so the caret stands under the token in a terminal.
+    offset = detail::utf8_floor(text, offset);
+    const std::size_t column = detail::utf8_columns(text.substr(line_start), offset - line_start) + 1;
+    // Long lines are shown as a window around the spot, cut between characters (never inside one).
     constexpr std::size_t window = 60;
-    const std::size_t shown_start = offset - line_start > window ? offset - window : line_start;
-    const std::size_t shown_end = std::min(line_end, offset + window);
+    const std::size_t shown_start = offset - line_start > window ? detail::utf8_ceil(text, offset - window) : line_start;
+    const std::size_t shown_end = line_end > offset + window ? detail::utf8_floor(text, offset + window) : line_end;
     std::string shown(text.substr(shown_start, shown_end - shown_start));
-    std::replace(shown.begin(), shown.end(), '\t', ' ');
+    for (char& c : shown) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';  // one line, no terminal controls
+    }
     const std::string prefix = shown_start > line_start ? "..." : "";
     const std::string suffix = shown_end < line_end ? "..." : "";
-    const std::size_t caret_at = prefix.size() + (offset - shown_start);
-    const std::size_t underline = std::max<std::size_t>(1, std::min(length, shown_end > offset ? shown_end - offset : 1));
+    const std::string_view shown_view(shown);
+    const std::size_t caret_at = prefix.size() + detail::utf8_columns(shown_view, offset - shown_start);
+    const std::size_t token_end = std::min(shown_end, offset + std::max<std::size_t>(length, 1));
+    const std::size_t underline =
+        std::max<std::size_t>(1, detail::utf8_columns(shown_view.substr(offset - shown_start), token_end - offset));
     std::string report = fmt::format("line {}, column {}: {}\n  {}{}{}\n  {}^{}", line, column, message, prefix, shown,
                                      suffix, std::string(caret_at, ' '), std::string(underline - 1, '~'));
     throw ParseError(message, line, column, std::move(report));
@@ -88,7 +96,7 @@ std::vector<Token> tokenize(std::string_view text) {
                 std::size_t j = i + 1;
                 if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
                 if (j >= text.size() || !is_digit(text[j])) {
-                    fail(text, start, j - start, fmt::format("malformed number '{}': the exponent has no digits", text.substr(start, j - start)));
+                    fail(text, start, j - start, fmt::format("malformed number '{}': the exponent has no digits", detail::excerpt(text.substr(start, j - start), 40)));
                 }
                 while (j < text.size() && is_digit(text[j])) ++j;
                 i = j;
@@ -102,10 +110,10 @@ std::vector<Token> tokenize(std::string_view text) {
                 if (literal.find('-') != std::string_view::npos) {
                     value = 0.0;
                 } else {
-                    fail(text, start, i - start, fmt::format("number '{}' is too large for float64", text.substr(start, i - start)));
+                    fail(text, start, i - start, fmt::format("number '{}' is too large for float64", detail::excerpt(text.substr(start, i - start), 40)));
                 }
             } else if (error != std::errc() || end != text.data() + i) {
-                fail(text, start, i - start, fmt::format("malformed number '{}'", text.substr(start, i - start)));
+                fail(text, start, i - start, fmt::format("malformed number '{}'", detail::excerpt(text.substr(start, i - start), 40)));
             }
             tokens.push_back({TokenKind::number, start, i - start, value});
             continue;
@@ -168,8 +176,13 @@ struct Function {
     Builder build;
 };
 
-std::string_view argument_text(const Call& call, const Argument& a) {
-    return call.text.substr(a.offset, a.end - a.offset);
+std::string_view argument_text(std::string_view text, const Argument& a) {
+    return text.substr(a.offset, a.end - a.offset);
+}
+
+// An argument as an error message quotes it: bounded, cut between characters.
+std::string quoted_argument(const Call& call, const Argument& a) {
+    return detail::excerpt(argument_text(call.text, a));
 }
 
 // An argument that must be a whole number written as a constant (an axis, a dimension).
@@ -181,7 +194,7 @@ std::int64_t integer_argument(const Call& call, std::size_t index, const char* w
     constexpr double limit = 0x1p62;
     if (!node.is_scalar_constant() || !(std::fabs(value) < limit) || value != std::trunc(value)) {
         fail(call.text, a.offset, a.end - a.offset,
-             fmt::format("{}'s {} must be a whole number, got '{}'", call.name, what, argument_text(call, a)));
+             fmt::format("{}'s {} must be a whole number, got '{}'", call.name, what, quoted_argument(call, a)));
     }
     return static_cast<std::int64_t>(value);
 }
@@ -249,7 +262,7 @@ std::vector<Function> make_functions() {
         const Argument& v = call.args[1];
         if (!v.is_variable_name) {
             fail(call.text, v.offset, v.end - v.offset,
-                 fmt::format("diff's second argument must be a variable name, got '{}'", argument_text(call, v)));
+                 fmt::format("diff's second argument must be a variable name, got '{}'", quoted_argument(call, v)));
         }
         const Expr derivative = grad(call.args[0].expr, {v.expr})[0];
         const Expr roots[] = {derivative};
@@ -273,7 +286,7 @@ std::vector<Function> make_functions() {
                 return entry->build(args);
             } catch (const ActivationArgumentError& error) {
                 const Argument& a = call.args[std::min(error.argument(), call.args.size() - 1)];
-                fail(call.text, a.offset, a.end - a.offset, error.quote() ? fmt::format("{}, got '{}'", error.what(), argument_text(call, a)) : std::string(error.what()));
+                fail(call.text, a.offset, a.end - a.offset, error.quote() ? fmt::format("{}, got '{}'", error.what(), quoted_argument(call, a)) : std::string(error.what()));
             }
         });
     }
@@ -293,32 +306,10 @@ const Function* find_function(std::string_view name) {
     return nullptr;
 }
 
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-    std::vector<std::size_t> row(b.size() + 1);
-    for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (std::size_t i = 1; i <= a.size(); ++i) {
-        std::size_t diagonal = row[0];
-        row[0] = i;
-        for (std::size_t j = 1; j <= b.size(); ++j) {
-            const std::size_t above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
-
 std::string suggestion(std::string_view name) {
-    // Up to one edit for short names, a third of the name for longer ones ("sigmoidd", "softpuls").
-    std::string best;
-    std::size_t best_distance = std::max<std::size_t>(1, name.size() / 3) + 1;
-    for (const auto& f : functions()) {
-        const std::size_t d = edit_distance(name, f.info.name);
-        if (d < best_distance) {
-            best_distance = d;
-            best = f.info.name;
-        }
-    }
+    std::vector<std::string_view> names;
+    for (const auto& f : functions()) names.push_back(f.info.name);
+    const std::string best = detail::nearest_name(name, names);
     return best.empty() ? "" : fmt::format(" (did you mean '{}'?)", best);
 }
 
@@ -373,7 +364,15 @@ public:
             if (token.kind == TokenKind::end) break;
         }
         if (operands_.size() != 1 || !frames_.empty()) throw Error("internal: the parser ended with a partial expression");
+        check_diff_variables();
         return operands_.back().expr;
+    }
+
+    // The variables the text names, in order of first appearance (diff may have removed some from the graph).
+    std::vector<std::string> named_variables() const {
+        std::vector<std::string> names;
+        for (const auto& [name, uses] : variable_order_) names.push_back(name);
+        return names;
     }
 
 private:
@@ -391,13 +390,15 @@ private:
             const std::string_view name = spelling(token);
             if (tokens_[k + 1].kind == TokenKind::lparen) {
                 const Function* f = find_function(name);
-                if (f == nullptr) fail_at(token, fmt::format("unknown function '{}'{}", name, suggestion(name)));
+                if (f == nullptr) fail_at(token, fmt::format("unknown function '{}'{}", detail::excerpt(name), suggestion(name)));
                 frames_.push_back({FrameKind::call, &token, nullptr, f, operands_.size()});
                 skip_next_ = true;  // the '(' belongs to the call
                 return true;
             }
-            push_operand(variable(name), token, std::find(std::begin(reserved_constants), std::end(reserved_constants), name) ==
-                                                    std::end(reserved_constants));
+            const bool is_variable =
+                std::find(std::begin(reserved_constants), std::end(reserved_constants), name) == std::end(reserved_constants);
+            if (is_variable) note_variable(name);
+            push_operand(variable(name), token, is_variable);
             return false;
         }
         case TokenKind::lparen:
@@ -473,7 +474,7 @@ private:
         case TokenKind::number:
         case TokenKind::identifier:
         case TokenKind::lparen:
-            fail_at(token, fmt::format("missing operator before '{}' (write '*' to multiply)", spelling(token)));
+            fail_at(token, fmt::format("missing operator before '{}' (write '*' to multiply)", detail::excerpt(spelling(token))));
         }
         return false;
     }
@@ -509,6 +510,9 @@ private:
                 : args.size() < info.min_args  ? fmt::format("at least {} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
                                                : fmt::format("at most {} arguments", info.max_args);
             fail_at(*frame.token, fmt::format("{} takes {}, got {} ({})", info.name, expected, args.size(), info.signature));
+        }
+        if (info.name == "diff" && args[1].is_variable_name) {
+            diff_variables_.push_back({std::string(argument_text(text_, args[1])), args[1].offset, args[1].end});
         }
         const Call call{text_, spelling(*frame.token), frame.token->offset, args, options_.max_nodes};
         push_built(*frame.token, frame.token->offset, close.offset + 1, [&] { return frame.function->build(call); });
@@ -550,13 +554,56 @@ private:
     // The end of the text, for "'x * ' ends where ...".
     std::string tail_text() const {
         constexpr std::size_t shown = 40;
-        std::string tail(text_.size() > shown ? text_.substr(text_.size() - shown) : text_);
-        std::replace(tail.begin(), tail.end(), '\n', ' ');
-        return text_.size() > shown ? "..." + tail : tail;
+        const std::size_t start = text_.size() > shown ? detail::utf8_ceil(text_, text_.size() - shown) : 0;
+        std::string tail(text_.substr(start));
+        for (char& c : tail) {
+            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+        }
+        return start > 0 ? "..." + tail : tail;
     }
+
+    void note_variable(std::string_view name) {
+        for (auto& [known, uses] : variable_order_) {
+            if (known == name) {
+                ++uses;
+                return;
+            }
+        }
+        variable_order_.emplace_back(std::string(name), 1);
+    }
+
+    // diff(e, z) with a z that the text names nowhere else is 0 everywhere: most likely a misspelt name, and a
+    // silent 0 is the worst answer to a typo. (A z that appears elsewhere may still be absent from e: then 0 is
+    // what the user asked for, as in diff(diff(x * y, x), x).)
+    void check_diff_variables() const {
+        for (const DiffVariable& d : diff_variables_) {
+            std::size_t as_diff = 0;
+            for (const DiffVariable& other : diff_variables_) as_diff += other.name == d.name ? 1 : 0;
+            std::size_t uses = 0;
+            std::vector<std::string> others;
+            for (const auto& [name, count] : variable_order_) {
+                if (name == d.name) uses = count;
+                if (name != d.name) others.push_back(name);
+            }
+            if (uses <= as_diff) {
+                fail(text_, d.offset, d.end - d.offset,
+                     fmt::format("diff: '{}' appears nowhere else in the expression, so the derivative with respect to it is 0 "
+                                 "everywhere (a misspelt name?); the other variables: {}",
+                                 d.name, others.empty() ? "none" : fmt::format("{}", fmt::join(others, ", "))));
+            }
+        }
+    }
+
+    struct DiffVariable {
+        std::string name;
+        std::size_t offset;
+        std::size_t end;
+    };
 
     std::string_view text_;
     const ParseOptions& options_;
+    std::vector<std::pair<std::string, std::size_t>> variable_order_;  // name, times named
+    std::vector<DiffVariable> diff_variables_;
     std::vector<Token> tokens_;
     std::vector<Argument> operands_;
     std::vector<Frame> frames_;
@@ -567,6 +614,13 @@ private:
 
 Expr parse(std::string_view text, const ParseOptions& options) {
     return Parser(text, options).run();
+}
+
+Expr parse(std::string_view text, const ParseOptions& options, std::vector<std::string>& named_variables) {
+    Parser parser(text, options);
+    Expr e = parser.run();
+    named_variables = parser.named_variables();
+    return e;
 }
 
 const std::vector<FunctionInfo>& language_functions() {

@@ -5,6 +5,7 @@
 #include <condition_variable>
 #include <exception>
 #include <mutex>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -28,11 +29,19 @@ public:
         std::lock_guard job_lock(job_mutex_);
         {
             std::unique_lock lock(mutex_);
-            while (workers_.size() + 1 < threads) workers_.emplace_back([this] { work(); });
+            // A thread the system cannot start (a limit on processes or address space) is one fewer helper,
+            // not a failure: the job runs on the threads there are.
+            while (workers_.size() + 1 < threads) {
+                try {
+                    workers_.emplace_back([this] { work(); });
+                } catch (const std::system_error&) {
+                    break;
+                }
+            }
             task_ = &task;
             count_ = count;
             next_.store(0);
-            helpers_ = std::min(threads - 1, count - 1);
+            helpers_ = std::min({threads - 1, count - 1, workers_.size()});
             active_ = helpers_;
             error_ = nullptr;
             ++generation_;
@@ -95,7 +104,7 @@ Pool& pool() {
 }  // namespace
 
 std::size_t hardware_threads() {
-    return std::max<std::size_t>(std::thread::hardware_concurrency(), 1);
+    return std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, 1024);  // symgrad::max_threads
 }
 
 void parallel_for(std::size_t count, std::size_t threads, const std::function<void(std::size_t)>& task) {

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -27,18 +29,25 @@ inline std::string slurp(const std::string& path) {
     return buffer.str();
 }
 
-// path, when given, replaces the PATH the program sees (to test what happens without a helper program).
-inline CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "", const char* path = nullptr) {
+// How the program is run, beyond its arguments.
+struct CliEnv {
+    std::string input;                // its stdin
+    const char* path = nullptr;       // replaces the PATH it sees (to test what happens without a helper program)
+    const char* stdout_to = nullptr;  // a file its stdout goes to instead of being captured (e.g. "/dev/full")
+    long file_size_limit = -1;        // RLIMIT_FSIZE in bytes (SIGXFSZ ignored): a disk that fills up
+};
+
+inline CliResult run_cli_with(const std::vector<std::string>& args, const CliEnv& env) {
     char dir_template[] = "/tmp/symgrad_cli_XXXXXX";
     const std::string dir = mkdtemp(dir_template);
     const std::string in_path = dir + "/in";
     const std::string out_path = dir + "/out";
     const std::string err_path = dir + "/err";
-    std::ofstream(in_path, std::ios::binary) << input;
+    std::ofstream(in_path, std::ios::binary) << env.input;
     const pid_t pid = fork();
     if (pid == 0) {
         const int in = open(in_path.c_str(), O_RDONLY);
-        const int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        const int out = open(env.stdout_to != nullptr ? env.stdout_to : out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         const int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
         dup2(in, 0);
         dup2(out, 1);
@@ -49,7 +58,12 @@ inline CliResult run_cli(const std::vector<std::string>& args, const std::string
         std::vector<std::string> copies = args;
         for (auto& a : copies) argv.push_back(a.data());
         argv.push_back(nullptr);
-        if (path != nullptr) setenv("PATH", path, 1);
+        if (env.path != nullptr) setenv("PATH", env.path, 1);
+        if (env.file_size_limit >= 0) {
+            signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG instead of killing
+            const rlimit limit{static_cast<rlim_t>(env.file_size_limit), static_cast<rlim_t>(env.file_size_limit)};
+            setrlimit(RLIMIT_FSIZE, &limit);
+        }
         execv(program.c_str(), argv.data());
         _exit(127);
     }
@@ -64,6 +78,10 @@ inline CliResult run_cli(const std::vector<std::string>& args, const std::string
     std::remove(err_path.c_str());
     rmdir(dir.c_str());
     return result;
+}
+
+inline CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "", const char* path = nullptr) {
+    return run_cli_with(args, CliEnv{input, path});
 }
 
 }  // namespace symgrad::testing

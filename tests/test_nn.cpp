@@ -379,7 +379,7 @@ TEST_CASE("optimizer and training settings out of range are refused with the set
     };
     CHECK(error([](OptimizerOptions& o) { o.momentum = 1.0; }) == "momentum must be in [0, 1), got 1");
     CHECK(error([](OptimizerOptions& o) { o.beta2 = -0.5; }) == "beta1 and beta2 must be in [0, 1), got 0.9 and -0.5");
-    CHECK(error([](OptimizerOptions& o) { o.weight_decay = -1; }) == "weight decay must be >= 0, got -1");
+    CHECK(error([](OptimizerOptions& o) { o.weight_decay = -1; }) == "weight decay must be >= 0 and finite, got -1");
     CHECK(error([](OptimizerOptions& o) {
               o.kind = "sgd";
               o.nesterov = true;

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <array>
+#include <functional>
+#include <limits>
 #include <span>
 #include <vector>
 
@@ -14,6 +16,29 @@ namespace symgrad {
 // the shape of its wrt. Without a seed it is the gradient of sum(y). A wrt that y does not depend on
 // gets zeros. The seed must have y's shape and dtype (or broadcast to y's shape).
 std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed = {});
+
+// One step of the reverse sweep, as grad() takes it, for those who show the sweep (symgrad trace): first a step
+// for each node whose rule runs (operand == node_step), then one for each operand it passes a gradient to.
+struct SweepStep {
+    static constexpr std::size_t node_step = std::numeric_limits<std::size_t>::max();
+    const Node* node = nullptr;
+    std::size_t operand = node_step;
+    // The node's adjoint as its rule sees it; it broadcasts to the node's shape (null: the node has none).
+    Expr adjoint;
+    bool has_rule = true;  // false: the primitive passes no gradient (a comparison)
+    // Operand steps: what the rule adds to the operand's adjoint, masked and summed to the operand's shape
+    // (null: the rule gives this operand no gradient); the 0/1 where-mask it was multiplied by, if any (the
+    // elements where the adjoint can be nonzero, so that 0 * inf there stays 0); and the shape it stood for
+    // before the sum over broadcast axes (the node's shape for elementwise ops).
+    Expr contribution;
+    Expr mask;
+    Shape logical;
+};
+using SweepObserver = std::function<void(const SweepStep&)>;
+
+// grad(), reporting each step of its sweep to observe: the one reverse sweep that grad, trace and the lessons
+// share, so that what they show can never disagree with the gradient.
+std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed, const SweepObserver& observe);
 
 // The same for a braced list, so that  auto [dx, dbeta] = grad(y, {x, beta});  works.
 template <std::size_t N> std::array<Expr, N> grad(const Expr& y, const Expr (&wrt)[N], const Expr& seed = {}) {

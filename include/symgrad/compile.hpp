@@ -12,6 +12,10 @@
 
 namespace symgrad {
 
+// The most threads a Program (or training) may be asked for; more is a mistake (a negative count read as
+// unsigned), not a machine. compile() refuses more with an Error.
+inline constexpr std::size_t max_threads = 1024;
+
 struct CompileOptions {
     // Elements per block: each fused instruction runs over this many at a time (a few kB of registers).
     std::size_t block = 1024;

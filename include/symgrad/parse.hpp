@@ -2,7 +2,8 @@
 //
 //   expr  := numbers (2, 0.5, 1e-3), identifiers (variables), calls f(a, b), parentheses, and the operators,
 //            loosest to tightest:  < <= > >= == !=   then  + -   then  * /   then unary -   then ^ (right-assoc)
-//   -x^2 is -(x^2); 2^-x is 2^(-x). diff(e, v) is the gradient of sum(e) with respect to the variable v.
+//   -x^2 is -(x^2); 2^-x is 2^(-x). diff(e, v) is the gradient of sum(e) with respect to the variable v, which
+//   must appear elsewhere in the text (diff(x, z) alone is an error: z is most likely misspelt).
 //
 // The parser keeps explicit stacks, never recursion, so any nesting depth parses (memory permitting).
 #pragma once
@@ -41,6 +42,10 @@ struct ParseOptions {
 };
 
 Expr parse(std::string_view text, const ParseOptions& options = {});
+
+// The same, and the names of the variables the text names, in order of first appearance: a variable that a
+// diff() removed from the graph (diff(x * y, y) is x) is still one the user wrote.
+Expr parse(std::string_view text, const ParseOptions& options, std::vector<std::string>& named_variables);
 
 // A function of the language: its name, how many arguments it takes, and what it means.
 struct FunctionInfo {

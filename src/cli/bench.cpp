@@ -26,7 +26,7 @@ struct BenchOptions {
     std::string expression;
     std::vector<std::string> shapes;
     std::string dtype = "float32";
-    std::size_t threads = 1;
+    std::int64_t threads = 1;
     std::size_t repeat = 0;  // 0: as many as fit in about a second (at least 5, at most 500)
     std::size_t block = CompileOptions{}.block;
     bool json = false;
@@ -49,15 +49,25 @@ public:
     Copier(std::size_t bytes, std::size_t threads)
         : from_(bytes, 1), to_(bytes, 0), threads_(threads), start_(static_cast<std::ptrdiff_t>(threads)),
           finish_(static_cast<std::ptrdiff_t>(threads)) {
-        for (std::size_t t = 1; t < threads_; ++t) {
-            workers_.emplace_back([this, t] {
-                for (;;) {
-                    start_.arrive_and_wait();
-                    if (stop_) return;
-                    copy_slice(t);
-                    finish_.arrive_and_wait();
+        for (std::size_t t = 1; t < threads; ++t) {
+            try {
+                workers_.emplace_back([this, t] {
+                    for (;;) {
+                        start_.arrive_and_wait();
+                        if (stop_) return;
+                        copy_slice(t);
+                        finish_.arrive_and_wait();
+                    }
+                });
+            } catch (const std::system_error&) {
+                // The system would start no more threads: copy with those there are (as the engine's pool does).
+                for (std::size_t missing = t; missing < threads; ++missing) {
+                    (void)start_.arrive_and_drop();
+                    (void)finish_.arrive_and_drop();
                 }
-            });
+                threads_ = t;
+                break;
+            }
         }
     }
     ~Copier() {
@@ -84,7 +94,7 @@ private:
     }
     std::vector<char> from_;
     std::vector<char> to_;
-    std::size_t threads_;
+    std::size_t threads_;  // set before any worker reads it (they first wait at start_)
     std::barrier<> start_;
     std::barrier<> finish_;
     bool stop_ = false;
@@ -109,7 +119,9 @@ int run_bench(const BenchOptions& o) {
     const Expr y = parse_with_shapes(o.expression, o.shapes, dtype);
     const auto vars = variables_of(y);
     if (vars.empty()) throw InputError("the expression has no variables: there is nothing to run it on");
-    const std::size_t threads = o.threads == 0 ? std::max(1u, std::thread::hardware_concurrency()) : o.threads;
+    const std::size_t requested_threads = thread_count(o.threads);
+    const std::size_t threads =
+        requested_threads == 0 ? std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, max_threads) : requested_threads;
 
     // Compiling: the gradient graph, simplified, and both plans.
     const auto compile_start = Clock::now();

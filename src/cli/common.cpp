@@ -1,9 +1,14 @@
 #include "common.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
-#include <fstream>
+#include <cstring>
+#include <filesystem>
 #include <iostream>
 
 namespace symgrad::cli {
@@ -34,14 +39,14 @@ double parse_number(std::string_view text, std::string_view what) {
     if (first != last && *first == '+') ++first;
     const auto [end, error] = std::from_chars(first, last, value);
     if (trimmed.empty() || error != std::errc() || end != last) {
-        throw InputError(fmt::format("{}: '{}' is not a number", what, text));
+        throw InputError(fmt::format("{}: '{}' is not a number", what, shown(text)));
     }
     return value;
 }
 
 std::pair<std::string, std::string> split_assignment(const std::string& spec, std::string_view flag) {
     const auto equals = spec.find('=');
-    if (equals == std::string::npos || equals == 0) throw InputError(fmt::format("{} '{}': write NAME=VALUE", flag, spec));
+    if (equals == std::string::npos || equals == 0) throw InputError(fmt::format("{} '{}': write NAME=VALUE", flag, shown(spec)));
     return {spec.substr(0, equals), spec.substr(equals + 1)};
 }
 
@@ -50,7 +55,7 @@ std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<st
     for (const auto& spec : specs) {
         const auto equals = spec.find('=');
         if (equals == std::string::npos || equals == 0) {
-            throw InputError(fmt::format("--shape '{}': write NAME=D0,D1,... (e.g. x=256,64, beta=64, or a= for a scalar)", spec));
+            throw InputError(fmt::format("--shape '{}': write NAME=D0,D1,... (e.g. x=256,64, beta=64, or a= for a scalar)", shown(spec)));
         }
         const std::string name = spec.substr(0, equals);
         std::vector<std::int64_t> dims;
@@ -60,27 +65,31 @@ std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<st
                 std::int64_t d = -1;
                 const auto [end, error] = std::from_chars(piece.data(), piece.data() + piece.size(), d);
                 if (piece.empty() || error != std::errc() || end != piece.data() + piece.size() || d < 0) {
-                    throw InputError(fmt::format("--shape '{}': '{}' is not a dimension (a whole number >= 0)", spec, piece));
+                    throw InputError(fmt::format("--shape '{}': '{}' is not a dimension (a whole number >= 0)", shown(spec), shown(piece)));
                 }
                 dims.push_back(d);
             }
         }
-        if (shapes.contains(name)) throw InputError(fmt::format("--shape gives '{}' twice", name));
+        if (shapes.contains(name)) throw InputError(fmt::format("--shape gives '{}' twice", shown(name)));
         try {
             shapes.emplace(name, Shape(dims));
         } catch (const ShapeError& e) {
-            throw InputError(fmt::format("--shape '{}': {}", spec, e.what()));
+            throw InputError(fmt::format("--shape '{}': {}", shown(spec), e.what()));
         }
     }
     return shapes;
 }
 
-Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes, DType dtype) {
+Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes, DType dtype,
+                           std::vector<std::string>* named_variables) {
     ParseOptions options;
     options.shapes = shapes;
     options.dtype = dtype;
     try {
-        return parse(text, options);
+        std::vector<std::string> names;
+        Expr e = parse(text, options, names);
+        if (named_variables != nullptr) *named_variables = std::move(names);
+        return e;
     } catch (const ParseError& e) {
         throw InputError(fmt::format("in the expression, {}", e.what()));
     }
@@ -88,14 +97,13 @@ Expr parse_user_expression(const std::string& text, const std::map<std::string, 
 
 Expr parse_with_shapes(const std::string& text, const std::vector<std::string>& shape_specs, DType dtype) {
     const auto shapes = parse_shape_specs(shape_specs);
-    const Expr y = parse_user_expression(text, shapes, dtype);
-    const auto vars = variables_of(y);
+    // The names the text uses, not the graph's variables: diff(x * y, y) is x, yet y is the user's variable.
+    std::vector<std::string> names;
+    const Expr y = parse_user_expression(text, shapes, dtype, &names);
     for (const auto& [name, shape] : shapes) {
-        if (find_variable(vars, name) == nullptr) {
-            std::vector<std::string> names;
-            for (const auto& v : vars) names.push_back(v.node().attrs().name);
+        if (std::find(names.begin(), names.end(), name) == names.end()) {
             throw InputError(fmt::format("--shape gives a shape to '{}', which is not a variable of the expression (its variables: {})",
-                                         name, names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
+                                         shown(name), names.empty() ? "none" : fmt::format("{}", fmt::join(names, ", "))));
         }
     }
     return y;
@@ -108,11 +116,11 @@ std::vector<Expr> variables_of(const Expr& e) {
 
 std::pair<double, double> parse_range(const std::string& spec, std::string_view flag) {
     const auto bounds = split(spec, ':');
-    if (bounds.size() != 2) throw InputError(fmt::format("{} '{}': write LO:HI, e.g. -2:2", flag, spec));
+    if (bounds.size() != 2) throw InputError(fmt::format("{} '{}': write LO:HI, e.g. -2:2", flag, shown(spec)));
     const double lo = parse_number(bounds[0], flag);
     const double hi = parse_number(bounds[1], flag);
     if (!(lo < hi) || !std::isfinite(lo) || !std::isfinite(hi)) {
-        throw InputError(fmt::format("{} '{}': LO must be below HI", flag, spec));
+        throw InputError(fmt::format("{} '{}': LO must be below HI", flag, shown(spec)));
     }
     return {lo, hi};
 }
@@ -120,7 +128,7 @@ std::pair<double, double> parse_range(const std::string& spec, std::string_view 
 std::pair<std::string, std::vector<double>> parse_named_values(const std::string& spec, std::string_view flag) {
     const auto equals = spec.find('=');
     if (equals == std::string::npos || equals == 0) {
-        throw InputError(fmt::format("{} '{}': write NAME=VALUE, or NAME=V1,V2,... for several", flag, spec));
+        throw InputError(fmt::format("{} '{}': write NAME=VALUE, or NAME=V1,V2,... for several", flag, shown(spec)));
     }
     std::pair<std::string, std::vector<double>> result{spec.substr(0, equals), {}};
     for (const auto& piece : split(spec.substr(equals + 1), ',')) {
@@ -133,12 +141,43 @@ void write_output(const std::string& path, std::string_view content) {
     if (path.empty() || path == "-") {
         std::cout << content;
         std::cout.flush();
+        if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+            throw InputError(fmt::format("writing to standard output failed: {}", std::strerror(errno)));
+        }
         return;
     }
-    std::ofstream out(path, std::ios::binary);
-    if (!out) throw InputError(fmt::format("cannot write '{}'", path));
-    out << content;
-    if (!out) throw InputError(fmt::format("writing '{}' failed", path));
+    io::write_file(path, content);
+}
+
+std::size_t thread_count(std::int64_t requested) {
+    if (requested < 0 || static_cast<std::uint64_t>(requested) > max_threads) {
+        throw InputError(fmt::format("--threads {}: choose 0 (one per hardware thread) to {}", requested, max_threads));
+    }
+    return static_cast<std::size_t>(requested);
+}
+
+void check_output_path(const std::string& path, std::string_view flag) {
+    if (path.empty() || path == "-") return;
+    namespace fs = std::filesystem;
+    std::error_code error;
+    const fs::path target(path);
+    if (fs::is_directory(target, error)) {
+        throw InputError(fmt::format("{} '{}' is a directory; name a file in it", flag, shown(path)));
+    }
+    if (fs::exists(target, error) && !fs::is_regular_file(target, error)) {  // a device or a pipe: written in place
+        if (::access(path.c_str(), W_OK) != 0) {
+            throw InputError(fmt::format("{} '{}': cannot write it: {}", flag, shown(path), std::strerror(errno)));
+        }
+        return;
+    }
+    const fs::path parent = target.has_parent_path() ? target.parent_path() : fs::path(".");
+    if (!fs::is_directory(parent, error)) {
+        throw InputError(fmt::format("{} '{}': the directory '{}' does not exist", flag, shown(path), shown(parent.string())));
+    }
+    // The file is written beside itself first and renamed: the directory must take a new file.
+    if (::access(parent.c_str(), W_OK | X_OK) != 0) {
+        throw InputError(fmt::format("{} '{}': cannot write in '{}': {}", flag, shown(path), shown(parent.string()), std::strerror(errno)));
+    }
 }
 
 }  // namespace symgrad::cli

@@ -8,6 +8,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include <symgrad/detail/text.hpp>
 #include <symgrad/symgrad.hpp>
 
 namespace symgrad::cli {
@@ -17,6 +18,11 @@ class InputError : public Error {
 public:
     using Error::Error;
 };
+
+// User text as an error message quotes it: at most about 60 bytes, cut between UTF-8 characters, on one line.
+inline std::string shown(std::string_view text) {
+    return detail::excerpt(text);
+}
 
 // What a subcommand does once its arguments are parsed; returns the exit status.
 using Action = std::function<int()>;
@@ -38,8 +44,9 @@ Action add_export(CLI::App& app);
 std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs);
 
 // Parses an expression typed by the user; errors come back as InputError with the caret report.
+// named_variables, when given, receives the names the text uses (see symgrad::parse).
 Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes,
-                           DType dtype = DType::float64);
+                           DType dtype = DType::float64, std::vector<std::string>* named_variables = nullptr);
 
 // parse_user_expression with the shapes of --shape specs; a spec that names no variable of the expression is
 // an error (a typo would otherwise leave that variable a scalar without a word).
@@ -66,7 +73,16 @@ std::pair<std::string, std::vector<double>> parse_named_values(const std::string
 // "NAME=REST" for `flag`: the name (not empty) and the rest.
 std::pair<std::string, std::string> split_assignment(const std::string& spec, std::string_view flag);
 
-// Writes to the file, or to stdout when path is "" or "-".
+// Writes to stdout when path is "" or "-" (a failed write is an error), else to the file as checkpoints are
+// written (symgrad::io::write_file): a failed write leaves the old file intact.
 void write_output(const std::string& path, std::string_view content);
+
+// The --threads option of every subcommand, checked in one place: 0 (one per hardware thread) to
+// symgrad::max_threads; returns the count to pass on (0 stays 0).
+std::size_t thread_count(std::int64_t requested);
+
+// Refuses, before any work, an output path that cannot be written: a directory, a missing directory, or one
+// without write permission. `flag` names the option in the message.
+void check_output_path(const std::string& path, std::string_view flag);
 
 }  // namespace symgrad::cli

@@ -27,6 +27,7 @@ std::string quoted(const std::string& word) {
 }
 
 int run_export(const ExportCliOptions& o) {
+    check_output_path(o.output, "-o");
     ExportOptions options;
     options.name = o.name;
     options.input = o.input;

@@ -81,6 +81,7 @@ int run_graph(const GraphOptions& o) {
     if (o.format != "dot" && o.format != "svg" && o.format != "png") {
         throw InputError(fmt::format("--format '{}': choose dot, svg or png", o.format));
     }
+    check_output_path(o.output, "-o");
     if (o.format == "png" && (o.output.empty() || o.output == "-")) throw InputError("--format png needs -o FILE");
     const Expr y = parse_with_shapes(o.expression, o.shapes);
     std::vector<Expr> roots{y};

@@ -1,6 +1,9 @@
 // The symgrad command-line tool. Exit status: 0 success, 2 bad input (usage, expression, shape, file),
 // 1 an internal error (and `check` when a gradient check fails).
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 #include <iostream>
 
 #include "common.hpp"
@@ -61,7 +64,15 @@ int main(int argc, char** argv) {
     }
     try {
         for (auto& [sub, action] : actions) {
-            if (sub->parsed()) return action();
+            if (!sub->parsed()) continue;
+            const int status = action();
+            // Output that did not reach its destination (a full disk, a closed pipe) is a failure, not success.
+            std::cout.flush();
+            if (!std::cout || std::fflush(stdout) != 0 || std::ferror(stdout)) {
+                std::cerr << fmt::format("symgrad: error: writing to standard output failed: {}\n", std::strerror(errno));
+                return 2;
+            }
+            return status;
         }
         return 2;
     } catch (const InputError& e) {

@@ -138,6 +138,7 @@ std::string render(const std::string& title, const std::vector<double>& xs, cons
 }
 
 int run_plot(const PlotOptions& o) {
+    check_output_path(o.output, "-o");
     if (o.points < 2 || o.points > 100'000) throw InputError(fmt::format("--points {}: choose 2 to 100000", o.points));
     const auto [lo, hi] = parse_range(o.range, "--range");
 

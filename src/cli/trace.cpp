@@ -101,69 +101,88 @@ int run_trace(const TraceOptions& o) {
         std::cout << fmt::format("  {:<{}} = {}\n", lhs, width, value_text(values.at(&node)));
     }
 
-    std::cout << fmt::format("\nbackward pass: adjoints, starting from dy/dy = 1{}\n",
-                             y.rank() > 0 ? " (for every element: the gradient of sum(y))" : "");
-    std::vector<Tensor> adjoints(index.size());
-    adjoints.back() = Tensor::ones(y.shape());
-    for (std::size_t i = index.size(); i-- > 0;) {
-        const Node& node = *index.node(i);
-        if (node.is_leaf() || adjoints[i].numel() == 0) continue;
-        const OpInfo& info = op_info(node.op());
-        const Expr shown = written(i);
-        std::cout << fmt::format("  {} = {}    adjoint {}\n", names[i], to_inline_string(shown, 80), value_text(adjoints[i]));
-        if (info.vjp == nullptr) {
-            std::cout << fmt::format("      {} passes no gradient to its operands\n", info.name);
+    // The backward pass is grad's own sweep: its steps are recorded as it builds the gradient, and every number
+    // printed below is a value of what it built (one evaluation), so the trace cannot disagree with grad.
+    std::vector<SweepStep> steps;
+    const auto grads = grad(y, vars, Expr(), [&](const SweepStep& step) { steps.push_back(step); });
+    std::vector<Expr> wanted(grads.begin(), grads.end());
+    auto want = [&](const Expr& e) {
+        wanted.push_back(e);
+        return wanted.size() - 1;
+    };
+    struct Shown {
+        std::size_t adjoint = 0;
+        std::size_t local = 0;
+        std::size_t contribution = 0;
+        std::size_t mask = 0;
+        Expr rule;  // the local rule written with the names
+    };
+    std::vector<Shown> shown(steps.size());
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+        const SweepStep& step = steps[s];
+        const Node& node = *step.node;
+        const std::size_t i = index.position(&node);
+        if (step.operand == SweepStep::node_step) {
+            shown[s].adjoint = want(broadcast_to(step.adjoint, node.shape()));
             continue;
         }
-        const Expr g = var("\x01g", node.shape(), node.dtype());
-        Bindings with_g = at;
-        with_g["\x01g"] = adjoints[i];
-        const auto operand_positions = index.operands(i);
-        for (std::size_t k = 0; k < operand_positions.size(); ++k) {
-            const std::uint32_t operand = operand_positions[k];
-            if (index.node(operand)->op() == Op::constant) continue;
-            // The local rule, written with the names: the row's VJP rule applied to a symbolic one.
-            const Expr rule = info.vjp(Vjp{shown.node(), shown, Cotangent(constant(1.0, node.dtype()), true)}, k);
-            if (!rule) {
-                std::cout << fmt::format("      d/d{}: no gradient\n", names[operand]);
-                continue;
-            }
-            const Expr rule_named = substitute(std::span<const Expr>(&rule, 1), [&](const Node& n) -> Expr {
-                return &n == shown.get() ? var(names[i], node.shape(), node.dtype()) : Expr();
-            })[0];
-            // Its value, and what the adjoint times it adds to the operand (summed where it was broadcast).
-            const Expr local = info.vjp(Vjp{node, handle(&node), Cotangent(constant(1.0, node.dtype()), true)}, k);
-            const Expr contribution = info.vjp(Vjp{node, handle(&node), Cotangent(g, false)}, k);
-            const Shape& operand_shape = index.node(operand)->shape();
-            const Shape logical = contribution_shape(node, node.input(k), contribution);
-            const Expr reduced = unbroadcast(contribution, operand_shape, logical);
-            const auto numbers = evaluate(std::vector<Expr>{local, reduced}, with_g);
-            const std::string rule_text = to_inline_string(rule_named, 80);
-            if (rule_named.node().is_scalar_constant()) {
-                std::cout << fmt::format("      d{}/d{} = {}\n", names[i], names[operand], rule_text);
-            } else {
-                std::cout << fmt::format("      d{}/d{} = {} = {}\n", names[i], names[operand], rule_text, value_text(numbers[0]));
-            }
-            std::string summed;
-            if (logical != operand_shape) {
-                summed = fmt::format(" (summed over the axes along which {} {} was broadcast to {})", names[operand],
-                                     operand_shape, logical);
-            }
+        if (!step.contribution) continue;
+        const OpInfo& info = op_info(node.op());
+        const Expr written_node = written(i);
+        // The local rule, written with the names: the row's VJP rule applied to a symbolic one.
+        const Expr rule = info.vjp(Vjp{written_node.node(), written_node, Cotangent(constant(1.0, node.dtype()), true)}, step.operand);
+        shown[s].rule = substitute(std::span<const Expr>(&rule, 1), [&](const Node& n) -> Expr {
+            return &n == written_node.get() ? var(names[i], node.shape(), node.dtype()) : Expr();
+        })[0];
+        shown[s].local = want(info.vjp(Vjp{node, handle(&node), Cotangent(constant(1.0, node.dtype()), true)}, step.operand));
+        shown[s].contribution = want(unbroadcast(step.contribution, node.input(step.operand).shape(), node.input(step.operand).shape()));
+        if (step.mask) shown[s].mask = want(broadcast_to(step.mask, node.shape()));
+    }
+    const auto numbers = evaluate(wanted, at);
+
+    std::cout << fmt::format("\nbackward pass: adjoints, starting from dy/dy = 1{}\n",
+                             y.rank() > 0 ? " (for every element: the gradient of sum(y))" : "");
+    for (std::size_t s = 0; s < steps.size(); ++s) {
+        const SweepStep& step = steps[s];
+        const Node& node = *step.node;
+        const std::size_t i = index.position(&node);
+        if (step.operand == SweepStep::node_step) {
+            std::cout << fmt::format("  {} = {}    adjoint {}\n", names[i], to_inline_string(written(i), 80), value_text(numbers[shown[s].adjoint]));
+            if (!step.has_rule) std::cout << fmt::format("      {} passes no gradient to its operands\n", op_info(node.op()).name);
+            continue;
+        }
+        const std::uint32_t operand = index.operands(i)[step.operand];
+        if (!step.contribution) {
+            std::cout << fmt::format("      d/d{}: no gradient\n", names[operand]);
+            continue;
+        }
+        const std::string rule_text = to_inline_string(shown[s].rule, 80);
+        if (shown[s].rule.node().is_scalar_constant()) {
+            std::cout << fmt::format("      d{}/d{} = {}\n", names[i], names[operand], rule_text);
+        } else {
+            std::cout << fmt::format("      d{}/d{} = {} = {}\n", names[i], names[operand], rule_text, value_text(numbers[shown[s].local]));
+        }
+        const Shape& operand_shape = index.node(operand)->shape();
+        std::string summed;
+        if (step.logical != operand_shape) {
+            summed = fmt::format(" (summed over the axes along which {} {} was broadcast to {})", names[operand], operand_shape,
+                                 step.logical);
+        }
+        if (step.mask) {
+            // Where the adjoint came only through a where() branch that was not selected, the product is 0, even
+            // where the local derivative is inf or NaN (0 * inf would be NaN).
+            std::cout << fmt::format("      {} += adjoint * d{}/d{}, only where where() selected this branch (mask {}) = {}{}\n",
+                                     names[operand], names[i], names[operand], value_text(numbers[shown[s].mask]),
+                                     value_text(numbers[shown[s].contribution]), summed);
+        } else {
             std::cout << fmt::format("      {} += adjoint * d{}/d{} = {}{}\n", names[operand], names[i], names[operand],
-                                     value_text(numbers[1]), summed);
-            Tensor& target = adjoints[operand];
-            if (target.numel() == 0 && operand_shape.numel() > 0) {
-                target = numbers[1].clone();
-            } else {
-                for (std::int64_t e = 0; e < target.numel(); ++e) target.set(e, target.get(e) + numbers[1].get(e));
-            }
+                                     value_text(numbers[shown[s].contribution]), summed);
         }
     }
 
     std::cout << "\ngradients (of sum(y))\n";
-    const auto grads = evaluate(grad(y, vars), at);
     for (std::size_t v = 0; v < vars.size(); ++v) {
-        std::cout << fmt::format("  dy/d{} = {}\n", vars[v].node().attrs().name, value_text(grads[v]));
+        std::cout << fmt::format("  dy/d{} = {}\n", vars[v].node().attrs().name, value_text(numbers[v]));
     }
     return 0;
 }

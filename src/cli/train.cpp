@@ -33,7 +33,7 @@ struct TrainCliOptions {
     double weight_decay = 0.0;
     double clip = 0.0;
     std::uint64_t seed = 1;
-    std::size_t threads = 1;
+    std::int64_t threads = 1;
     std::string dtype = "float32";
     std::string schedule = "cosine";
     std::string weights = "kaiming";
@@ -122,6 +122,11 @@ int run_train(const TrainCliOptions& o) {
     if (!(o.test_fraction > 0 && o.test_fraction < 1)) throw InputError(fmt::format("--test-fraction {}: choose a number between 0 and 1", o.test_fraction));
     if (o.epochs < 1 || o.epochs > 1'000'000) throw InputError(fmt::format("--epochs {}: choose 1 to 1,000,000", o.epochs));
     if (o.batch < 1) throw InputError(fmt::format("--batch {}: choose at least 1", o.batch));
+    // Output paths are checked before the run, not after it.
+    (void)thread_count(o.threads);
+    check_output_path(o.output, "-o");
+    check_output_path(o.plot, "--plot");
+    check_output_path(o.boundary, "--boundary");
     // The model and its data: from the flags, or from the checkpoint being resumed.
     ModelRecipe recipe;
     SavedModel saved;
@@ -168,7 +173,7 @@ int run_train(const TrainCliOptions& o) {
     options.epochs = o.epochs;
     options.batch = o.batch;
     options.seed = recipe.seed;
-    options.threads = o.threads;
+    options.threads = thread_count(o.threads);
     options.first_epoch = recipe.epochs_done + 1;
     options.schedule = o.schedule;
     options.optimizer.kind = o.optimizer;
@@ -251,7 +256,7 @@ int run_train(const TrainCliOptions& o) {
     }
     if (!o.boundary.empty()) {
         write_output(o.boundary, decision_boundary_svg(fmt::format("{} on {}: decision regions, test examples", activation.name(), all.name), model,
-                                                       test, standardizer, o.threads));
+                                                       test, standardizer, thread_count(o.threads)));
         std::cout << fmt::format("decision regions: {}\n", o.boundary);
     }
     if (!o.output.empty()) std::cout << fmt::format("saved: {}\n", o.output);
