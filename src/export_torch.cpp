@@ -42,6 +42,10 @@ public:
         auto infix = [&](const char* symbol) { return detail::infix(arg(0), symbol, arg(1)); };
         // comparisons bind more loosely than arithmetic in Python: (a > b) as a whole is a comparison-level spelling
         auto compare = [&](const char* symbol) {
+            // Two constants would compare as a Python bool, which torch.where and torch.logical_not refuse.
+            if (is_constant(node.input(0).node()) && is_constant(node.input(1).node())) {
+                return Spelling{bool_tensor(compare_constants(node)), Spelling::atom};
+            }
             return Spelling{fmt::format("{} {} {}", detail::operand(arg(0), Spelling::sum), symbol, detail::operand(arg(1), Spelling::sum)),
                             Spelling::conditional};
         };
@@ -69,8 +73,10 @@ public:
         case Op::maximum: return extremum(node, a, "torch.maximum", "min");
         case Op::minimum: return extremum(node, a, "torch.minimum", "max");
         case Op::where: {
-            const std::string cond = is_comparison(node.input(0).op()) ? a[0].text : fmt::format("{} != 0", a[0].text);
-            return {fmt::format("torch.where({}, {}, {})", cond, arg(1).text, arg(2).text)};
+            const std::string spelled = fmt::format("torch.where({}, {}, {})", condition(node.input(0).node(), a[0]), arg(1).text, arg(2).text);
+            // Between two numbers torch.where answers in the default dtype (float32): the input's dtype instead.
+            if (is_constant(node.input(1).node()) && is_constant(node.input(2).node())) return {fmt::format("{}.to({}.dtype)", spelled, input_)};
+            return {spelled};
         }
         case Op::lt: return compare("<");
         case Op::le: return compare("<=");
@@ -88,7 +94,31 @@ public:
         }
     }
 
+    // where's condition as a bool tensor: a comparison as it is, a number c as c != 0, a constant as a 0-dim
+    // bool tensor (where(1, x, 2 * x): `1.0 != 0` would be a Python bool).
+    std::string condition(const Node& cond, const Spelling& s) const {
+        if (is_constant(cond)) return bool_tensor(cond.scalar_value() != 0);  // NaN != 0 too, as symgrad reads it
+        if (is_comparison(cond.op())) return s.text;
+        return fmt::format("{} != 0", detail::operand(s, Spelling::sum));
+    }
+
 private:
+    static std::string bool_tensor(bool value) { return value ? "torch.tensor(True)" : "torch.tensor(False)"; }
+
+    static bool compare_constants(const Node& node) {
+        const double a = node.input(0).node().scalar_value();
+        const double b = node.input(1).node().scalar_value();
+        switch (node.op()) {
+        case Op::lt: return a < b;
+        case Op::le: return a <= b;
+        case Op::gt: return a > b;
+        case Op::ge: return a >= b;
+        case Op::eq: return a == b;
+        case Op::ne: return a != b;
+        default: throw ExportError("internal: not a comparison");
+        }
+    }
+
     // Operand k used as a number: a comparison becomes 0/1 in the input's dtype.
     Spelling number_use(const Node& node, std::size_t k, const Spelling& s) const {
         if (!is_comparison(node.input(k).op())) return s;
@@ -106,6 +136,14 @@ private:
 
     std::string input_;
 };
+
+// What forward returns: a constant as a tensor like the input, a comparison (x > 0) as 0/1 in the input's dtype,
+// as symgrad evaluates it.
+std::string output_text(const Expr& y, const std::string& x, const std::string& result) {
+    if (y.op() == Op::constant) return fmt::format("torch.full_like({}, {})", x, result);
+    if (is_comparison(y.op())) return fmt::format("({}).to({}.dtype)", result, x);
+    return result;
+}
 
 std::string python_leaf(const Node& node) {
     if (node.op() == Op::variable) return node.attrs().name;
@@ -241,7 +279,7 @@ private:
         }
         if (node.op() == Op::where) {
             // where(c, t, k) = t with k where c is false; where(c, k, e) = e with k where c is true
-            const std::string cond = is_comparison(node.input(0).op()) ? a[0].text : fmt::format("{} != 0", a[0].text);
+            const std::string cond = speller_.condition(node.input(0).node(), a[0]);
             if (reusable(i, operands[1]) && is_constant(node.input(2).node())) {
                 return {fmt::format("{}.masked_fill_(torch.logical_not({}), {})", a[1].text, cond, a[2].text), a[1].text};
             }
@@ -308,7 +346,7 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         out += fmt::format("def {}({}) -> torch.Tensor:\n", forward_name, fmt::join(typed, ", "));
         out += fmt::format("    \"\"\"y = {}, elementwise; the parameters broadcast against {}.\"\"\"\n", plan.formula, x);
         append_lines(out, code, "    ");
-        const std::string result = plan.y.op() == Op::constant ? fmt::format("torch.full_like({}, {})", x, code.results[0]) : code.results[0];
+        const std::string result = output_text(plan.y, x, code.results[0]);
         out += fmt::format("    return {}\n\n\n", result);
     }
 
@@ -324,7 +362,7 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         InPlaceWriter writer(roots, {x}, speller);
         const auto [lines, results] = writer.write();
         for (const auto& line : lines) out += "        " + line + "\n";
-        const std::string result = plan.y.op() == Op::constant ? fmt::format("torch.full_like({}, {})", x, results[0]) : results[0];
+        const std::string result = output_text(plan.y, x, results[0]);
         out += fmt::format("        return {}\n\n", result);
     }
     out += "    @staticmethod\n";

@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Every elementwise primitive and every built-in activation goes through `symgrad export --to torch` and runs.
+
+For each: export with every parameter shared at its default, load the module, run it forward and backward in
+float64 on an input with negative, zero and positive elements, and compare the output, the input's gradient and
+each parameter's gradient with `symgrad eval` of the same expression at the same values (NaN equal to NaN).
+check_torch_export.py compares a chosen set with hand-written PyTorch; this one makes sure no row is left out
+(constant conditions, comparisons as outputs, sinc's where, ...). Exit 0 when all pass, 1 with a report,
+77 (CTest: skipped) without torch.
+
+  python3 tests/export/check_every_row.py build/release/symgrad /tmp/export_rows
+"""
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+
+try:
+    import torch
+except ImportError:
+    print("torch is not installed: skipped (Debian: apt-get install python3-torch)")
+    sys.exit(77)
+
+UNARY = ["abs", "cos", "erf", "exp", "expm1", "log", "log1p", "neg", "relu", "sigmoid", "sign", "sin", "softplus",
+         "sqrt", "tanh"]
+BINARY = ["add", "div", "eq", "ge", "gt", "le", "lt", "max", "maximum", "min", "minimum", "mul", "ne", "pow"]
+# Activations that mix elements (export takes elementwise ones only, and says so).
+NOT_ELEMENTWISE = {"softmax", "log_softmax"}
+# Forms the issue found broken, and other shapes of conditions and outputs.
+SPECIAL = [
+    "sinc(x)",
+    "where(1, x, 2 * x)",
+    "where(0, x, 2 * x)",
+    "where(1 > 2, x, 2 * x)",
+    "x > 0",
+    "where(x > 0, 1, 2) * x",
+    "where(x, x, -x)",
+    "clamp(x, -1, 1)",
+    "x ^ 4",
+    "x * (x > 0) + 0.1 * x * (x <= 0)",
+]
+
+
+def run(symgrad, *args, text=None):
+    return subprocess.run([symgrad, *args], input=text, capture_output=True, text=True)
+
+
+def cases(symgrad):
+    for f in UNARY:
+        yield f"{f}(x)", {}
+    for f in BINARY:
+        yield f"{f}(x, 0.75 * x + 0.5)", {}
+        yield f"{f}(1.5, x)", {}
+    for e in SPECIAL:
+        yield e, {}
+    listed = json.loads(run(symgrad, "list", "--format", "json").stdout)
+    for row in listed:
+        if "..." in row["signature"]:
+            continue  # variadic (apl, pade): check_torch_export.py writes them out
+        # Optional arguments: once left out, once given (hardtanh(x), hardtanh(x, lo, hi)).
+        signature = row["signature"]
+        plain = re.sub(r"\[.*?\]", "", signature)
+        full = signature.replace("[, ", ", ").replace("[", "").replace("]", "")
+        for form in dict.fromkeys([plain, full]):
+            names = re.findall(r"[A-Za-z_][A-Za-z0-9_]*", form)[2:]  # after the function and x
+            params = {p["name"]: p["default"] for p in row["params"] if p["name"] in names}
+            if row["name"] in NOT_ELEMENTWISE:
+                continue
+            yield form, params
+
+
+def load(path):
+    spec = importlib.util.spec_from_file_location(os.path.basename(path)[:-3], path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def tensor_json(t):
+    return {"shape": list(t.shape), "data": [v if v == v and abs(v) != float("inf") else
+                                             ("nan" if v != v else ("inf" if v > 0 else "-inf"))
+                                             for v in t.flatten().tolist()]}
+
+
+def from_json(j):
+    data = [float(v) for v in j["data"]]
+    return torch.tensor(data, dtype=torch.float64).reshape(j["shape"])
+
+
+def same(a, b):
+    a = a.detach().to(torch.float64)
+    return a.shape == b.shape and torch.allclose(a, b, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+def check(symgrad, workdir, number, expression, params):
+    path = os.path.join(workdir, f"row_{number}.py")
+    args = ["export", expression, "--to", "torch", "--name", "Row", "-o", path]
+    for name, default in params.items():
+        args += ["--param", f"{name}=shared:{default!r}"]
+    exported = run(symgrad, *args)
+    if exported.returncode != 0:
+        return f"export failed: {exported.stderr.strip()}"
+    x = torch.tensor([[-2.5, -1.0, -0.25, 0.0], [0.25, 0.5, 1.0, 3.0]], dtype=torch.float64, requires_grad=True)
+    g = torch.tensor([[0.5, -1.0, 2.0, 1.5], [1.0, -0.5, 0.25, 3.0]], dtype=torch.float64)
+    module = load(path).Row().double()
+    with torch.no_grad():  # created in float32: set to the defaults exactly, as eval reads them
+        for name, default in params.items():
+            getattr(module, name).fill_(default)
+    y = module(x)
+    if y.dtype != torch.float64:
+        return f"the output is {y.dtype}, not the input's float64"
+    if y.requires_grad:
+        y.backward(g)
+    request = {"expr": expression, "dtype": "float64", "values": {"x": tensor_json(x.detach())},
+               "grad_output": tensor_json(g)}
+    for name, default in params.items():
+        request["values"][name] = {"shape": [], "data": [default]}
+    answer = run(symgrad, "eval", "-", text=json.dumps(request))
+    if answer.returncode != 0:
+        return f"eval failed: {answer.stderr.strip()}"
+    answer = json.loads(answer.stdout)
+    problems = []
+    if not same(y, from_json(answer["output"])):
+        problems.append(f"output {y.tolist()} != eval's {answer['output']['data']}")
+    x_grad = x.grad if x.grad is not None else torch.zeros_like(x)
+    if not same(x_grad, from_json(answer["grads"]["x"])):
+        problems.append(f"d/dx {x_grad.tolist()} != eval's {answer['grads']['x']['data']}")
+    for name in params:
+        p = getattr(module, name)
+        p_grad = p.grad if p.grad is not None else torch.zeros_like(p)
+        if not same(p_grad, from_json(answer["grads"][name])):
+            problems.append(f"d/d{name} {p_grad.tolist()} != eval's {answer['grads'][name]['data']}")
+    return "; ".join(problems)
+
+
+def main():
+    symgrad, workdir = sys.argv[1], sys.argv[2]
+    os.makedirs(workdir, exist_ok=True)
+    torch.set_num_threads(1)
+    failures = []
+    count = 0
+    for number, (expression, params) in enumerate(cases(symgrad)):
+        count += 1
+        try:
+            problem = check(symgrad, workdir, number, expression, params)
+        except Exception as e:  # the generated module itself failed
+            problem = f"{type(e).__name__}: {e}"
+        if problem:
+            failures.append(f"{expression}: {problem}")
+    for f in failures:
+        print(f)
+    print(f"{count} expressions exported and run, {len(failures)} failures")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
