@@ -240,7 +240,9 @@ symgrad train [--act EXPR|NAME] [--param NAME=POLICY:INIT ...] [--data NAME|FILE
 
 Generates a built-in dataset (`two-moons`, `spirals` (default; three arms of two turns), `circles`, `xor`,
 `height-weight`: height and weight -> sex), or reads a CSV file (`--data FILE.csv --target COLUMN`: a header row,
-numeric feature columns, the class column named by `--target`; a malformed line is an error naming its line), holds out a test set (`--test-fraction`, default 0.2), standardizes the
+numeric feature columns, the class column named by `--target`; a malformed line is an error naming its line;
+when every label reads as a number the classes are numbers, so `1` and `1.0` are one class, otherwise words;
+a `nan` label is an error with its line), holds out a test set (`--test-fraction`, default 0.2), standardizes the
 features on the training set, and trains an MLP (`--hidden`, default `64,64`) whose activation is `--act`: a
 built-in name (`relu`, `swish`, `swish_beta`, `prelu`, `pau`, `gelu`, `tanh`, `sigmoid`, `elu`, `identity`) or an
 expression in `x` whose other variables are parameters given by `--param NAME=POLICY:INIT`. POLICY is `per-unit`

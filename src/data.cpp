@@ -172,29 +172,90 @@ std::vector<std::string> csv_fields(const std::string& line) {
     }
 }
 
+// Lines of a file, each at most max_line bytes: a file of one endless line ends with a message, not with all
+// memory.
+class LineReader {
+public:
+    static constexpr std::size_t max_line = std::size_t{1} << 20;
+
+    LineReader(std::istream& in, const std::string& path) : in_(in), path_(path) {}
+
+    bool next(std::string& line) {
+        line.clear();
+        for (;;) {
+            if (position_ == filled_ && !refill()) {
+                if (line.empty()) return false;
+                ++number_;  // a last line without a newline
+                return true;
+            }
+            const char* begin = buffer_.data() + position_;
+            const char* end = buffer_.data() + filled_;
+            const char* newline = std::find(begin, end, '\n');
+            line.append(begin, newline);
+            position_ += static_cast<std::size_t>(newline - begin);
+            if (line.size() > max_line) {
+                throw Error(fmt::format("{}:{}: the line is longer than {} bytes (is this a CSV file?)", path_, number_ + 1, max_line));
+            }
+            if (newline != end) {
+                ++position_;
+                ++number_;
+                return true;
+            }
+        }
+    }
+    std::size_t number() const { return number_; }
+
+private:
+    bool refill() {
+        if (!in_) return false;
+        in_.read(buffer_.data(), static_cast<std::streamsize>(buffer_.size()));
+        filled_ = static_cast<std::size_t>(in_.gcount());
+        position_ = 0;
+        return filled_ > 0;
+    }
+    std::istream& in_;
+    const std::string& path_;
+    std::vector<char> buffer_ = std::vector<char>(std::size_t{1} << 16);
+    std::size_t position_ = 0;
+    std::size_t filled_ = 0;
+    std::size_t number_ = 0;
+};
+
+// A field as an error message quotes it: at most 40 bytes (cut between UTF-8 characters).
+std::string quoted(const std::string& field) {
+    if (field.size() <= 40) return field;
+    std::size_t cut = 40;
+    while (cut > 0 && (static_cast<unsigned char>(field[cut]) & 0xC0) == 0x80) --cut;
+    return field.substr(0, cut) + "...";
+}
+
 }  // namespace
 
 Dataset load_csv(const std::string& path, const std::string& target) {
-    std::ifstream in(path);
+    std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(fmt::format("cannot read '{}'", path));
+    LineReader lines(in, path);
     std::string line;
-    std::size_t line_number = 0;
     std::vector<std::string> header;
-    while (header.empty() && std::getline(in, line)) {
-        ++line_number;
+    while (header.empty() && lines.next(line)) {
+        // A UTF-8 byte-order mark (spreadsheets write one) is not part of the first column's name.
+        if (lines.number() == 1 && line.starts_with("\xEF\xBB\xBF")) line.erase(0, 3);
         if (line.find_first_not_of(" \t\r") != std::string::npos) header = csv_fields(line);
     }
     if (header.empty()) throw Error(fmt::format("{}: the file is empty (a header row naming the columns comes first)", path));
     const auto target_at = std::find(header.begin(), header.end(), target);
     if (target_at == header.end()) {
-        throw Error(fmt::format("{}: no column '{}' (the columns are {})", path, target, fmt::join(header, ", ")));
+        std::vector<std::string> names;
+        for (const auto& h : header) names.push_back(quoted(h));
+        throw Error(fmt::format("{}: no column '{}' (the columns are {})", path, quoted(target), fmt::join(names, ", ")));
     }
     const auto target_index = static_cast<std::size_t>(target_at - header.begin());
     if (header.size() < 2) throw Error(fmt::format("{}: besides the target '{}' there is no feature column", path, target));
     std::vector<std::vector<double>> rows;
     std::vector<std::string> targets;
-    while (std::getline(in, line)) {
-        ++line_number;
+    std::vector<std::size_t> target_lines;
+    while (lines.next(line)) {
+        const std::size_t line_number = lines.number();
         if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
         const auto fields = csv_fields(line);
         if (fields.size() != header.size()) {
@@ -205,30 +266,60 @@ Dataset load_csv(const std::string& path, const std::string& target) {
             if (j == target_index) continue;
             double v = 0;
             if (!detail::parse_finite_number(fields[j], v)) {
-                throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number, header[j], fields[j]));
+                throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number, quoted(header[j]),
+                                        quoted(fields[j])));
             }
             row.push_back(v);
         }
         if (fields[target_index].empty()) throw Error(fmt::format("{}:{}: the target '{}' is empty", path, line_number, target));
         rows.push_back(std::move(row));
         targets.push_back(fields[target_index]);
+        target_lines.push_back(line_number);
         if (rows.size() > 10'000'000) throw Error(fmt::format("{}: more than 10,000,000 rows", path));
     }
     if (rows.size() < 2) throw Error(fmt::format("{}: {} example{} after the header; at least 2 are needed", path, rows.size(), rows.size() == 1 ? "" : "s"));
-    // Classes: the distinct target values, numbers in numeric order, words in alphabetical order.
-    std::vector<std::string> classes(targets.begin(), targets.end());
-    auto numeric = [](const std::string& t, double& v) {
-        const auto [end, error] = std::from_chars(t.data(), t.data() + t.size(), v);
-        return error == std::errc() && end == t.data() + t.size();
-    };
-    std::sort(classes.begin(), classes.end(), [&](const std::string& a, const std::string& b) {
-        double x = 0;
-        double y = 0;
-        if (numeric(a, x) && numeric(b, y)) return x < y;
-        return a < b;
-    });
-    classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
-    if (classes.size() < 2) throw Error(fmt::format("{}: the target '{}' has only one value ('{}'): nothing to classify", path, target, classes[0]));
+
+    // Classes, by one rule: when every label reads as a number, the labels are numbers (1 and 1.0 are one class),
+    // in numeric order; otherwise they are words, in byte order. A label that reads as NaN or infinity is an error
+    // either way: it is a missing value, not a class.
+    std::vector<double> numbers(targets.size());
+    bool all_numbers = true;
+    for (std::size_t i = 0; i < targets.size(); ++i) {
+        std::string_view t = targets[i];
+        if (t.starts_with('+')) t.remove_prefix(1);
+        const auto [end, error] = std::from_chars(t.data(), t.data() + t.size(), numbers[i]);
+        const bool is_number = !t.empty() && error == std::errc() && end == t.data() + t.size();
+        if (is_number && !std::isfinite(numbers[i])) {
+            throw Error(fmt::format("{}:{}: the target '{}' is '{}', a missing value rather than a class", path, target_lines[i], target,
+                                    quoted(targets[i])));
+        }
+        all_numbers = all_numbers && is_number;
+    }
+    std::vector<std::int32_t> labels(targets.size());
+    std::vector<std::string> classes;
+    if (all_numbers) {
+        std::vector<double> distinct(numbers);
+        std::sort(distinct.begin(), distinct.end());
+        distinct.erase(std::unique(distinct.begin(), distinct.end()), distinct.end());
+        if (distinct.size() <= 1000) {
+            for (std::size_t i = 0; i < targets.size(); ++i) {
+                labels[i] = static_cast<std::int32_t>(std::lower_bound(distinct.begin(), distinct.end(), numbers[i]) - distinct.begin());
+            }
+            for (double v : distinct) classes.push_back(fmt::format("{}", v == 0 ? 0.0 : v));  // -0 and 0 are one class: "0"
+        } else {
+            classes.resize(distinct.size());
+        }
+    } else {
+        classes = targets;
+        std::sort(classes.begin(), classes.end());
+        classes.erase(std::unique(classes.begin(), classes.end()), classes.end());
+        if (classes.size() <= 1000) {
+            for (std::size_t i = 0; i < targets.size(); ++i) {
+                labels[i] = static_cast<std::int32_t>(std::lower_bound(classes.begin(), classes.end(), targets[i]) - classes.begin());
+            }
+        }
+    }
+    if (classes.size() < 2) throw Error(fmt::format("{}: the target '{}' has only one value ('{}'): nothing to classify", path, target, quoted(targets[0])));
     if (classes.size() > 1000) throw Error(fmt::format("{}: the target '{}' has {} distinct values; is it a class column?", path, target, classes.size()));
     Dataset d;
     d.name = path;
@@ -237,14 +328,12 @@ Dataset load_csv(const std::string& path, const std::string& target) {
     for (std::size_t j = 0; j < header.size(); ++j) {
         if (j != target_index) d.feature_names.push_back(header[j]);
     }
-    std::map<std::string, std::int32_t> class_of;
-    for (std::size_t k = 0; k < classes.size(); ++k) class_of.emplace(classes[k], static_cast<std::int32_t>(k));
     const auto f = static_cast<std::int64_t>(d.feature_names.size());
     d.features = Tensor::zeros({static_cast<std::int64_t>(rows.size()), f});
     for (std::size_t i = 0; i < rows.size(); ++i) {
         for (std::int64_t j = 0; j < f; ++j) d.features.set(static_cast<std::int64_t>(i) * f + j, rows[i][static_cast<std::size_t>(j)]);
-        d.labels.push_back(class_of.at(targets[i]));
     }
+    d.labels = std::move(labels);
     return d;
 }
 

@@ -18,7 +18,17 @@ constexpr std::string_view reserved_cpp[] = {
     "static", "struct", "switch", "template", "this", "throw", "true", "try", "typedef", "typename", "union", "unsigned",
     "using", "virtual", "void", "volatile", "while", "xor", "std", "detail", "T", "grad_output", "batch", "units", "inner",
     "forward", "backward", "value", "gradients", "sample", "unit", "pos", "at", "row_start", "y",
-    "output"};  // grad_output is the adjoint
+    "output",  // grad_output is the adjoint
+    // The rest of C++20's keywords and alternative tokens.
+    "and_eq", "bitand", "bitor", "compl", "not_eq", "or_eq", "xor_eq", "char8_t", "char16_t", "char32_t", "wchar_t", "concept",
+    "requires", "co_await", "co_return", "co_yield", "consteval", "constinit", "static_assert", "thread_local",
+    "dynamic_cast", "static_cast", "reinterpret_cast", "const_cast", "typeid", "final", "override", "import", "module",
+    // Macros of the headers it includes (<cmath>, <cstddef>, <cstdint>, <limits>) and of glibc's <cmath>.
+    "NULL", "NAN", "INFINITY", "HUGE_VAL", "HUGE_VALF", "HUGE_VALL", "FP_NAN", "FP_INFINITE", "FP_ZERO", "FP_SUBNORMAL",
+    "FP_NORMAL", "FP_FAST_FMA", "FP_FAST_FMAF", "FP_FAST_FMAL", "FP_ILOGB0", "FP_ILOGBNAN", "MATH_ERRNO", "MATH_ERREXCEPT",
+    "math_errhandling", "M_E", "M_LOG2E", "M_LOG10E", "M_LN2", "M_LN10", "M_PI", "M_PI_2", "M_PI_4", "M_1_PI", "M_2_PI",
+    "M_2_SQRTPI", "M_SQRT2", "M_SQRT1_2", "errno", "assert", "offsetof", "INT8_MAX", "INT16_MAX", "INT32_MAX", "INT64_MAX",
+    "SIZE_MAX", "PTRDIFF_MAX", "fpclassify", "isfinite", "isinf", "isnan", "isnormal", "signbit"};
 
 std::string cpp_number(double value) {
     if (std::isnan(value)) return "std::numeric_limits<T>::quiet_NaN()";

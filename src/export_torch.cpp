@@ -16,7 +16,19 @@ constexpr std::string_view reserved_python[] = {
     "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
     "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",
     "pass", "raise", "return", "try", "while", "with", "yield", "torch", "F", "math", "ctx", "self", "grad_output", "units",
-    "output"};  // its gradient would be called grad_output, the adjoint's name
+    "output",  // its gradient would be called grad_output, the adjoint's name
+    // Parameters become attributes of the torch.nn.Module: none may hide one of its own (PyTorch 1.13 to 2.x; a
+    // newer PyTorch may add names, which torch.nn.Module then refuses with a KeyError naming it).
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "children", "compile", "cpu", "cuda", "double", "dump_patches",
+    "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
+    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters",
+    "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
+    "register_load_state_dict_pre_hook", "register_module", "register_parameter", "register_state_dict_pre_hook",
+    "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "training",
+    "type", "xpu", "zero_grad",
+    // Python's builtins that the generated file calls or names in annotations.
+    "int", "str", "super", "len", "tuple", "list", "range", "print", "object", "isinstance", "bool"};
 
 std::string python_number(double value) {
     if (std::isnan(value)) return "math.nan";

@@ -128,10 +128,11 @@ public:
             const Node* node = index.node(i);
             if (node->is_leaf() || uses[i] < 2) continue;
             std::string name;
+            // A variable called t1 or t_1 takes the number away in both styles (LaTeX writes either as t_1).
             do {
                 ++counter;
-                name = style_ == Style::latex ? fmt::format("t_{{{}}}", counter) : fmt::format("t{}", counter);
-            } while (taken.contains(name));
+            } while (taken.contains(fmt::format("t{}", counter)) || taken.contains(fmt::format("t_{}", counter)));
+            name = style_ == Style::latex ? fmt::format("t_{{{}}}", counter) : fmt::format("t{}", counter);
             name_ids_.try_emplace(node, static_cast<std::uint32_t>(names_.size()));
             names_.push_back(std::move(name));
             shared_.push_back(node);

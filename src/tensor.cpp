@@ -349,6 +349,7 @@ bool Tensor::identical(const Tensor& other) const {
 namespace {
 
 std::string format_element(double value, DType dtype) {
+    if (std::isnan(value)) return "nan";  // NaN's sign bit means nothing: never "-nan"
     if (dtype == DType::float32) return fmt::format("{}", static_cast<float>(value));
     return fmt::format("{}", value);
 }

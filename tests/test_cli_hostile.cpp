@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 
 #include <nlohmann/json.hpp>
@@ -235,4 +236,152 @@ TEST_CASE("trace shows grad's own sweep: the where-mask acts where grad applies 
     const auto selected = run_cli({"trace", "where(x > 0, sqrt(x), 0)", "--at", "x=4"});
     CHECK(selected.out.find("(mask 1) = 0.25") != std::string::npos);
     CHECK(selected.out.ends_with("dy/dx = 0.25\n"));
+}
+
+namespace {
+
+// A two-feature CSV (columns a, b, then the label) that a small MLP learns perfectly: label = a + 0.2 b > 0.
+std::string separable_csv(const std::string& header, const std::function<std::string(int, int)>& label_text, bool swap = false) {
+    std::string text = header + "\n";
+    std::uint64_t state = 12345;
+    auto uniform = [&] {
+        state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+        return static_cast<double>(state >> 11) / 9007199254740992.0 * 4.0 - 2.0;
+    };
+    for (int i = 0; i < 300; ++i) {
+        const double a = uniform();
+        const double b = uniform();
+        const int label = a + 0.2 * b > 0 ? 1 : 0;
+        text += swap ? fmt::format("{},{},{}\n", b, a, label_text(i, label)) : fmt::format("{},{},{}\n", a, b, label_text(i, label));
+    }
+    return text;
+}
+
+}  // namespace
+
+TEST_CASE("CSV labels follow one rule; NaN labels, byte-order marks and endless lines are handled", "[cli][hostile]") {
+    TempDir dir;
+    // Was "212 classes": 0, 1, 0.0 and 1.0 are two numbers.
+    const std::string mixed_spelling = dir.file("spelling.csv");
+    std::ofstream(mixed_spelling) << separable_csv("a,b,label", [](int i, int l) { return i % 2 ? std::to_string(l) : fmt::format("{}.0", l); });
+    const auto two = run_cli({"train", "--data", mixed_spelling, "--target", "label", "--epochs", "1", "--hidden", "4"});
+    INFO(two.err);
+    CHECK(two.status == 0);
+    CHECK(two.out.find("2 classes") != std::string::npos);
+    // Was 4 classes: a NaN label is a missing value, an error with its line.
+    const std::string with_nan = dir.file("nan.csv");
+    std::ofstream(with_nan) << separable_csv("a,b,label", [](int i, int l) { return i == 7 ? std::string("nan") : std::to_string(l); });
+    expect_refused(run_cli({"train", "--data", with_nan, "--target", "label", "--epochs", "1"}),
+                   with_nan + ":9: the target 'label' is 'nan', a missing value rather than a class");
+    // Was 86 classes: words and numbers mixed are words, six of them.
+    const std::string words = dir.file("words.csv");
+    std::ofstream(words) << separable_csv("a,b,label", [](int i, int) {
+        const char* labels[] = {"2", "10", "1a", "x", "b", "3"};
+        return std::string(labels[i % 6]);
+    });
+    const auto six = run_cli({"train", "--data", words, "--target", "label", "--epochs", "1", "--hidden", "4"});
+    CHECK(six.status == 0);
+    CHECK(six.out.find("6 classes") != std::string::npos);
+    // Was: no column 'label' (the columns are \ufefflabel, ...).
+    const std::string bom = dir.file("bom.csv");
+    std::ofstream(bom) << "\xEF\xBB\xBF" << separable_csv("a,b,label", [](int, int l) { return std::to_string(l); });
+    CHECK(run_cli({"train", "--data", bom, "--target", "a", "--epochs", "1", "--hidden", "4", "--examples", "10"}).status == 0);
+    // A line of 3 MiB: an error with its line, not an internal error (or all memory for a 1 GB line).
+    const std::string endless = dir.file("endless.csv");
+    std::ofstream(endless) << "a,label\n" << std::string(3 << 20, '1') << ",0\n";
+    expect_refused(run_cli({"train", "--data", endless, "--target", "label", "--epochs", "1"}), endless + ":2: the line is longer than");
+}
+
+TEST_CASE("predict matches a CSV's columns by name; forged model metadata is refused before building", "[cli][hostile]") {
+    TempDir dir;
+    const std::string data = dir.file("data.csv");
+    std::ofstream(data) << separable_csv("a,b,label", [](int, int l) { return std::to_string(l); });
+    const std::string model = dir.file("model.safetensors");
+    const auto trained = run_cli({"train", "--data", data, "--target", "label", "--epochs", "40", "--hidden", "8", "-o", model});
+    REQUIRE(trained.status == 0);
+    const auto same = run_cli({"predict", model, "--data", data, "--target", "label"});
+    REQUIRE(same.status == 0);
+    const std::string accuracy = same.out.substr(same.out.find("test accuracy"));
+    // The same examples with the feature columns swapped (was: 99.5% -> 50.5%, exit 0).
+    const std::string swapped = dir.file("swapped.csv");
+    std::ofstream(swapped) << separable_csv("b,a,label", [](int, int l) { return std::to_string(l); }, true);
+    const auto matched = run_cli({"predict", model, "--data", swapped, "--target", "label"});
+    INFO(matched.err);
+    CHECK(matched.status == 0);
+    CHECK(matched.out.substr(matched.out.find("test accuracy")) == accuracy);
+    // A column the model needs is missing.
+    const std::string missing = dir.file("missing.csv");
+    std::ofstream(missing) << "b,c,label\n1,2,0\n3,4,1\n";
+    expect_refused(run_cli({"predict", model, "--data", missing, "--target", "label"}),
+                   missing + " has no column 'a', which '" + model + "' was trained on (it reads a, b; the file has b, c)");
+    // A class the model does not know.
+    const std::string new_class = dir.file("new_class.csv");
+    std::ofstream(new_class) << "a,b,label\n1,2,0\n3,4,7\n";
+    expect_refused(run_cli({"predict", model, "--data", new_class, "--target", "label"}), "has the class '7', which");
+
+    // Forged metadata: were "internal error" (or all memory) when the model was built from it.
+    auto forged = [&](const std::string& key, const std::string& value) {
+        auto checkpoint = symgrad::io::load_safetensors(model);
+        checkpoint.metadata[key] = value;
+        const std::string path = dir.file("forged.safetensors");
+        symgrad::io::save_safetensors(path, checkpoint);
+        return run_cli({"predict", path});
+    };
+    expect_refused(forged("model.hidden", "65536,65536,65536"), "does not fit its tensors");
+    expect_refused(forged("model.classes", "99999999999"), "'model.classes' is 99999999999, not a whole number from 2 to 1000");
+    expect_refused(forged("model.hidden", "-3"), "'model.hidden' is -3, not a whole number");
+    expect_refused(forged("model.inputs", "nan"), "'model.inputs' is nan");
+    expect_refused(forged("data.features", "a,b,c"), "names 3 features but the model takes 2");
+}
+
+TEST_CASE("one rule for repeated options; generated names never take a variable's; odd numbers and dashes", "[cli][hostile]") {
+    // Were: one curve labelled with both values; the last --at silently kept; --wrt x,x twice.
+    expect_refused(run_cli({"plot", "x * sigmoid(beta * x)", "--param", "beta=0.5", "--param", "beta=2"}), "--param gives 'beta' twice");
+    expect_refused(run_cli({"trace", "x", "--at", "x=1", "--at", "x=2"}), "--at gives 'x' twice");
+    expect_refused(run_cli({"grad", "x * y", "--wrt", "x,x"}), "--wrt gives 'x' twice");
+    expect_refused(run_cli({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=shared:1", "--param", "beta=shared:2", "--epochs", "1"}),
+                   "--param gives 'beta' twice");
+    // Was t_{1} = σ(t_1·t_2): the LaTeX temporaries skip the user's t1 and t2.
+    const auto latex = run_cli({"grad", "t1 * sigmoid(t2 * t1)", "--latex"});
+    CHECK(latex.status == 0);
+    CHECK(latex.out.find("t_{3} &= \\sigma") != std::string::npos);
+    CHECK(latex.out.find("t_{1} &=") == std::string::npos);
+    // Was "v1 = y * v1" and "dy/dy = 3".
+    const auto trace = run_cli({"trace", "y * v1 + v2", "--at", "y=1", "--at", "v1=2", "--at", "v2=3"});
+    CHECK(trace.status == 0);
+    CHECK(trace.out.find("v3 = y * v1") != std::string::npos);
+    CHECK(trace.out.find("dy_/dy = 2\n") != std::string::npos);
+    // Was "expr is required" alone.
+    const auto dash = run_cli({"grad", "-x"});
+    CHECK(dash.status == 2);
+    CHECK(dash.err.find("(an expression that starts with '-' goes after '--': symgrad grad -- '-x')") != std::string::npos);
+    CHECK(run_cli({"grad", "--", "-x"}).out == "dx = -1\n");
+    // Was refused while the language reads 1e-999 as 0.
+    const auto tiny = run_cli({"trace", "x", "--at", "x=1e-999"});
+    CHECK(tiny.status == 0);
+    expect_refused(run_cli({"trace", "x", "--at", "x=1e999"}), "'1e999' is too large for float64");
+    // Was a 309-digit range.
+    const auto repeat = run_cli({"bench", "x", "--repeat", "0"});
+    CHECK(repeat.status == 2);
+    CHECK(repeat.err.find("--repeat: '0' is not a whole number from 1 to 1000000") != std::string::npos);
+    CHECK(repeat.err.size() < 200);
+    // NaN's sign bit is not printed.
+    const auto nan = run_cli({"trace", "log(x)", "--at", "x=-1"});
+    CHECK(nan.out.find("-nan") == std::string::npos);
+    CHECK(nan.out.find("= nan") != std::string::npos);
+}
+
+TEST_CASE("check and trace refuse work and memory they cannot finish before starting it", "[cli][hostile]") {
+    // Was still running after 60 s.
+    expect_refused(run_cli({"check", "x * y", "--shape", "x=5000,1", "--shape", "y=1,5000"}), "element operations, more than");
+    // Was an internal error (3000^3 elements).
+    expect_refused(run_cli({"check", "x * y * z", "--shape", "x=3000,1,1", "--shape", "y=1,3000,1", "--shape", "z=1,1,3000"}),
+                   "past the memory limit of 4 GiB");
+    // Was 3.1 GB, then "out of memory", exit 1.
+    std::string values = "x=";
+    for (int i = 0; i < 20000; ++i) values += i > 0 ? ",1" : "1";
+    std::string y_values = "y" + values.substr(1);
+    expect_refused(run_cli({"trace", "x * y", "--shape", "x=20000,1", "--shape", "y=1,20000", "--at", values, "--at", y_values}),
+                   "past the memory limit of 4 GiB");
+    CHECK(run_cli({"check", "x * y", "--shape", "x=5,1", "--shape", "y=1,5"}).status == 0);
 }

@@ -41,9 +41,11 @@ Dataset builtin(std::string_view name, std::int64_t n, std::uint64_t seed);
 std::vector<std::string> builtin_names();
 
 // A CSV file: a header row naming the columns, then one example per line, fields separated by commas (spaces
-// around them ignored, no quoting). Every column but `target` is a numeric feature; the target's distinct values
-// (numbers or words) become the classes, in sorted order (class_names). Blank lines are skipped. A malformed line
-// (another number of fields, a field that is not a number) is an error naming the file and the line.
+// around them ignored, no quoting; a UTF-8 byte-order mark before the header is skipped). Every column but `target`
+// is a numeric feature. The target's distinct values become the classes (class_names): when every label reads as
+// a number they are numbers (1 and 1.0 are one class) in numeric order, otherwise words in byte order; a label
+// that reads as NaN or infinity is an error with its line. Blank lines are skipped. A malformed line (another
+// number of fields, a field that is not a number, more than 1 MiB) is an error naming the file and the line.
 Dataset load_csv(const std::string& path, const std::string& target);
 
 // A shuffled split: test_fraction of the examples (at least one) go to the test set.

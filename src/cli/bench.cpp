@@ -221,12 +221,12 @@ Action add_bench(CLI::App& app) {
     sub->add_option("--dtype", options->dtype, "float32 (default) or float64");
     sub->add_option("--threads", options->threads, "Threads (default 1; 0 = one per hardware thread)");
     sub->add_option("--repeat", options->repeat, "Repetitions (default: as many as fit in about a second, 5 to 500)")
-        ->check(CLI::PositiveNumber);
+        ->check(whole_number(1, 1'000'000));
     sub->add_option("--block", options->block, fmt::format("Elements per block of a fused pass (default {})", CompileOptions{}.block))
-        ->check(CLI::Range(1, 1 << 20));
+        ->check(whole_number(1, 1 << 20));
     sub->add_flag("--json", options->json, "Print one JSON object (keys fwd_ms, bwd_ms, fwd_bwd_ms, gbps, bound_fraction, threads, shape, ...)");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse shapes that need more GiB than this (default 4)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     sub->footer("Example:\n  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024 --threads 2\n"
                 "Forward runs y; backward runs the gradients of every variable given an output gradient. The bound is the\n"
                 "time to move the fewest bytes (read the variables, write y; read them and dy, write the gradients) at the\n"

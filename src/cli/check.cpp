@@ -12,6 +12,7 @@ struct CheckOptions {
     std::vector<std::string> shapes;
     std::uint64_t seed = 0;
     std::string range = "-2:2";
+    double memory_limit_gib = 4.0;
 };
 
 int run_check(const CheckOptions& o) {
@@ -27,6 +28,21 @@ int run_check(const CheckOptions& o) {
                                      "(use smaller shapes: a batch of a few rows checks the same formulas)", elements, max_elements));
     }
     const auto [lo, hi] = parse_range(o.range, "--range");
+    // Each perturbation evaluates the whole graph, gradients included: its memory and its size bound the run.
+    std::vector<Expr> outputs{y};
+    const auto grads = grad(y, vars);
+    outputs.insert(outputs.end(), grads.begin(), grads.end());
+    check_memory(outputs, o.memory_limit_gib, "checking this expression");
+    double graph_elements = 0;
+    const GraphIndex index = index_graph(outputs);
+    for (std::size_t i = 0; i < index.size(); ++i) graph_elements += static_cast<double>(index.node(i)->shape().numel());
+    constexpr double max_work = 4e9;  // element operations: about a minute at worst
+    const double work = 8.0 * static_cast<double>(elements) * graph_elements;  // 4 points, both orders
+    if (work > max_work) {
+        throw InputError(fmt::format("check perturbs each of the {} elements of the variables and evaluates a graph of {:.3g} elements each "
+                                     "time ({:.2g} element operations, more than {:.2g}): use smaller shapes, a batch of a few rows checks "
+                                     "the same formulas", elements, graph_elements, work, max_work));
+    }
     Bindings at;
     std::uint64_t seed = o.seed * 1000;
     for (const auto& v : vars) at.emplace(v.node().attrs().name, Tensor::uniform(v.shape(), lo, hi, seed++));
@@ -48,6 +64,8 @@ Action add_check(CLI::App& app) {
     sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
     sub->add_option("--seed", options->seed, "Seed of the random points and projections");
     sub->add_option("--range", options->range, "Interval the random points are drawn from, LO:HI (default -2:2)");
+    sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose evaluation needs more GiB than this (default 4)")
+        ->check(positive_number());
     sub->footer("Example:\n  symgrad check 'x * sigmoid(beta * x)' --shape x=8,4 --shape beta=4\n"
                 "Exit status 1 when a check fails.");
     return [options] { return run_check(*options); };

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <iostream>
@@ -38,6 +39,12 @@ double parse_number(std::string_view text, std::string_view what) {
     const char* last = first + trimmed.size();
     if (first != last && *first == '+') ++first;
     const auto [end, error] = std::from_chars(first, last, value);
+    if (error == std::errc::result_out_of_range && end == last) {
+        // Underflow is the nearest number, 0 (as the expression language reads 1e-999); overflow is refused.
+        const double nearest = std::strtod(trimmed.c_str(), nullptr);
+        if (std::isfinite(nearest)) return nearest;
+        throw InputError(fmt::format("{}: '{}' is too large for float64", what, shown(text)));
+    }
     if (trimmed.empty() || error != std::errc() || end != last) {
         throw InputError(fmt::format("{}: '{}' is not a number", what, shown(text)));
     }
@@ -147,6 +154,48 @@ void write_output(const std::string& path, std::string_view content) {
         return;
     }
     io::write_file(path, content);
+}
+
+void reject_repeated_names(const std::vector<std::string>& names, std::string_view flag, std::string_view hint) {
+    for (std::size_t i = 0; i < names.size(); ++i) {
+        if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) != names.begin() + static_cast<std::ptrdiff_t>(i)) {
+            throw InputError(fmt::format("{} gives '{}' twice{}", flag, shown(names[i]), hint.empty() ? "" : fmt::format("; {}", hint)));
+        }
+    }
+}
+
+CLI::Validator positive_number() {
+    return CLI::Validator(
+        [](std::string& text) -> std::string {
+            double v = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (error != std::errc() || end != text.data() + text.size() || !(v > 0) || !std::isfinite(v)) {
+                return fmt::format("'{}' is not a number > 0", shown(text));
+            }
+            return {};
+        },
+        "NUMBER > 0");
+}
+
+CLI::Validator whole_number(std::int64_t lo, std::int64_t hi) {
+    return CLI::Validator(
+        [lo, hi](std::string& text) -> std::string {
+            std::int64_t v = 0;
+            const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), v);
+            if (error != std::errc() || end != text.data() + text.size() || v < lo || v > hi) {
+                return fmt::format("'{}' is not a whole number from {} to {}", shown(text), lo, hi);
+            }
+            return {};
+        },
+        fmt::format("INT in [{}, {}]", lo, hi));
+}
+
+void check_memory(std::span<const Expr> outputs, double limit_gib, std::string_view what) {
+    const double peak = evaluation_peak_bytes(outputs);
+    if (peak > limit_gib * 1073741824.0) {
+        throw InputError(fmt::format("{} would hold {:.3g} GiB at once, past the memory limit of {} GiB (--memory-limit to change it)", what,
+                                     peak / 1073741824.0, limit_gib));
+    }
 }
 
 std::size_t thread_count(std::int64_t requested) {

@@ -81,6 +81,19 @@ void write_output(const std::string& path, std::string_view content);
 // symgrad::max_threads; returns the count to pass on (0 stays 0).
 std::size_t thread_count(std::int64_t requested);
 
+// One rule for repeated options, everywhere: a name given twice (--at x=1 --at x=2, --param beta twice,
+// --wrt x,x) is an error, never "the last one wins". `hint` says how to give several values, if there is a way.
+void reject_repeated_names(const std::vector<std::string>& names, std::string_view flag, std::string_view hint = "");
+
+// Validators with plain messages (CLI11's own print ranges of 309 digits): a finite number > 0, and a whole
+// number from lo to hi.
+CLI::Validator positive_number();
+CLI::Validator whole_number(std::int64_t lo, std::int64_t hi);
+
+// Refuses, before anything is allocated, outputs whose evaluation would hold more than limit_gib at once
+// (intermediate values included); the message names `what` and --memory-limit.
+void check_memory(std::span<const Expr> outputs, double limit_gib, std::string_view what);
+
 // Refuses, before any work, an output path that cannot be written: a directory, a missing directory, or one
 // without write permission. `flag` names the option in the message.
 void check_output_path(const std::string& path, std::string_view flag);

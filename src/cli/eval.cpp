@@ -50,7 +50,7 @@ Action add_eval(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("eval", "Evaluate an expression and its gradients from a JSON request (for scripts).");
     sub->add_option("file", options->file, "The JSON request, or - for stdin")->required();
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse requests whose text, numbers or tensors need more GiB than this (default 1)")
-        ->check(CLI::PositiveNumber);
+        ->check(positive_number());
     sub->footer("Example:\n"
                 "  echo '{\"expr\": \"x * sigmoid(beta * x)\", \"dtype\": \"float64\",\n"
                 "         \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}, \"beta\": {\"shape\": [], \"data\": [1]}}}' | symgrad eval -\n"

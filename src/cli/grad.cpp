@@ -22,6 +22,7 @@ int run_grad(const GradOptions& o) {
     if (o.wrt.empty()) {
         wrt = all;
     } else {
+        reject_repeated_names(split(o.wrt, ','), "--wrt");
         for (const auto& name : split(o.wrt, ',')) {
             const Expr* found = find_variable(all, name);
             if (found == nullptr) {

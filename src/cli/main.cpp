@@ -1,6 +1,7 @@
 // The symgrad command-line tool. Exit status: 0 success, 2 bad input (usage, expression, shape, file),
 // 1 an internal error (and `check` when a gradient check fails).
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -60,7 +61,23 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         // Help and version exit 0; any usage error exits 2.
         const int status = app.exit(e);
-        return status == 0 ? 0 : 2;
+        if (status == 0) return 0;
+        // An expression that starts with '-' reads as an option ("symgrad grad '-x'": "expr is required").
+        CLI::App* sub = nullptr;
+        for (auto& [candidate, action] : actions) {
+            if (argc > 1 && candidate->get_name() == argv[1]) sub = candidate;
+        }
+        for (int i = 2; sub != nullptr && i < argc; ++i) {
+            const std::string arg = argv[i];
+            if (arg == "--") break;
+            const std::string name = arg.substr(0, arg.find('='));
+            if (arg.size() > 1 && arg[0] == '-' && !(arg[1] == '-' && arg.size() > 2 && std::isalpha(static_cast<unsigned char>(arg[2]))) &&
+                sub->get_option_no_throw(name) == nullptr) {
+                std::cerr << fmt::format("(an expression that starts with '-' goes after '--': symgrad {} -- '{}')\n", argv[1], shown(arg));
+                break;
+            }
+        }
+        return 2;
     }
     try {
         for (auto& [sub, action] : actions) {

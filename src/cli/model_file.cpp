@@ -62,6 +62,8 @@ void save_model(const std::string& path, const ModelRecipe& r, const nn::MLP& mo
                   {"data.examples", std::to_string(r.examples)},
                   {"data.test_fraction", fmt::format("{:.17g}", r.test_fraction)},
                   {"data.seed", std::to_string(r.seed)},
+                  {"data.features", fmt::format("{}", fmt::join(r.feature_names, ","))},  // CSV columns hold no comma
+                  {"data.classes", fmt::format("{}", fmt::join(r.class_names, ","))},
                   {"data.mean", numbers_text(r.mean)},
                   {"data.stddev", numbers_text(r.stddev)},
                   {"train.epochs_done", std::to_string(r.epochs_done)},
@@ -97,21 +99,88 @@ SavedModel load_model(const std::string& path) {
             r.activation_params.push_back(nn::parse_param_spec(name, spec));
         }
     }
-    for (double h : numbers_of(get("model.hidden"), where)) r.hidden.push_back(static_cast<std::int64_t>(h));
+    // Whole numbers in range, checked before anything is built from them.
+    auto whole = [&](double v, const std::string& key, double lo, double hi) {
+        if (!(v >= lo && v <= hi && v == std::floor(v))) {
+            throw InputError(fmt::format("{} '{}' is {}, not a whole number from {} to {}", where, key, v, lo, hi));
+        }
+        return static_cast<std::int64_t>(v);
+    };
+    for (double h : numbers_of(get("model.hidden"), where)) r.hidden.push_back(whole(h, "model.hidden", 1, 65536));
     r.weights = get("model.weight_init") == "xavier" ? nn::WeightInit::xavier : nn::WeightInit::kaiming;
-    r.inputs = static_cast<std::int64_t>(parse_number(get("model.inputs"), where));
-    r.classes = static_cast<std::int64_t>(parse_number(get("model.classes"), where));
+    r.inputs = whole(parse_number(get("model.inputs"), where), "model.inputs", 1, 1e6);
+    r.classes = whole(parse_number(get("model.classes"), where), "model.classes", 2, 1000);
+    // The layers the metadata describes must be the tensors the file holds: a forged width would otherwise build
+    // (allocate) a model of any size before the first tensor is compared.
+    {
+        double described = 0;
+        std::int64_t fan_in = r.inputs;
+        for (std::int64_t width : r.hidden) {
+            described += static_cast<double>(fan_in) * static_cast<double>(width) + static_cast<double>(width);
+            fan_in = width;
+        }
+        described += static_cast<double>(fan_in) * static_cast<double>(r.classes) + static_cast<double>(r.classes);
+        double stored = 0;
+        for (const auto& [name, t] : saved.checkpoint.tensors) stored += static_cast<double>(t.numel());
+        if (described > stored) {
+            throw InputError(fmt::format("{} describes layers of {:.0f} weights (inputs {}, hidden {}, classes {}) but the file holds {:.0f} "
+                                         "numbers: it does not fit its tensors", where, described, r.inputs, fmt::join(r.hidden, ","), r.classes,
+                                         stored));
+        }
+    }
     r.dtype = get("model.dtype") == "float64" ? DType::float64 : DType::float32;
     r.data = get("data.name");
     r.target = get("data.target");
     r.examples = static_cast<std::int64_t>(parse_number(get("data.examples"), where));
     r.test_fraction = parse_number(get("data.test_fraction"), where);
     r.seed = static_cast<std::uint64_t>(parse_number(get("data.seed"), where));
+    if (const auto it = m.find("data.features"); it != m.end() && !it->second.empty()) r.feature_names = split(it->second, ',');
+    if (const auto it = m.find("data.classes"); it != m.end() && !it->second.empty()) r.class_names = split(it->second, ',');
+    if (!r.feature_names.empty() && static_cast<std::int64_t>(r.feature_names.size()) != r.inputs) {
+        throw InputError(fmt::format("{} names {} features but the model takes {}", where, r.feature_names.size(), r.inputs));
+    }
+    if (!r.class_names.empty() && static_cast<std::int64_t>(r.class_names.size()) != r.classes) {
+        throw InputError(fmt::format("{} names {} classes but the model has {}", where, r.class_names.size(), r.classes));
+    }
     r.mean = numbers_of(get("data.mean"), where);
     r.stddev = numbers_of(get("data.stddev"), where);
     r.epochs_done = static_cast<std::int64_t>(parse_number(get("train.epochs_done"), where));
     r.optimizer = get("train.optimizer");
     return saved;
+}
+
+data::Dataset match_model_columns(const data::Dataset& d, const ModelRecipe& r, const std::string& model_path) {
+    if (r.feature_names.empty()) return d;  // a file from before names were kept: by position, as it was trained
+    data::Dataset matched = d;
+    const auto n = d.size();
+    const auto f = static_cast<std::int64_t>(r.feature_names.size());
+    const auto given = static_cast<std::int64_t>(d.feature_names.size());
+    matched.feature_names = r.feature_names;
+    matched.features = Tensor::zeros({n, f});
+    for (std::int64_t j = 0; j < f; ++j) {
+        const auto at = std::find(d.feature_names.begin(), d.feature_names.end(), r.feature_names[static_cast<std::size_t>(j)]);
+        if (at == d.feature_names.end()) {
+            throw InputError(fmt::format("{} has no column '{}', which '{}' was trained on (it reads {}; the file has {})", d.name,
+                                         r.feature_names[static_cast<std::size_t>(j)], model_path, fmt::join(r.feature_names, ", "),
+                                         fmt::join(d.feature_names, ", ")));
+        }
+        const auto source = static_cast<std::int64_t>(at - d.feature_names.begin());
+        for (std::int64_t i = 0; i < n; ++i) matched.features.set(i * f + j, d.features.get(i * given + source));
+    }
+    if (!r.class_names.empty()) {
+        matched.classes = r.classes;
+        matched.class_names = r.class_names;
+        for (std::size_t i = 0; i < d.labels.size(); ++i) {
+            const std::string& name = d.class_names[static_cast<std::size_t>(d.labels[i])];
+            const auto at = std::find(r.class_names.begin(), r.class_names.end(), name);
+            if (at == r.class_names.end()) {
+                throw InputError(fmt::format("{} has the class '{}', which '{}' does not know (its classes: {})", d.name, name, model_path,
+                                             fmt::join(r.class_names, ", ")));
+            }
+            matched.labels[i] = static_cast<std::int32_t>(at - r.class_names.begin());
+        }
+    }
+    return matched;
 }
 
 data::Dataset dataset_of(const std::string& name, const std::string& target, std::int64_t examples, std::uint64_t seed) {

@@ -23,6 +23,8 @@ struct ModelRecipe {
     std::int64_t examples = 0;
     double test_fraction = 0.2;
     std::uint64_t seed = 1;
+    std::vector<std::string> feature_names;  // the columns the model reads, in order (empty in files before 0.2)
+    std::vector<std::string> class_names;    // what its outputs mean, in order (empty in files before 0.2)
     std::vector<double> mean;    // the standardizer fitted on the training set
     std::vector<double> stddev;
     std::int64_t epochs_done = 0;
@@ -34,7 +36,9 @@ std::string param_spec_text(const nn::ParamSpec& spec);
 
 void save_model(const std::string& path, const ModelRecipe& recipe, const nn::MLP& model, const nn::Optimizer& optimizer);
 
-// Reads a checkpoint written by save_model; errors (InputError) name the file and what is missing or wrong.
+// Reads a checkpoint written by save_model; errors (InputError) name the file and what is missing or wrong,
+// including metadata that does not fit the tensors stored (a forged hidden=65536,65536 is refused before any
+// model is built).
 struct SavedModel {
     ModelRecipe recipe;
     io::Checkpoint checkpoint;
@@ -42,6 +46,10 @@ struct SavedModel {
 SavedModel load_model(const std::string& path);
 
 // The dataset named by the recipe: a built-in one (examples, seed), or a CSV file (with its target column).
+// The dataset's columns in the model's order, matched by name, and its labels mapped to the model's classes by
+// name: a CSV whose columns were swapped, or that lacks one, is read right or refused (never silently wrong).
+data::Dataset match_model_columns(const data::Dataset& d, const ModelRecipe& recipe, const std::string& model_path);
+
 data::Dataset dataset_of(const std::string& name, const std::string& target, std::int64_t examples, std::uint64_t seed);
 
 // The recipe's model.

@@ -155,11 +155,14 @@ int run_plot(const PlotOptions& o) {
                                      o.variable, y.shape()));
     }
     std::vector<std::pair<std::string, std::vector<double>>> params;
+    std::vector<std::string> param_names;
     for (const auto& spec : o.params) {
         auto param = parse_named_values(spec, "--param");
-        if (param.first == o.variable) throw InputError(fmt::format("--param '{}': '{}' is the plotted variable", spec, param.first));
+        if (param.first == o.variable) throw InputError(fmt::format("--param '{}': '{}' is the plotted variable", shown(spec), shown(param.first)));
+        param_names.push_back(param.first);
         params.push_back(std::move(param));
     }
+    reject_repeated_names(param_names, "--param", "for several curves give the values in one, e.g. --param beta=0.5,2");
     for (const auto& v : vars) {
         const std::string& name = v.node().attrs().name;
         if (name == o.variable) continue;

@@ -36,6 +36,7 @@ int run_predict(const PredictOptions& o) {
         test = dataset_of(name, o.data.empty() ? r.target : o.target, n, o.seed >= 0 ? static_cast<std::uint64_t>(o.seed) : r.seed + 1);
         what = fmt::format("{} new examples of {}", test.size(), name);
     }
+    test = match_model_columns(test, r, o.file);  // columns and classes by name, where the file keeps names
     if (static_cast<std::int64_t>(test.feature_names.size()) != r.inputs || test.classes != r.classes) {
         throw InputError(fmt::format("'{}' takes {} features and {} classes; {} has {} and {}", o.file, r.inputs, r.classes, test.name,
                                      test.feature_names.size(), test.classes));
@@ -60,8 +61,8 @@ Action add_predict(CLI::App& app) {
     sub->add_option("--data", o->data, "Evaluate on new examples of this built-in dataset (default: the training set's held-out part)");
     sub->add_option("--target", o->target, "The class column, when --data is a CSV file");
     sub->add_option("--examples", o->examples, "How many new examples (10 to 1,000,000)")
-        ->check(CLI::Range(std::int64_t{10}, std::int64_t{1'000'000}));
-    sub->add_option("--seed", o->seed, "Seed of the new examples (default: the training seed + 1)")->check(CLI::NonNegativeNumber);
+        ->check(whole_number(10, 1'000'000));
+    sub->add_option("--seed", o->seed, "Seed of the new examples (default: the training seed + 1)")->check(whole_number(0, INT64_MAX));
     sub->add_option("--threads", o->threads, "Threads (default 1)");
     sub->footer("Example:\n  symgrad train --data spirals -o spirals.safetensors && symgrad predict spirals.safetensors");
     return [o] { return run_predict(*o); };

@@ -1,6 +1,7 @@
 // symgrad trace EXPR --at x=1.5 --at beta=2: the teaching view of backprop. Every node in evaluation order
 // with its value; then the reverse sweep, one node at a time: the local derivative rule, the incoming
 // adjoint, and what it adds to each operand (micrograd's walkthrough, printed).
+#include <cmath>
 #include <iostream>
 
 #include "common.hpp"
@@ -13,10 +14,16 @@ struct TraceOptions {
     std::string expression;
     std::vector<std::string> at;
     std::vector<std::string> shapes;
+    double memory_limit_gib = 4.0;
 };
 
+// A number as the trace prints it; NaN's sign bit means nothing, so never "-nan".
+std::string number_text(double v) {
+    return std::isnan(v) ? "nan" : fmt::format("{:.6g}", v);
+}
+
 std::string value_text(const Tensor& t) {
-    if (t.rank() == 0) return fmt::format("{:.6g}", t.get(0));
+    if (t.rank() == 0) return number_text(t.get(0));
     std::string text;
     if (t.numel() <= 12) {
         text = to_string(t);
@@ -27,13 +34,16 @@ std::string value_text(const Tensor& t) {
         }
         text = squeezed;
     } else {
-        text = fmt::format("{} values, first {:.6g}", t.numel(), t.get(0));
+        text = fmt::format("{} values, first {}", t.numel(), number_text(t.get(0)));
     }
     return fmt::format("{} {}", t.shape(), text);
 }
 
 Bindings bindings_from(const std::vector<std::string>& specs, const std::vector<Expr>& vars) {
     Bindings at;
+    std::vector<std::string> given;
+    for (const auto& spec : specs) given.push_back(split_assignment(spec, "--at").first);
+    reject_repeated_names(given, "--at", "a tensor's values go in one, e.g. --at x=1,2,3 with --shape x=3");
     for (const auto& spec : specs) {
         const auto [name, values] = parse_named_values(spec, "--at");
         const Expr* found = find_variable(vars, name);
@@ -60,9 +70,23 @@ int run_trace(const TraceOptions& o) {
     const Bindings at = bindings_from(o.at, vars);
     const Expr roots[] = {y};
     const GraphIndex index = index_graph(roots);
+    // The trace keeps every node's value: the sum of their sizes, not the evaluation's peak, is what it holds.
+    double held = 0;
+    for (std::size_t i = 0; i < index.size(); ++i) {
+        held += static_cast<double>(index.node(i)->shape().numel()) * static_cast<double>(dtype_size(index.node(i)->dtype()));
+    }
+    if (3 * held > o.memory_limit_gib * 1073741824.0) {  // values, adjoints and the contributions shown
+        throw InputError(fmt::format("tracing this expression would hold about {:.3g} GiB (every value and adjoint is kept), past the "
+                                     "memory limit of {} GiB (--memory-limit to change it; a trace is read best on small shapes)",
+                                     3 * held / 1073741824.0, o.memory_limit_gib));
+    }
     const auto values = evaluate_all(roots, at);
 
-    // Names: variables keep theirs, the output is y, the other results are v1, v2, ...
+    // Names: variables keep theirs, the output is y, the other results are v1, v2, ...; a generated name never
+    // takes a variable's (trace 'y * v1 + v2' calls its output y_ and skips v1 and v2).
+    auto taken = [&](const std::string& name) { return find_variable(vars, name) != nullptr; };
+    std::string output_name = "y";
+    while (taken(output_name)) output_name += "_";
     std::vector<std::string> names(index.size());
     std::size_t counter = 0;
     for (std::size_t i = 0; i < index.size(); ++i) {
@@ -72,7 +96,14 @@ int run_trace(const TraceOptions& o) {
         } else if (node.op() == Op::constant) {
             names[i] = to_inline_string(handle(&node), 40);
         } else {
-            names[i] = i + 1 == index.size() ? "y" : fmt::format("v{}", ++counter);
+            if (i + 1 == index.size()) {
+                names[i] = output_name;
+            } else {
+                do {
+                    ++counter;
+                } while (taken(fmt::format("v{}", counter)));
+                names[i] = fmt::format("v{}", counter);
+            }
         }
     }
     // A node written with its operands' names: v2 = sigmoid(v1). Built from placeholder variables, so the
@@ -140,8 +171,8 @@ int run_trace(const TraceOptions& o) {
     }
     const auto numbers = evaluate(wanted, at);
 
-    std::cout << fmt::format("\nbackward pass: adjoints, starting from dy/dy = 1{}\n",
-                             y.rank() > 0 ? " (for every element: the gradient of sum(y))" : "");
+    std::cout << fmt::format("\nbackward pass: adjoints, starting from d{0}/d{0} = 1{1}\n", output_name,
+                             y.rank() > 0 ? fmt::format(" (for every element: the gradient of sum({}))", output_name) : "");
     for (std::size_t s = 0; s < steps.size(); ++s) {
         const SweepStep& step = steps[s];
         const Node& node = *step.node;
@@ -180,9 +211,9 @@ int run_trace(const TraceOptions& o) {
         }
     }
 
-    std::cout << "\ngradients (of sum(y))\n";
+    std::cout << fmt::format("\ngradients (of sum({}))\n", output_name);
     for (std::size_t v = 0; v < vars.size(); ++v) {
-        std::cout << fmt::format("  dy/d{} = {}\n", vars[v].node().attrs().name, value_text(numbers[v]));
+        std::cout << fmt::format("  d{}/d{} = {}\n", output_name, vars[v].node().attrs().name, value_text(numbers[v]));
     }
     return 0;
 }
@@ -195,6 +226,8 @@ Action add_trace(CLI::App& app) {
     sub->add_option("expr", options->expression, "The expression")->required();
     sub->add_option("--at", options->at, "A variable's value: NAME=VALUE, or NAME=V1,V2,... with --shape")->required();
     sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose trace needs more GiB than this (default 4)")
+        ->check(positive_number());
     sub->footer("Example:\n  symgrad trace 'x * sigmoid(beta * x)' --at x=1.5 --at beta=2\n"
                 "  symgrad trace 'x * beta' --shape x=2,2 --shape beta=2 --at x=1,2,3,4 --at beta=10,20");
     return [options] { return run_trace(*options); };

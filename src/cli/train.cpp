@@ -58,6 +58,9 @@ std::vector<std::int64_t> parse_hidden(const std::string& text) {
 }
 
 nn::Activation activation_of(const TrainCliOptions& o) {
+    std::vector<std::string> param_names;
+    for (const auto& text : o.params) param_names.push_back(split_assignment(text, "--param").first);
+    reject_repeated_names(param_names, "--param");
     const auto names = nn::Activation::builtin_names();
     const bool builtin = std::find(names.begin(), names.end(), o.act) != names.end();
     if (builtin) {
@@ -166,6 +169,8 @@ int run_train(const TrainCliOptions& o) {
     test = standardizer.apply(test);
     recipe.inputs = static_cast<std::int64_t>(all.feature_names.size());
     recipe.classes = all.classes;
+    recipe.feature_names = all.feature_names;
+    recipe.class_names = all.class_names;
     recipe.mean = standardizer.mean;
     recipe.stddev = standardizer.stddev;
     const auto& hidden = recipe.hidden;
