@@ -385,3 +385,31 @@ TEST_CASE("check and trace refuse work and memory they cannot finish before star
                    "past the memory limit of 4 GiB");
     CHECK(run_cli({"check", "x * y", "--shape", "x=5,1", "--shape", "y=1,5"}).status == 0);
 }
+
+TEST_CASE("plot refuses expressions that mix points; graph caps what Graphviz must lay out", "[cli][hostile]") {
+    // Were accepted: f was softmax over the sample points and df/dx was drawn as 0.
+    expect_refused(run_cli({"plot", "softmax(x)"}), "plot draws elementwise expressions, and 'softmax(x)' uses");
+    expect_refused(run_cli({"plot", "x - mean(x)"}), "uses mean, which mixes the values of different points");
+    CHECK(run_cli({"plot", "x * sigmoid(beta * x)", "--param", "beta=1,2"}).status == 0);
+    // Was minutes of Graphviz: a wide graph is refused before dot runs (--format dot still prints it).
+    std::string wide = "sin(x)";
+    for (int k = 2; k < 100; ++k) wide += fmt::format(" + sin({} * x)", k);
+    expect_refused(run_cli({"graph", wide, "--format", "svg"}), "Graphviz lays out at most 250 in reasonable time");
+    CHECK(run_cli({"graph", wide}).status == 0);
+}
+
+TEST_CASE("exported modules refuse parameter names that would break them", "[cli][hostile]") {
+    // Were a KeyError on construction (torch) or a header that does not compile (C++).
+    for (const std::string name : {"forward", "training", "float", "to", "cuda", "half", "apply", "parameters", "state_dict", "extra_repr"}) {
+        const auto r = run_cli({"export", "x * " + name, "--to", "torch", "--param", name + "=shared:1"});
+        INFO(name);
+        CHECK(r.status == 2);
+        CHECK(r.err.find("'" + name + "' is a name the generated Python file uses itself") != std::string::npos);
+    }
+    for (const std::string name : {"bitand", "compl", "not_eq", "NULL", "NAN", "INFINITY"}) {
+        const auto r = run_cli({"export", "x * " + name, "--to", "cpp", "--param", name + "=shared:1"});
+        INFO(name);
+        CHECK(r.status == 2);
+        CHECK(r.err.find("'" + name + "' is a name the generated C++ header uses itself") != std::string::npos);
+    }
+}

@@ -154,6 +154,24 @@ int run_plot(const PlotOptions& o) {
         throw InputError(fmt::format("the expression is not elementwise in '{}' (its value has shape {}, not one value per point)",
                                      o.variable, y.shape()));
     }
+    // Elementwise means each point's value depends on that point alone: an op that mixes elements (softmax,
+    // x - mean(x), a sum) on the path from x would make f a function of the plot's sampling, and df/dx its
+    // diagonal only.
+    {
+        const Expr roots[] = {y};
+        const GraphIndex index = index_graph(roots);
+        std::vector<char> depends(index.size(), 0);
+        for (std::size_t i = 0; i < index.size(); ++i) {
+            const Node& node = *index.node(i);
+            depends[i] = &node == plotted->get();
+            for (auto operand : index.operands(i)) depends[i] = depends[i] || depends[operand];
+            if (depends[i] && !node.is_leaf() && op_info(node.op()).kind != OpClass::elementwise && node.op() != Op::broadcast_to) {
+                throw InputError(fmt::format("plot draws elementwise expressions, and '{}' uses {}, which mixes the values of different "
+                                             "points (its f and df/dx would depend on the plot's sampling)",
+                                             shown(o.expression), op_info(node.op()).name));
+            }
+        }
+    }
     std::vector<std::pair<std::string, std::vector<double>>> params;
     std::vector<std::string> param_names;
     for (const auto& spec : o.params) {
