@@ -2,6 +2,10 @@
 // answered exit 1 ("internal error"), lost data or gave a silent wrong answer. Now: exit 2 with a one-line message
 // that names the problem, or success.
 #include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <filesystem>
@@ -384,6 +388,11 @@ TEST_CASE("check and trace refuse work and memory they cannot finish before star
     expect_refused(run_cli({"trace", "x * y", "--shape", "x=20000,1", "--shape", "y=1,20000", "--at", values, "--at", y_values}),
                    "past the memory limit of 4 GiB");
     CHECK(run_cli({"check", "x * y", "--shape", "x=5,1", "--shape", "y=1,5"}).status == 0);
+    // Was 22 GB and climbing: the model is estimated before it is built.
+    expect_refused(run_cli({"train", "--hidden", "65536,65536", "--epochs", "1"}),
+                   "training an MLP 2-65536-65536-3 on batches of 64 would hold about 80.8 GiB, past the memory limit of 4 GiB");
+    // A batch larger than the data is the data.
+    CHECK(run_cli({"train", "--batch", "100000000", "--epochs", "1", "--hidden", "4", "--examples", "100"}).status == 0);
 }
 
 TEST_CASE("plot refuses expressions that mix points; graph caps what Graphviz must lay out", "[cli][hostile]") {
@@ -411,5 +420,40 @@ TEST_CASE("exported modules refuse parameter names that would break them", "[cli
         INFO(name);
         CHECK(r.status == 2);
         CHECK(r.err.find("'" + name + "' is a name the generated C++ header uses itself") != std::string::npos);
+    }
+}
+
+TEST_CASE("SIGINT while a checkpoint is being written leaves no temporary and no broken file", "[cli][hostile]") {
+    TempDir dir;
+    const std::string model = dir.file("big.safetensors");
+    // 16.8 M weights and Adam's two moments: about 200 MB to write, long enough to be interrupted in the middle.
+    const pid_t pid = fork();
+    if (pid == 0) {
+        const int null = open("/dev/null", O_WRONLY);
+        dup2(null, 1);
+        dup2(null, 2);
+        execl(SYMGRAD_CLI_PATH, SYMGRAD_CLI_PATH, "train", "--hidden", "4096,4096", "--epochs", "1", "--examples", "10", "-o",
+              model.c_str(), static_cast<char*>(nullptr));
+        _exit(127);
+    }
+    bool interrupted = false;
+    for (int i = 0; i < 200'000 && !interrupted; ++i) {  // up to about 200 s
+        for (const auto& name : dir.entries()) {
+            if (name.starts_with("big.safetensors.tmp.")) {
+                kill(pid, SIGINT);
+                interrupted = true;
+            }
+        }
+        if (!interrupted) usleep(1000);
+    }
+    int status = 0;
+    waitpid(pid, &status, 0);
+    REQUIRE(interrupted);
+    // Either the signal ended it during the write (the usual case), or the write had just finished.
+    if (WIFSIGNALED(status)) {
+        CHECK(WTERMSIG(status) == SIGINT);
+        CHECK(dir.entries().empty());
+    } else {
+        CHECK(dir.entries() == std::vector<std::string>{"big.safetensors"});
     }
 }

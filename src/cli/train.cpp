@@ -34,6 +34,7 @@ struct TrainCliOptions {
     double clip = 0.0;
     std::uint64_t seed = 1;
     std::int64_t threads = 1;
+    double memory_limit_gib = 4.0;
     std::string dtype = "float32";
     std::string schedule = "cosine";
     std::string weights = "kaiming";
@@ -197,6 +198,27 @@ int run_train(const TrainCliOptions& o) {
     if (o.schedule != "cosine" && o.schedule != "constant") {
         throw InputError(fmt::format("unknown learning-rate schedule '{}': choose cosine or constant", o.schedule));
     }
+    {
+        // What training will hold, estimated before the model is built: the weights with their gradients, the
+        // optimizer's two moments and a copy (5 each), and the layer values of a batch and of the whole test set,
+        // forward and backward (4 each).
+        double weights = 0;
+        double widths_sum = 0;
+        std::int64_t fan_in = recipe.inputs;
+        for (std::int64_t width : recipe.hidden) {
+            weights += static_cast<double>(fan_in + 1) * static_cast<double>(width);
+            widths_sum += static_cast<double>(width);
+            fan_in = width;
+        }
+        weights += static_cast<double>(fan_in + 1) * static_cast<double>(recipe.classes);
+        const double rows = static_cast<double>(std::max<std::int64_t>(std::min<std::int64_t>(o.batch, train.size()), test.size()));
+        const double bytes = static_cast<double>(dtype_size(recipe.dtype)) * (5 * weights + 4 * rows * (widths_sum + static_cast<double>(recipe.classes)));
+        if (bytes > o.memory_limit_gib * 1073741824.0) {
+            throw InputError(fmt::format("training an MLP {}-{}-{} on batches of {} would hold about {:.3g} GiB, past the memory limit of {} "
+                                         "GiB (--memory-limit to change it)", recipe.inputs, fmt::join(recipe.hidden, "-"), recipe.classes,
+                                         o.batch, bytes / 1073741824.0, o.memory_limit_gib));
+        }
+    }
     nn::MLP model = build_model(recipe);
     if (!o.resume.empty()) {
         restore_parameters(model, saved.checkpoint, o.resume);
@@ -292,6 +314,8 @@ Action add_train(CLI::App& app) {
     sub->add_option("--schedule", o->schedule, "Learning rate over the epochs: cosine (default; down to lr/100) or constant");
     sub->add_option("--seed", o->seed, "Seed of the data, the initial weights and the shuffling (default 1)");
     sub->add_option("--threads", o->threads, "Threads (default 1; 0 = one per hardware thread)");
+    sub->add_option("--memory-limit", o->memory_limit_gib, "Refuse models and batches that need more GiB than this (default 4)")
+        ->check(positive_number());
     sub->add_option("--dtype", o->dtype, "float32 (default) or float64");
     sub->add_option("-o,--output", o->output, "Save the trained model (safetensors; written atomically)");
     sub->add_option("--plot", o->plot, "Write the loss and test-accuracy curves as an SVG file");
