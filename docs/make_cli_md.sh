@@ -155,7 +155,8 @@ Request:
 | `wrt` | optional | names to differentiate with respect to (default: every name in `values`) |
 
 An unknown key is an error that suggests the nearest known one (`"grad_ouput"`: did you mean `"grad_output"`?),
-as are a key given twice, a value for a name the expression does not use, and a `wrt` name given twice. Non-finite numbers are the strings `"nan"`, `"inf"` and `"-inf"`, in the request and
+as are a key given twice and a `wrt` name given twice. (A value for a name the expression does not use is
+allowed: its gradient is zeros.) Non-finite numbers are the strings `"nan"`, `"inf"` and `"-inf"`, in the request and
 in the answer.
 
 Answer: `{"output": {"shape", "data"}, "grads": {NAME: {"shape", "data"}}}`, one gradient per `wrt` name with
@@ -246,7 +247,8 @@ a `nan` label is an error with its line), holds out a test set (`--test-fraction
 features on the training set, and trains an MLP (`--hidden`, default `64,64`) whose activation is `--act`: a
 built-in name (`relu`, `swish`, `swish_beta`, `prelu`, `pau`, `gelu`, `tanh`, `sigmoid`, `elu`, `identity`) or an
 expression in `x` whose other variables are parameters given by `--param NAME=POLICY:INIT`. POLICY is `per-unit`
-(one per unit of the layer), `shared` (one for the layer) or a shape such as `[64]` that must broadcast against
+(one per unit of the layer: the last axis), `per-channel` (dim 1; the same for an MLP's `[B, U]` layers),
+`shared` (one for the layer) or a shape such as `[64]` that must broadcast against
 one example; a shape that includes the batch axis is refused. INIT is a number, `uniform(lo, hi)` or
 `normal(mean, stddev)`. `--param` also re-initializes a built-in activation's parameters (`--act prelu --param
 a=per-unit:0.1`). Each hidden layer has its own activation parameters; weight decay is not applied to them.

@@ -1,5 +1,6 @@
 // Example 3: parameter shapes. swish(x, beta) on images x of shape [B, C, H, W], with beta shared ([]), per channel
-// ([C, 1, 1]), per position of one example ([C, H, W]), and on a dense layer's [B, U] input per unit ([U]).
+// ([C, 1, 1]: dim 1, as torch.nn.PReLU), per unit ([W]: the last axis, as everywhere), per position of one example
+// ([C, H, W]); on a sequence [B, T, U] per unit ([U]); and on a dense layer's [B, U] input per unit ([U]).
 // Each gradient has its parameter's shape: the elementwise gradient summed over the axes the parameter was
 // broadcast along. The program checks that sum against one computed directly, and gradchecks each case.
 //
@@ -19,11 +20,13 @@ int main() {
     };
     const Case cases[] = {
         {"shared:1.0", {8, 3, 5, 5}, {0, 1, 2, 3}},
-        {"per-unit:1.0", {8, 3, 5, 5}, {0, 2, 3}},  // per channel for [B, C, H, W]
+        {"per-channel:1.0", {8, 3, 5, 5}, {0, 2, 3}},  // dim 1: [C, 1, 1]
+        {"per-unit:1.0", {8, 3, 5, 4}, {0, 1, 2}},     // the last axis: [W]
         {"[3,5,5]:1.0", {8, 3, 5, 5}, {0}},
+        {"per-unit:1.0", {8, 6, 16}, {0, 1}},  // a sequence [B, T, U]: [U]
         {"per-unit:1.0", {8, 16}, {0}},
     };
-    std::cout << fmt::format("{:<14} {:<14} {:<10} {:<16} {}\n", "policy", "input", "beta", "gradient of beta", "summed over axes");
+    std::cout << fmt::format("{:<16} {:<14} {:<10} {:<16} {}\n", "policy", "input", "beta", "gradient of beta", "summed over axes");
     for (const Case& c : cases) {
         const nn::ParamSpec spec = nn::parse_param_spec("beta", c.policy);
         const Shape shape = nn::parameter_shape(spec, c.input);
@@ -33,7 +36,7 @@ int main() {
         const Expr r = var("r", c.input);  // a random cotangent, so every element counts
         const Expr loss = sum(r * y);
         const Expr dbeta = grad(loss, {beta})[0];
-        std::cout << fmt::format("{:<14} {:<14} {:<10} {:<16} {}\n", c.policy, to_string(c.input), to_string(shape), to_string(dbeta.shape()),
+        std::cout << fmt::format("{:<16} {:<14} {:<10} {:<16} {}\n", c.policy, to_string(c.input), to_string(shape), to_string(dbeta.shape()),
                                  fmt::join(c.summed, ", "));
         // The same number, by hand: the gradient of a beta with one value per element of x, then summed over the
         // broadcast axes, reshaped to beta's shape.

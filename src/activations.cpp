@@ -186,7 +186,7 @@ constexpr std::size_t many = 3 + 2 * 33;
 
 std::vector<ActivationInfo> make_catalog() {
     std::vector<ActivationInfo> c = {
-        {"relu", "relu(x)", "max(x, 0)", "\\max(x, 0)", {}, "F.relu(x)", "a primitive; relu'(0) = 0", 1, 1,
+        {"relu", "relu(x)", "max(x, 0)", "\\max(x, 0)", {}, "F.relu(x)", "a primitive; relu'(0) = 0, while max(x, 0) written out splits the tie: 1/2", 1, 1,
          [](std::span<const Expr> a) { return relu(a[0]); }},
         {"leaky_relu", "leaky_relu(x, slope)", "where(x > 0, x, slope * x)", "\\begin{cases} x & x > 0 \\\\ s x & x \\le 0 \\end{cases}",
          {P{"slope", 0.01, fixed, "the slope for x <= 0"}}, "F.leaky_relu(x, slope)", "derivative at 0: slope", 2, 2,

@@ -30,6 +30,12 @@ constexpr std::string_view reserved_cpp[] = {
     "M_2_SQRTPI", "M_SQRT2", "M_SQRT1_2", "errno", "assert", "offsetof", "INT8_MAX", "INT16_MAX", "INT32_MAX", "INT64_MAX",
     "SIZE_MAX", "PTRDIFF_MAX", "fpclassify", "isfinite", "isinf", "isnan", "isnormal", "signbit"};
 
+// A parameter with one value per index of the `units` dimension: per-unit (call with units = the last axis, inner
+// = 1) and per-channel (units = dim 1, inner = the product of the axes after it) are the same loops.
+bool is_indexed(nn::Policy policy) {
+    return policy == nn::Policy::per_unit || policy == nn::Policy::per_channel;
+}
+
 std::string cpp_number(double value) {
     if (std::isnan(value)) return "std::numeric_limits<T>::quiet_NaN()";
     if (std::isinf(value)) return value > 0 ? "std::numeric_limits<T>::infinity()" : "-std::numeric_limits<T>::infinity()";
@@ -156,12 +162,16 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     out += "//\n";
     for (const auto& p : plan.params) {
         out += fmt::format("// Parameter {}: {}, initially {}.\n", p.name,
-                           p.policy == nn::Policy::per_unit ? "per unit (an array of `units` values)" : "shared (one value)", p.init.describe());
+                           p.policy == nn::Policy::per_unit      ? "per unit (an array of `units` values: the last axis)"
+                           : p.policy == nn::Policy::per_channel ? "per channel (an array of `units` values: dim 1, as torch.nn.PReLU)"
+                                                                 : "shared (one value)",
+                           p.init.describe());
     }
     if (!options.command.empty()) out += fmt::format("// Produced by: {}\n", options.command);
     out += "//\n"
-           "// Layout: x, y, grad_y and grad_x are contiguous arrays of batch * units * inner elements, [batch, units, inner]:\n"
-           "// inner = 1 for a dense layer's [B, U]; inner = H * W for images [B, C, H, W], with units = C.\n"
+           "// Layout: x, y, grad_y and grad_x are contiguous arrays of batch * units * inner elements, [batch, units, inner].\n"
+           "// Per-unit parameters follow the last axis: [B, U] is (B, U, 1) and [B, T, U] is (B * T, U, 1). Per-channel\n"
+           "// parameters follow dim 1: [B, C, H, W] is (B, C, H * W). Shared ones fit any of these.\n"
            "// Build with -O3 (and -march=native for wide vectors): the [B, U] loops vectorize where the activation is made\n"
            "// of arithmetic and selections (prelu, srelu, pau). Loops that call exp, tanh or log vectorize only with\n"
            "// -ffast-math (glibc's vector math library), which also relaxes NaN, infinity and rounding-order guarantees.\n";
@@ -200,14 +210,14 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     std::vector<std::string> grad_decls;     // T* grad_beta
     std::vector<std::string> row_values;     // beta[unit]  |  beta
     for (const auto& p : plan.params) {
-        const bool per_unit = p.policy == nn::Policy::per_unit;
+        const bool per_unit = is_indexed(p.policy);
         param_decls.push_back(per_unit ? "const T* " + p.name : "T " + p.name);
         grad_decls.push_back("T* grad_" + p.name);
         row_values.push_back(per_unit ? p.name + "[unit]" : p.name);
     }
     std::vector<std::string> value_call{"x[at]"};
     value_call.insert(value_call.end(), row_values.begin(), row_values.end());
-    out += "// y = f(x) elementwise. Per-unit parameters have `units` values, one per index of dim 1.\n";
+    out += "// y = f(x) elementwise. Per-unit and per-channel parameters have `units` values, one per index of the units axis.\n";
     out += fmt::format("template <class T>\nvoid forward(const T* x, T* y, std::size_t batch, std::size_t units, std::size_t inner{}{}) {{\n",
                        param_decls.empty() ? "" : ", ", fmt::join(param_decls, ", "));
     out += "    for (std::size_t sample = 0; sample < batch; ++sample) {\n"
@@ -243,7 +253,7 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
         }
         s += fmt::format("{}detail::gradients({});\n", indent, fmt::join(call, ", "));
         for (const auto& p : plan.params) {
-            const bool per_unit = p.policy == nn::Policy::per_unit;
+            const bool per_unit = is_indexed(p.policy);
             if (dense && per_unit) {
                 s += fmt::format("{}grad_{}[unit] += d_{};\n", indent, p.name, p.name);
             } else {
@@ -267,14 +277,14 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
            "        for (std::size_t unit = 0; unit < units; ++unit) {\n"
            "            const std::size_t row_start = (sample * units + unit) * inner;\n";
     for (const auto& p : plan.params) {
-        if (p.policy == nn::Policy::per_unit) out += fmt::format("            T sum_{} = T(0);\n", p.name);
+        if (is_indexed(p.policy)) out += fmt::format("            T sum_{} = T(0);\n", p.name);
     }
     out += "            for (std::size_t pos = 0; pos < inner; ++pos) {\n"
            "                const std::size_t at = row_start + pos;\n";
     out += element("                ", false);
     out += "            }\n";
     for (const auto& p : plan.params) {
-        if (p.policy == nn::Policy::per_unit) out += fmt::format("            grad_{}[unit] += sum_{};\n", p.name, p.name);
+        if (is_indexed(p.policy)) out += fmt::format("            grad_{}[unit] += sum_{};\n", p.name, p.name);
     }
     out += "        }\n    }\n";
     for (const auto& p : plan.params) {
@@ -288,7 +298,7 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     std::vector<std::string> unpacked;       // params[0][0] for shared, params[0] for per-unit
     std::vector<std::string> grads_unpacked;
     for (std::size_t k = 0; k < plan.params.size(); ++k) {
-        const bool per_unit = plan.params[k].policy == nn::Policy::per_unit;
+        const bool per_unit = is_indexed(plan.params[k].policy);
         names_quoted.push_back(fmt::format("\"{}\"", plan.params[k].name));
         per_unit_flags.push_back(per_unit ? "true" : "false");
         unpacked.push_back(per_unit ? fmt::format("params[{}]", k) : fmt::format("params[{}][0]", k));

@@ -172,7 +172,8 @@ void check_name(const std::string& name, const char* what) {
 std::string policy_text(const nn::ParamSpec& spec) {
     switch (spec.policy) {
     case nn::Policy::shared: return "shared, one value";
-    case nn::Policy::per_unit: return "per unit, one value per feature of dim 1";
+    case nn::Policy::per_unit: return "per unit, one value per feature of the last axis";
+    case nn::Policy::per_channel: return "per channel, one value per index of dim 1 (as torch.nn.PReLU)";
     case nn::Policy::fixed: return fmt::format("fixed shape {}", spec.shape);
     }
     return "";
@@ -183,7 +184,8 @@ std::string init_code(const nn::ParamSpec& spec) {
     std::string shape;
     switch (spec.policy) {
     case nn::Policy::shared: shape = "()"; break;
-    case nn::Policy::per_unit: shape = "(units,)"; break;
+    case nn::Policy::per_unit:
+    case nn::Policy::per_channel: shape = "(units,)"; break;
     case nn::Policy::fixed:
         shape = spec.shape.rank() == 1 ? fmt::format("({},)", spec.shape[0]) : fmt::format("({})", fmt::join(spec.shape.dims(), ", "));
         break;
@@ -331,7 +333,12 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
     for (const auto& p : plan.params) params.push_back(p.name);
     std::vector<std::string> inputs{x};
     inputs.insert(inputs.end(), params.begin(), params.end());
-    const bool needs_units = std::any_of(plan.params.begin(), plan.params.end(), [](const nn::ParamSpec& p) { return p.policy == nn::Policy::per_unit; });
+    auto is_policy = [&](nn::Policy policy) {
+        return std::any_of(plan.params.begin(), plan.params.end(), [&](const nn::ParamSpec& p) { return p.policy == policy; });
+    };
+    const bool needs_per_unit = is_policy(nn::Policy::per_unit);
+    const bool needs_per_channel = is_policy(nn::Policy::per_channel);
+    const bool needs_units = needs_per_unit || needs_per_channel;
     const TorchSpeller speller(x);
 
     std::string out;
@@ -413,20 +420,30 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
     out += "def _sum_to(gradient: torch.Tensor, like: torch.Tensor) -> torch.Tensor:\n"
            "    \"\"\"The gradient summed over the axes along which `like` was broadcast.\"\"\"\n"
            "    return gradient if gradient.shape == like.shape else gradient.sum_to_size(like.shape)\n\n\n";
-    if (needs_units) {
+    if (needs_per_unit) {
         out += "def _per_unit(p: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:\n"
-               "    \"\"\"A per-unit parameter [U] as [1, U, 1, ...], to broadcast over dim 1 of x ([B, U] or [B, C, H, W]).\"\"\"\n"
-               "    if x.dim() < 2 or x.shape[1] != p.shape[0]:\n"
+               "    \"\"\"A per-unit parameter [U]: one value per feature of the last axis of x ([B, U], [B, T, U]).\"\"\"\n"
+               "    if x.dim() < 2 or x.shape[-1] != p.shape[0]:\n"
                "        raise ValueError(\"parameter \" + name + \" has \" + str(p.shape[0]) + \" units, but the input has shape \"\n"
+               "                         + str(list(x.shape)) + \"; its last axis must have that many\")\n"
+               "    return p\n\n\n";
+    }
+    if (needs_per_channel) {
+        out += "def _per_channel(p: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:\n"
+               "    \"\"\"A per-channel parameter [C] as [C, 1, ...], to broadcast over dim 1 of x ([B, C, H, W]), as nn.PReLU.\"\"\"\n"
+               "    if x.dim() < 2 or x.shape[1] != p.shape[0]:\n"
+               "        raise ValueError(\"parameter \" + name + \" has \" + str(p.shape[0]) + \" channels, but the input has shape \"\n"
                "                         + str(list(x.shape)) + \"; dim 1 must have that many\")\n"
-               "    shape = [1, p.shape[0]] + [1] * (x.dim() - 2)\n"
-               "    return p.reshape(shape)\n\n\n";
+               "    return p.reshape([p.shape[0]] + [1] * (x.dim() - 2))\n\n\n";
     }
 
     // The module.
     out += fmt::format("class {}(torch.nn.Module):\n", options.name);
     out += fmt::format("    \"\"\"y = {}\n\n", plan.formula);
-    if (needs_units) out += "    units: the size of dim 1 of the input (features of [B, U], channels of [B, C, H, W]).\n";
+    if (needs_units) {
+        out += needs_per_channel ? "    units: the size of the input's last axis (per-unit parameters) or of its dim 1 (per-channel ones).\n"
+                                 : "    units: the size of the input's last axis (the features of [B, U] or [B, T, U]).\n";
+    }
     for (const auto& p : plan.params) out += fmt::format("    {}: {}, initially {}.\n", p.name, policy_text(p), p.init.describe());
     out += "    \"\"\"\n\n";
     out += needs_units ? "    def __init__(self, units: int):\n" : "    def __init__(self):\n";
@@ -436,8 +453,9 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
     out += fmt::format("\n    def forward(self, {}: torch.Tensor) -> torch.Tensor:\n", x);
     std::vector<std::string> call{x};
     for (const auto& p : plan.params) {
-        if (p.policy == nn::Policy::per_unit) {
-            out += fmt::format("        {} = _per_unit(self.{}, {}, \"{}\")\n", p.name, p.name, x, p.name);
+        if (p.policy == nn::Policy::per_unit || p.policy == nn::Policy::per_channel) {
+            out += fmt::format("        {} = {}(self.{}, {}, \"{}\")\n", p.name, p.policy == nn::Policy::per_unit ? "_per_unit" : "_per_channel", p.name,
+                               x, p.name);
         } else {
             out += fmt::format("        {} = self.{}\n", p.name, p.name);
         }

@@ -41,8 +41,18 @@ Init parse_init(const std::string& text, const std::string& where) {
     throw ParameterError(fmt::format("{}: unknown initializer '{}': use a number, uniform(lo, hi) or normal(mean, stddev)", where, kind));
 }
 
+// The shape of a per-channel parameter: dim 1's length, then 1 for every later axis.
+Shape per_channel_shape(const Shape& input) {
+    std::vector<std::int64_t> dims(input.rank() - 1, 1);
+    dims[0] = input[1];
+    return Shape(dims);
+}
+
 std::string shape_advice(const Shape& input) {
-    if (input.rank() == 4) return fmt::format("use {} (one per channel) or [] (shared by all units)", Shape{input[1], 1, 1});
+    if (input.rank() > 2) {
+        return fmt::format("use {} (one per unit, the last axis), {} (one per channel, dim 1) or [] (shared by all units)",
+                           Shape{input[input.rank() - 1]}, per_channel_shape(input));
+    }
     return fmt::format("use {} (one per unit) or [] (shared by all units)", Shape{input[input.rank() - 1]});
 }
 
@@ -81,6 +91,8 @@ ParamSpec parse_param_spec(const std::string& name, const std::string& text) {
     const std::string init = colon == std::string::npos ? "" : text.substr(colon + 1);
     if (policy == "per-unit" || policy == "per_unit") {
         spec.policy = Policy::per_unit;
+    } else if (policy == "per-channel" || policy == "per_channel") {
+        spec.policy = Policy::per_channel;
     } else if (policy == "shared") {
         spec.policy = Policy::shared;
     } else if (!policy.empty() && policy.front() == '[' && policy.back() == ']') {
@@ -97,7 +109,7 @@ ParamSpec parse_param_spec(const std::string& name, const std::string& text) {
         }
         spec.shape = Shape(dims);
     } else {
-        throw ParameterError(fmt::format("{}: write POLICY:INIT with POLICY per-unit, shared or a shape like [64], and INIT a "
+        throw ParameterError(fmt::format("{}: write POLICY:INIT with POLICY per-unit, per-channel, shared or a shape like [64], and INIT a "
                                          "number, uniform(lo, hi) or normal(mean, stddev), e.g. per-unit:1.0",
                                          where));
     }
@@ -114,8 +126,9 @@ Shape parameter_shape(const ParamSpec& spec, const Shape& input) {
     case Policy::shared:
         return Shape{};
     case Policy::per_unit:
-        if (input.rank() == 4) return Shape{input[1], 1, 1};
         return Shape{input[input.rank() - 1]};
+    case Policy::per_channel:
+        return per_channel_shape(input);
     case Policy::fixed:
         break;
     }

@@ -457,3 +457,16 @@ TEST_CASE("SIGINT while a checkpoint is being written leaves no temporary and no
         CHECK(dir.entries() == std::vector<std::string>{"big.safetensors"});
     }
 }
+
+TEST_CASE("graph --grad simplifies the forward and its gradients together: shared parts stay one node", "[cli][hostile]") {
+    // Was: the simplifier reordered p2 * x + b1 in the gradient only, and the picture drew the chain twice.
+    const auto r = run_cli({"graph", "p1 * sigmoid(p2 * x + b1) + b2", "--grad"});
+    REQUIRE(r.status == 0);
+    std::size_t sigmoids = 0;
+    for (std::size_t at = r.out.find("sigmoid\""); at != std::string::npos; at = r.out.find("sigmoid\"", at + 1)) ++sigmoids;
+    CHECK(sigmoids == 1);  // "dp1 = sigmoid": the gradient of p1 is the forward's own sigmoid node
+    CHECK(r.out.find("[label=\"add\"") == r.out.rfind("[label=\"add\""));  // p2 * x + b1, once
+    // The raw sweep's graph shares its forward nodes by construction.
+    const auto raw = run_cli({"graph", "p1 * sigmoid(p2 * x + b1) + b2", "--grad", "--raw"});
+    CHECK(raw.out.find("sigmoid\"") == raw.out.rfind("sigmoid\""));
+}

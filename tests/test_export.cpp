@@ -48,13 +48,18 @@ bool close(double a, double b, DType dtype, double scale) {
     return std::fabs(a - b) <= rtol * (std::fabs(b) + scale);
 }
 
+// The same header serves per-unit and per-channel parameters (one value per index of its `units` axis): `indexed`
+// says which the engine's reference uses, and the call's layout follows it, as the header's comment says.
 template <class T>
-void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<T> forward, Backward<T> backward) {
-    INFO(c.name << ": " << c.expression << " on " << to_string(input) << " in " << dtype_name(dtype));
+void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<T> forward, Backward<T> backward,
+                nn::Policy indexed = nn::Policy::per_unit) {
+    INFO(c.name << ": " << c.expression << " on " << to_string(input) << " in " << dtype_name(dtype)
+                << (indexed == nn::Policy::per_channel ? " per channel" : ""));
     std::vector<nn::ParamSpec> specs;
     for (const auto& text : c.specs) {
         const auto eq = text.find('=');
         specs.push_back(nn::parse_param_spec(text.substr(0, eq), text.substr(eq + 1)));
+        if (specs.back().policy == nn::Policy::per_unit) specs.back().policy = indexed;
     }
     REQUIRE(specs.size() == c.parameter_count);
     ParseOptions options;
@@ -75,8 +80,10 @@ void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<
     for (const auto& s : specs) at.emplace(s.name, Tensor::uniform(options.shapes[s.name], 0.5, 1.5, seed++, dtype));
     const auto expected = run_compiled(outputs, at);
 
-    const std::size_t batch = static_cast<std::size_t>(input[0]);
-    const std::size_t units = static_cast<std::size_t>(input[1]);
+    // per-unit: (everything before the last axis, the last axis, 1); per-channel: (B, dim 1, the rest).
+    const bool by_channel = indexed == nn::Policy::per_channel;
+    const std::size_t units = static_cast<std::size_t>(by_channel ? input[1] : input[input.rank() - 1]);
+    const std::size_t batch = by_channel ? static_cast<std::size_t>(input[0]) : static_cast<std::size_t>(input.numel()) / units;
     const std::size_t inner = static_cast<std::size_t>(input.numel()) / (batch * units);
     const std::vector<T> x = values_of<T>(at.at(c.input));
     const std::vector<T> gy = values_of<T>(at.at("grad_y"));
@@ -120,9 +127,12 @@ void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<
 TEST_CASE("the exported C++ headers compute what the engine computes, forward and backward", "[export]") {
     REQUIRE(exported_cases().size() >= 16);
     for (const auto& c : exported_cases()) {
-        for (const Shape& input : {Shape{5, 7}, Shape{3, 4, 2, 5}}) {
-            check_case<double>(c, input, DType::float64, c.forward64, c.backward64);
-            check_case<float>(c, input, DType::float32, c.forward32, c.backward32);
+        // 2-D, 3-D and 4-D inputs, with the per-unit parameters per unit (the last axis) and per channel (dim 1).
+        for (const Shape& input : {Shape{5, 7}, Shape{3, 4, 5}, Shape{3, 4, 2, 5}}) {
+            for (const nn::Policy indexed : {nn::Policy::per_unit, nn::Policy::per_channel}) {
+                check_case<double>(c, input, DType::float64, c.forward64, c.backward64, indexed);
+                check_case<float>(c, input, DType::float32, c.forward32, c.backward32, indexed);
+            }
         }
     }
 }

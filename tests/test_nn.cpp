@@ -13,7 +13,13 @@ using symgrad::testing::message_of;
 TEST_CASE("parameter shapes follow their policy, and a batch-shaped parameter is refused with the reason", "[nn]") {
     CHECK(parameter_shape({"beta", Policy::shared}, Shape{256, 64}) == Shape{});
     CHECK(parameter_shape({"beta", Policy::per_unit}, Shape{256, 64}) == Shape{64});
-    CHECK(parameter_shape({"beta", Policy::per_unit}, Shape{8, 3, 32, 32}) == Shape{3, 1, 1});
+    // per-unit is the last axis everywhere; per-channel is dim 1 (torch.nn.PReLU's convention).
+    CHECK(parameter_shape({"beta", Policy::per_unit}, Shape{8, 3, 32, 16}) == Shape{16});
+    CHECK(parameter_shape({"beta", Policy::per_unit}, Shape{8, 10, 64}) == Shape{64});
+    CHECK(parameter_shape({"beta", Policy::per_channel}, Shape{8, 3, 32, 16}) == Shape{3, 1, 1});
+    CHECK(parameter_shape({"beta", Policy::per_channel}, Shape{8, 10, 64}) == Shape{10, 1});
+    CHECK(parameter_shape({"beta", Policy::per_channel}, Shape{256, 64}) == Shape{64});
+    CHECK(parse_param_spec("beta", "per-channel:0.25").policy == Policy::per_channel);
     CHECK(parameter_shape({"w", Policy::fixed, Shape{1, 64}}, Shape{256, 64}) == Shape{1, 64});
     CHECK(message_of([] { parameter_shape({"p1", Policy::fixed, Shape{256, 64}}, Shape{256, 64}); }) ==
           "parameter 'p1' has shape [256, 64], which includes the batch axis: a parameter must not depend on how many examples a "
@@ -22,9 +28,9 @@ TEST_CASE("parameter shapes follow their policy, and a batch-shaped parameter is
           "parameter 'p' has shape [5], which does not broadcast against one example of shape [64]; use [64] (one per unit) or [] "
           "(shared by all units)");
     CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{4, 3, 32, 32}}, Shape{4, 3, 32, 32}); })
-              .ends_with("includes the batch axis: a parameter must not depend on how many examples a batch holds; use [3, 1, 1] "
-                         "(one per channel) or [] (shared by all units)"));
-    CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{9, 5, 6}}, Shape{9, 5, 6}); }).ends_with("use [6] (one per unit) or [] (shared by all units)"));
+              .ends_with("includes the batch axis: a parameter must not depend on how many examples a batch holds; use [32] (one "
+                         "per unit, the last axis), [3, 1, 1] (one per channel, dim 1) or [] (shared by all units)"));
+    CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{9, 5, 6}}, Shape{9, 5, 6}); }).ends_with("use [6] (one per unit, the last axis), [5, 1] (one per channel, dim 1) or [] (shared by all units)"));
 }
 
 TEST_CASE("parameter specs as the command line writes them", "[nn]") {

@@ -22,7 +22,8 @@ public:
 // How a parameter's shape follows from the input's shape ([B, U], or [B, C, H, W] for images).
 enum class Policy {
     shared,    // [] : one value for every unit
-    per_unit,  // [U] for [B, U] input; [C, 1, 1] (per channel) for [B, C, H, W]
+    per_unit,     // the feature axis, the last: [U] for [B, U] and for [B, T, U] (NumPy broadcasting)
+    per_channel,  // dim 1, as torch.nn.PReLU: [C, 1, 1] for [B, C, H, W]; [U] for [B, U] (the same as per_unit)
     fixed,     // the shape given, which must broadcast against one example (the input without its batch axis)
 };
 

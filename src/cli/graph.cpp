@@ -122,14 +122,15 @@ int run_graph(const GraphOptions& o) {
     options.output_names = {"y"};
     if (o.with_grad) {
         const auto vars = variables_of(y);
-        const auto grads = o.raw ? grad(y, vars) : simplify(grad(y, vars));
-        for (std::size_t i = 0; i < vars.size(); ++i) {
-            roots.push_back(grads[i]);
-            options.output_names.push_back("d" + vars[i].node().attrs().name);
-        }
+        const auto grads = grad(y, vars);
+        roots.insert(roots.end(), grads.begin(), grads.end());
+        // The forward and its gradients are simplified together, so a subexpression they share stays one node (apart,
+        // the simplifier may reorder p2 * x + b1 in the gradient only, and draw the forward chain twice).
+        if (!o.raw) roots = simplify(roots);
+        for (std::size_t i = 0; i < vars.size(); ++i) options.output_names.push_back("d" + vars[i].node().attrs().name);
         // Forward nodes are those of y's own graph; the rest were made by the reverse sweep.
         auto forward = std::make_shared<std::unordered_set<const Node*>>();
-        const Expr y_roots[] = {y};
+        const Expr y_roots[] = {roots[0]};
         for (const Node* node : topo_order(y_roots)) forward->insert(node);
         options.fill_color = [forward](const Node& node) {
             return std::string(forward->contains(&node) ? "#cfe2f3" : "#f4cccc");

@@ -23,9 +23,10 @@ std::vector<double> numbers_of(const std::string& text, const std::string& what)
 }  // namespace
 
 std::string param_spec_text(const nn::ParamSpec& spec) {
-    const std::string policy = spec.policy == nn::Policy::shared     ? "shared"
-                               : spec.policy == nn::Policy::per_unit ? "per-unit"
-                                                                     : fmt::format("[{}]", fmt::join(spec.shape.dims(), ","));
+    const std::string policy = spec.policy == nn::Policy::shared        ? "shared"
+                               : spec.policy == nn::Policy::per_unit    ? "per-unit"
+                               : spec.policy == nn::Policy::per_channel ? "per-channel"
+                                                                        : fmt::format("[{}]", fmt::join(spec.shape.dims(), ","));
     std::string init;
     switch (spec.init.kind) {
     case nn::Init::Kind::uniform:

@@ -235,7 +235,10 @@ int run_train(const TrainCliOptions& o) {
                              train.size(), test.size(), all.classes, fmt::join(widths, "-"), activation.name(), activation.text());
     for (const auto& spec : activation.params()) {
         std::cout << fmt::format("  parameter {}: {}, initially {}\n", spec.name,
-                                 spec.policy == nn::Policy::shared ? "shared" : spec.policy == nn::Policy::per_unit ? "per unit" : to_string(spec.shape),
+                                 spec.policy == nn::Policy::shared        ? "shared"
+                                 : spec.policy == nn::Policy::per_unit    ? "per unit"
+                                 : spec.policy == nn::Policy::per_channel ? "per channel"
+                                                                          : to_string(spec.shape),
                                  spec.init.describe());
     }
     std::cout << fmt::format("  {} epochs, batches of {}, {} (lr {}, {} schedule), seed {}, {} thread{}, {}\n", o.epochs, o.batch, o.optimizer,

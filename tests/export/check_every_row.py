@@ -135,6 +135,37 @@ def check(symgrad, workdir, number, expression, params):
     return "; ".join(problems)
 
 
+# Kinks, compared with PyTorch's own functions and their autograd at the kink itself (docs/semantics.md).
+KINKS = [
+    ("relu(x)", lambda x: torch.relu(x), [0.0]),
+    ("maximum(x, 0)", lambda x: torch.maximum(x, torch.zeros_like(x)), [0.0]),
+    ("abs(x)", torch.abs, [0.0]),
+    ("hardswish(x)", torch.nn.functional.hardswish, [-3.0, 3.0]),
+    ("hardsigmoid(x)", torch.nn.functional.hardsigmoid, [-3.0, 3.0]),
+    ("hardtanh(x)", torch.nn.functional.hardtanh, [-1.0, 1.0]),
+    ("clamp(x, -1, 1)", lambda x: torch.clamp(x, -1.0, 1.0), [-1.0, 1.0]),
+    ("leaky_relu(x, 0.01)", lambda x: torch.nn.functional.leaky_relu(x, 0.01), [0.0]),
+    ("elu(x, 1)", lambda x: torch.nn.functional.elu(x, 1.0), [0.0]),
+]
+
+
+def check_kink(symgrad, expression, reference, points):
+    x = torch.tensor(points, dtype=torch.float64, requires_grad=True)
+    y = reference(x)
+    y.sum().backward()
+    request = {"expr": expression, "dtype": "float64", "values": {"x": tensor_json(x.detach())}}
+    answer = run(symgrad, "eval", "-", text=json.dumps(request))
+    if answer.returncode != 0:
+        return f"eval failed: {answer.stderr.strip()}"
+    answer = json.loads(answer.stdout)
+    problems = []
+    if not same(y, from_json(answer["output"])):
+        problems.append(f"value at {points}: torch {y.tolist()}, symgrad {answer['output']['data']}")
+    if not same(x.grad, from_json(answer["grads"]["x"])):
+        problems.append(f"derivative at {points}: torch {x.grad.tolist()}, symgrad {answer['grads']['x']['data']}")
+    return "; ".join(problems)
+
+
 def main():
     symgrad, workdir = sys.argv[1], sys.argv[2]
     os.makedirs(workdir, exist_ok=True)
@@ -149,6 +180,11 @@ def main():
             problem = f"{type(e).__name__}: {e}"
         if problem:
             failures.append(f"{expression}: {problem}")
+    for expression, reference, points in KINKS:
+        count += 1
+        problem = check_kink(symgrad, expression, reference, points)
+        if problem:
+            failures.append(f"{expression} (kink): {problem}")
     for f in failures:
         print(f)
     print(f"{count} expressions exported and run, {len(failures)} failures")

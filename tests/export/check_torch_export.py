@@ -91,7 +91,10 @@ CASES = [
 ]
 
 UNITS = 5
-SHAPES = [(6, UNITS), (3, UNITS, 2, 4)]
+# per-unit follows the last axis (as symgrad's parameter_shape and NumPy broadcasting); per-channel follows dim 1
+# (as torch.nn.PReLU). Each case runs with each, on 2-D, 3-D and 4-D inputs.
+SHAPES = {"per-unit": [(6, UNITS), (3, 2, UNITS), (3, 2, 4, UNITS)],
+          "per-channel": [(6, UNITS), (3, UNITS, 2), (3, UNITS, 2, 4)]}
 
 
 def load(path, name):
@@ -102,7 +105,7 @@ def load(path, name):
 
 
 def broadcast(p, policy, x):
-    return p.reshape([1, -1] + [1] * (x.dim() - 2)) if policy == "per-unit" else p
+    return p.reshape([-1] + [1] * (x.dim() - 2)) if policy == "per-channel" else p
 
 
 def close(a, b, what, failures):
@@ -127,8 +130,9 @@ def check_case(symgrad, workdir, name, expression, params, reference):
     module = load(path, name.lower())
     cls = getattr(module, name)
     function = getattr(module, name + "Function")
-    needs_units = any(policy == "per-unit" for policy, _, _ in params.values())
-    for shape in SHAPES:
+    needs_units = any(policy in ("per-unit", "per-channel") for policy, _, _ in params.values())
+    kind = "per-channel" if any(policy == "per-channel" for policy, _, _ in params.values()) else "per-unit"
+    for shape in SHAPES[kind]:
         m = cls(UNITS) if needs_units else cls()
         m = m.double()
         with torch.no_grad():
@@ -164,7 +168,7 @@ def check_case(symgrad, workdir, name, expression, params, reference):
     x = torch.randn(4, UNITS, dtype=torch.float64, requires_grad=True)
     args = [x]
     for p, (policy, _, (lo, hi)) in params.items():
-        shape = (1, UNITS) if policy == "per-unit" else ()
+        shape = (UNITS,) if policy in ("per-unit", "per-channel") else ()
         args.append(torch.empty(shape, dtype=torch.float64).uniform_(lo, hi).requires_grad_())
     if not torch.autograd.gradcheck(function.apply, args, raise_exception=False):
         failures.append(f"{name}: gradcheck fails")
@@ -177,7 +181,13 @@ def main():
     symgrad, workdir = sys.argv[1], sys.argv[2]
     os.makedirs(workdir, exist_ok=True)
     failures = []
+    # Each case with per-unit parameters runs again with them per channel.
+    cases = list(CASES)
     for name, expression, params, reference in CASES:
+        if any(policy == "per-unit" for policy, _, _ in params.values()):
+            per_channel = {p: ("per-channel" if policy == "per-unit" else policy, init, r) for p, (policy, init, r) in params.items()}
+            cases.append((name + "PerChannel", expression, per_channel, reference))
+    for name, expression, params, reference in cases:
         try:
             found = check_case(symgrad, workdir, name, expression, params, reference)
         except Exception:  # a file that does not import or run is a failure to report, not a crash
@@ -186,7 +196,7 @@ def main():
         failures += found
     for f in failures:
         print("  " + f)
-    print(f"{len(CASES)} activations, {len(failures)} failures")
+    print(f"{len(cases)} activations and policies, {len(failures)} failures")
     return 1 if failures else 0
 
 
