@@ -35,6 +35,7 @@ struct CliEnv {
     const char* path = nullptr;       // replaces the PATH it sees (to test what happens without a helper program)
     const char* stdout_to = nullptr;  // a file its stdout goes to instead of being captured (e.g. "/dev/full")
     long file_size_limit = -1;        // RLIMIT_FSIZE in bytes (SIGXFSZ ignored): a disk that fills up
+    long address_space_limit = -1;    // RLIMIT_AS in bytes: a machine with little memory (not under ASan)
 };
 
 inline CliResult run_cli_with(const std::vector<std::string>& args, const CliEnv& env) {
@@ -63,6 +64,10 @@ inline CliResult run_cli_with(const std::vector<std::string>& args, const CliEnv
             signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG instead of killing
             const rlimit limit{static_cast<rlim_t>(env.file_size_limit), static_cast<rlim_t>(env.file_size_limit)};
             setrlimit(RLIMIT_FSIZE, &limit);
+        }
+        if (env.address_space_limit >= 0) {
+            const rlimit limit{static_cast<rlim_t>(env.address_space_limit), static_cast<rlim_t>(env.address_space_limit)};
+            setrlimit(RLIMIT_AS, &limit);
         }
         execv(program.c_str(), argv.data());
         _exit(127);

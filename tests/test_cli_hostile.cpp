@@ -159,6 +159,14 @@ TEST_CASE("thread counts are checked in one place: negative, huge and absurd cou
     }
     const auto huge = run_cli({"bench", "x", "--threads", "18446744073709551615"});
     CHECK(huge.status == 2);
+    // Was "terminate called without an active exception" (exit 134): the system would not start 600 threads.
+#if !defined(__SANITIZE_ADDRESS__)  // ASan reserves terabytes of address space: it cannot run under such a limit
+    CliEnv small_machine;
+    small_machine.address_space_limit = 4L << 30;
+    const auto many = run_cli_with({"bench", "x * sigmoid(x)", "--shape", "x=1000", "--threads", "600", "--repeat", "3"}, small_machine);
+    INFO(many.err);
+    CHECK(many.status == 0);
+#endif
     // Options that were silently ignored.
     CHECK(run_cli({"predict", "/nonexistent.safetensors", "--examples", "-1"}).status == 2);
     CHECK(run_cli({"predict", "/nonexistent.safetensors", "--seed", "-1"}).status == 2);
@@ -184,6 +192,19 @@ TEST_CASE("output that does not reach stdout is a failure, not exit 0", "[cli][h
         CHECK(r.status == 2);
         CHECK(r.err.find("writing to standard output failed: No space left on device") != std::string::npos);
     }
+    // train and predict too.
+    TempDir dir;
+    const std::string model = dir.file("m.safetensors");
+    REQUIRE(run_cli({"train", "--epochs", "1", "--examples", "100", "--hidden", "4", "-o", model}).status == 0);
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"train", "--epochs", "1", "--examples", "100", "--hidden", "4"}, {"predict", model}}) {
+        CliEnv env;
+        env.stdout_to = "/dev/full";
+        const auto r = run_cli_with(args, env);
+        INFO(args[0]);
+        CHECK(r.status == 2);
+        CHECK(r.err.find("writing to standard output failed") != std::string::npos);
+    }
 }
 
 TEST_CASE("files are written whole or not at all; output paths are checked before the work", "[cli][hostile]") {
@@ -204,6 +225,14 @@ TEST_CASE("files are written whole or not at all; output paths are checked befor
         INFO(r.err);
         CHECK(r.status == 2);
         CHECK(r.err.find("cannot write '" + target + "'") != std::string::npos);
+        CHECK(slurp(target) == "the old file\n");
+        CHECK(dir.entries() == std::vector<std::string>{"swish.hpp"});
+    }
+    // train's curves and regions too (the training itself writes nothing).
+    for (const std::string flag : {"--plot", "--boundary"}) {
+        const auto r = run_cli_with({"train", "--epochs", "2", "--examples", "100", "--hidden", "4", flag, target}, small_disk);
+        INFO(flag);
+        CHECK(r.status == 2);
         CHECK(slurp(target) == "the old file\n");
         CHECK(dir.entries() == std::vector<std::string>{"swish.hpp"});
     }
@@ -388,6 +417,18 @@ TEST_CASE("check and trace refuse work and memory they cannot finish before star
     expect_refused(run_cli({"trace", "x * y", "--shape", "x=20000,1", "--shape", "y=1,20000", "--at", values, "--at", y_values}),
                    "past the memory limit of 4 GiB");
     CHECK(run_cli({"check", "x * y", "--shape", "x=5,1", "--shape", "y=1,5"}).status == 0);
+    // A memory limit that is not a number is refused (was accepted: every comparison with NaN is false).
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"eval", "-", "--memory-limit", "nan"}, {"check", "x", "--memory-limit", "nan"}, {"trace", "x", "--at", "x=1", "--memory-limit", "nan"},
+             {"bench", "x", "--memory-limit", "nan"}, {"train", "--memory-limit", "nan"}, {"eval", "-", "--memory-limit", "-1"}}) {
+        const auto r = run_cli(args, "{}");
+        INFO(args[0]);
+        CHECK(r.status == 2);
+        CHECK(r.err.find("--memory-limit: '") != std::string::npos);
+    }
+    // A parameter shape that cannot fit one example is refused before the data is made.
+    expect_refused(run_cli({"train", "--act", "x * y", "--param", "y=[1,1,1,8]:1", "--epochs", "1"}),
+                   "parameter 'y' has shape [1, 1, 1, 8], which does not broadcast against one example of shape [64]");
     // Was 22 GB and climbing: the model is estimated before it is built.
     expect_refused(run_cli({"train", "--hidden", "65536,65536", "--epochs", "1"}),
                    "training an MLP 2-65536-65536-3 on batches of 64 would hold about 80.8 GiB, past the memory limit of 4 GiB");

@@ -86,7 +86,7 @@ Expr log_softmax(const Expr& x, std::int64_t axis = -1);
 
 // How a parameter is usually treated when the activation is trained (the nn layer's default for it).
 enum class ParameterRole {
-    per_unit,  // learned, one value per unit (or channel)
+    per_unit,  // learned, one value per unit (the last axis; per-channel is its dim-1 twin, nn::Policy)
     shared,    // learned, one value for the layer
     fixed,     // a hyperparameter: a constant at its default value unless given
 };
