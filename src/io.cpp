@@ -108,25 +108,23 @@ void write_atomically(const std::string& named, const std::function<void(int fd)
     std::string temporary = path + ".tmp.XXXXXX";
     const TemporaryGuard guard;
     const int fd = ::mkstemp(temporary.data());
-    if (fd < 0) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
+    if (fd < 0) throw Error(fmt::format("cannot write '{}': {}", named, std::strerror(errno)));
     if (temporary.size() < sizeof pending_temporary) guard.remember(temporary);
+    bool open = true;
     try {
         fill(fd);
-        if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
-        if (::close(fd) != 0) {
-            const int error = errno;
-            ::unlink(temporary.c_str());
-            throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
-        }
+        if (::fchmod(fd, 0644) != 0 || ::fsync(fd) != 0) throw Error(fmt::format("cannot write '{}': {}", named, std::strerror(errno)));
+        open = false;  // close releases the descriptor even when it reports an error
+        if (::close(fd) != 0) throw Error(fmt::format("cannot write '{}': {}", named, std::strerror(errno)));
     } catch (...) {
-        ::close(fd);
+        if (open) ::close(fd);
         ::unlink(temporary.c_str());
         throw;
     }
     if (::rename(temporary.c_str(), path.c_str()) != 0) {
         const int error = errno;
         ::unlink(temporary.c_str());
-        throw Error(fmt::format("cannot write '{}': {}", path, std::strerror(error)));
+        throw Error(fmt::format("cannot write '{}': {}", named, std::strerror(error)));
     }
     // The rename itself is made durable by syncing the directory.
     const auto slash = path.rfind('/');
