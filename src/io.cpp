@@ -188,6 +188,8 @@ void write_file(const std::string& path, std::string_view content) {
 }
 
 Checkpoint load_safetensors(const std::string& path) {
+    struct stat info {};
+    if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw CheckpointError(fmt::format("cannot read '{}': it is a directory", path));
     std::ifstream in(path, std::ios::binary);
     if (!in) throw CheckpointError(fmt::format("cannot read '{}'", path));
     in.seekg(0, std::ios::end);

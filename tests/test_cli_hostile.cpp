@@ -170,6 +170,9 @@ TEST_CASE("thread counts are checked in one place: negative, huge and absurd cou
     // Options that were silently ignored.
     CHECK(run_cli({"predict", "/nonexistent.safetensors", "--examples", "-1"}).status == 2);
     CHECK(run_cli({"predict", "/nonexistent.safetensors", "--seed", "-1"}).status == 2);
+    CHECK(run_cli({"train", "--seed", "-1", "--epochs", "1"}).status == 2);  // was read as 2^64 - 1
+    CHECK(run_cli({"check", "x", "--seed", "-1"}).status == 2);
+    expect_refused(run_cli({"predict", "/tmp"}), "cannot read '/tmp': it is a directory");
     expect_refused(run_cli({"train", "--clip", "nan", "--epochs", "1", "--examples", "100"}), "clipping norm must be >= 0");
     expect_refused(run_cli({"train", "--momentum", "nan", "--optimizer", "sgd", "--epochs", "1", "--examples", "100"}), "momentum");
 }

@@ -62,7 +62,7 @@ Action add_check(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("check", "Check the first and second derivatives against finite differences (float64).");
     sub->add_option("expr", options->expression, "The expression")->required();
     sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
-    sub->add_option("--seed", options->seed, "Seed of the random points and projections");
+    sub->add_option("--seed", options->seed, "Seed of the random points and projections")->check(whole_number(0, INT64_MAX));
     sub->add_option("--range", options->range, "Interval the random points are drawn from, LO:HI (default -2:2)");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose evaluation needs more GiB than this (default 4)")
         ->check(positive_number());

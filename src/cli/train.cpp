@@ -315,7 +315,8 @@ Action add_train(CLI::App& app) {
     sub->add_option("--clip", o->clip, "Clip gradients to this global L2 norm (default: no clipping)");
     sub->add_option("--weights", o->weights, "Initial weights: kaiming (default; for ReLU-like activations) or xavier (tanh-like)");
     sub->add_option("--schedule", o->schedule, "Learning rate over the epochs: cosine (default; down to lr/100) or constant");
-    sub->add_option("--seed", o->seed, "Seed of the data, the initial weights and the shuffling (default 1)");
+    sub->add_option("--seed", o->seed, "Seed of the data, the initial weights and the shuffling (default 1)")
+        ->check(whole_number(0, INT64_MAX));
     sub->add_option("--threads", o->threads, "Threads (default 1; 0 = one per hardware thread)");
     sub->add_option("--memory-limit", o->memory_limit_gib, "Refuse models and batches that need more GiB than this (default 4)")
         ->check(positive_number());
