@@ -89,6 +89,14 @@ def from_json(j):
     return torch.tensor(data, dtype=torch.float64).reshape(j["shape"])
 
 
+def evaluate(symgrad, request):
+    """symgrad eval's answer to a request, or the reason there is none."""
+    answer = run(symgrad, "eval", "-", text=json.dumps(request))
+    if answer.returncode != 0:
+        return None, f"eval failed: {answer.stderr.strip()}"
+    return json.loads(answer.stdout), ""
+
+
 def same(a, b):
     a = a.detach().to(torch.float64)
     return a.shape == b.shape and torch.allclose(a, b, rtol=1e-12, atol=1e-12, equal_nan=True)
@@ -117,10 +125,9 @@ def check(symgrad, workdir, number, expression, params):
                "grad_output": tensor_json(g)}
     for name, default in params.items():
         request["values"][name] = {"shape": [], "data": [default]}
-    answer = run(symgrad, "eval", "-", text=json.dumps(request))
-    if answer.returncode != 0:
-        return f"eval failed: {answer.stderr.strip()}"
-    answer = json.loads(answer.stdout)
+    answer, failed = evaluate(symgrad, request)
+    if failed:
+        return failed
     problems = []
     if not same(y, from_json(answer["output"])):
         problems.append(f"output {y.tolist()} != eval's {answer['output']['data']}")
@@ -154,10 +161,9 @@ def check_kink(symgrad, expression, reference, points):
     y = reference(x)
     y.sum().backward()
     request = {"expr": expression, "dtype": "float64", "values": {"x": tensor_json(x.detach())}}
-    answer = run(symgrad, "eval", "-", text=json.dumps(request))
-    if answer.returncode != 0:
-        return f"eval failed: {answer.stderr.strip()}"
-    answer = json.loads(answer.stdout)
+    answer, failed = evaluate(symgrad, request)
+    if failed:
+        return failed
     problems = []
     if not same(y, from_json(answer["output"])):
         problems.append(f"value at {points}: torch {y.tolist()}, symgrad {answer['output']['data']}")
