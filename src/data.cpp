@@ -1,6 +1,7 @@
 #include "symgrad/data.hpp"
 
 #include "finite_number.hpp"
+#include "symgrad/detail/text.hpp"
 #include "splitmix.hpp"
 
 #include <algorithm>
@@ -221,14 +222,6 @@ private:
     std::size_t number_ = 0;
 };
 
-// A field as an error message quotes it: at most 40 bytes (cut between UTF-8 characters).
-std::string quoted(const std::string& field) {
-    if (field.size() <= 40) return field;
-    std::size_t cut = 40;
-    while (cut > 0 && (static_cast<unsigned char>(field[cut]) & 0xC0) == 0x80) --cut;
-    return field.substr(0, cut) + "...";
-}
-
 }  // namespace
 
 Dataset load_csv(const std::string& path, const std::string& target) {
@@ -246,8 +239,8 @@ Dataset load_csv(const std::string& path, const std::string& target) {
     const auto target_at = std::find(header.begin(), header.end(), target);
     if (target_at == header.end()) {
         std::vector<std::string> names;
-        for (const auto& h : header) names.push_back(quoted(h));
-        throw Error(fmt::format("{}: no column '{}' (the columns are {})", path, quoted(target), fmt::join(names, ", ")));
+        for (const auto& h : header) names.push_back(detail::excerpt(h, 40));
+        throw Error(fmt::format("{}: no column '{}' (the columns are {})", path, detail::excerpt(target, 40), fmt::join(names, ", ")));
     }
     const auto target_index = static_cast<std::size_t>(target_at - header.begin());
     if (header.size() < 2) throw Error(fmt::format("{}: besides the target '{}' there is no feature column", path, target));
@@ -266,8 +259,8 @@ Dataset load_csv(const std::string& path, const std::string& target) {
             if (j == target_index) continue;
             double v = 0;
             if (!detail::parse_finite_number(fields[j], v)) {
-                throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number, quoted(header[j]),
-                                        quoted(fields[j])));
+                throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number, detail::excerpt(header[j], 40),
+                                        detail::excerpt(fields[j], 40)));
             }
             row.push_back(v);
         }
@@ -291,7 +284,7 @@ Dataset load_csv(const std::string& path, const std::string& target) {
         const bool is_number = !t.empty() && error == std::errc() && end == t.data() + t.size();
         if (is_number && !std::isfinite(numbers[i])) {
             throw Error(fmt::format("{}:{}: the target '{}' is '{}', a missing value rather than a class", path, target_lines[i], target,
-                                    quoted(targets[i])));
+                                    detail::excerpt(targets[i], 40)));
         }
         all_numbers = all_numbers && is_number;
     }
@@ -319,7 +312,7 @@ Dataset load_csv(const std::string& path, const std::string& target) {
             }
         }
     }
-    if (classes.size() < 2) throw Error(fmt::format("{}: the target '{}' has only one value ('{}'): nothing to classify", path, target, quoted(targets[0])));
+    if (classes.size() < 2) throw Error(fmt::format("{}: the target '{}' has only one value ('{}'): nothing to classify", path, target, detail::excerpt(targets[0], 40)));
     if (classes.size() > 1000) throw Error(fmt::format("{}: the target '{}' has {} distinct values; is it a class column?", path, target, classes.size()));
     Dataset d;
     d.name = path;

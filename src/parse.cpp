@@ -33,6 +33,16 @@ struct Token {
     double number = 0.0;
 };
 
+// Text shown under an error, as one line with no terminal controls: each control character becomes a space (one
+// column each, so a caret below still lines up; detail::excerpt escapes them instead, for text quoted inline).
+std::string one_line(std::string_view text) {
+    std::string line(text);
+    for (char& c : line) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+    }
+    return line;
+}
+
 // Builds the error report: position, message, the offending line and a caret under the token.
 [[noreturn]] void fail(std::string_view text, std::size_t offset, std::size_t length, const std::string& message) {
     offset = std::min(offset, text.size());
@@ -52,10 +62,7 @@ struct Token {
     constexpr std::size_t window = 60;
     const std::size_t shown_start = offset - line_start > window ? detail::utf8_ceil(text, offset - window) : line_start;
     const std::size_t shown_end = line_end > offset + window ? detail::utf8_floor(text, offset + window) : line_end;
-    std::string shown(text.substr(shown_start, shown_end - shown_start));
-    for (char& c : shown) {
-        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';  // one line, no terminal controls
-    }
+    const std::string shown = one_line(text.substr(shown_start, shown_end - shown_start));
     const std::string prefix = shown_start > line_start ? "..." : "";
     const std::string suffix = shown_end < line_end ? "..." : "";
     const std::string_view shown_view(shown);
@@ -555,10 +562,7 @@ private:
     std::string tail_text() const {
         constexpr std::size_t shown = 40;
         const std::size_t start = text_.size() > shown ? detail::utf8_ceil(text_, text_.size() - shown) : 0;
-        std::string tail(text_.substr(start));
-        for (char& c : tail) {
-            if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
-        }
+        const std::string tail = one_line(text_.substr(start));
         return start > 0 ? "..." + tail : tail;
     }
 

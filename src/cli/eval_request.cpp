@@ -338,11 +338,7 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
     const auto grads = grad(y, wrt, seed);
     outputs.insert(outputs.end(), grads.begin(), grads.end());
     // Intermediate values count too: sum(x * y) of a column and a row has a scalar output but a matrix inside.
-    const double peak = evaluation_peak_bytes(outputs);
-    if (peak > limit_bytes) {
-        throw InputError(fmt::format("evaluating this request would hold {:.3g} GiB at once, past the memory limit of {} GiB "
-                                     "(--memory-limit to change it)", peak / 1073741824.0, limits.memory_limit_gib));
-    }
+    check_memory(outputs, limits.memory_limit_gib, "evaluating this request");
     const auto values = run_compiled(outputs, bindings);
 
     json answer;

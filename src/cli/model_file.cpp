@@ -114,13 +114,7 @@ SavedModel load_model(const std::string& path) {
     // The layers the metadata describes must be the tensors the file holds: a forged width would otherwise build
     // (allocate) a model of any size before the first tensor is compared.
     {
-        double described = 0;
-        std::int64_t fan_in = r.inputs;
-        for (std::int64_t width : r.hidden) {
-            described += static_cast<double>(fan_in) * static_cast<double>(width) + static_cast<double>(width);
-            fan_in = width;
-        }
-        described += static_cast<double>(fan_in) * static_cast<double>(r.classes) + static_cast<double>(r.classes);
+        const double described = weight_count(r);
         double stored = 0;
         for (const auto& [name, t] : saved.checkpoint.tensors) stored += static_cast<double>(t.numel());
         if (described > stored) {
@@ -148,6 +142,16 @@ SavedModel load_model(const std::string& path) {
     r.epochs_done = static_cast<std::int64_t>(parse_number(get("train.epochs_done"), where));
     r.optimizer = get("train.optimizer");
     return saved;
+}
+
+double weight_count(const ModelRecipe& r) {
+    double weights = 0;
+    std::int64_t fan_in = r.inputs;
+    for (std::int64_t width : r.hidden) {
+        weights += static_cast<double>(fan_in + 1) * static_cast<double>(width);
+        fan_in = width;
+    }
+    return weights + static_cast<double>(fan_in + 1) * static_cast<double>(r.classes);
 }
 
 data::Dataset match_model_columns(const data::Dataset& d, const ModelRecipe& r, const std::string& model_path) {

@@ -46,6 +46,10 @@ struct SavedModel {
 SavedModel load_model(const std::string& path);
 
 // The dataset named by the recipe: a built-in one (examples, seed), or a CSV file (with its target column).
+// The number of weights and biases of the MLP the recipe describes (inputs, hidden widths, classes), counted without
+// building it.
+double weight_count(const ModelRecipe& recipe);
+
 // The dataset's columns in the model's order, matched by name, and its labels mapped to the model's classes by
 // name: a CSV whose columns were swapped, or that lacks one, is read right or refused (never silently wrong).
 data::Dataset match_model_columns(const data::Dataset& d, const ModelRecipe& recipe, const std::string& model_path);

@@ -202,15 +202,9 @@ int run_train(const TrainCliOptions& o) {
         // What training will hold, estimated before the model is built: the weights with their gradients, the
         // optimizer's two moments and a copy (5 each), and the layer values of a batch and of the whole test set,
         // forward and backward (4 each).
-        double weights = 0;
+        const double weights = weight_count(recipe);
         double widths_sum = 0;
-        std::int64_t fan_in = recipe.inputs;
-        for (std::int64_t width : recipe.hidden) {
-            weights += static_cast<double>(fan_in + 1) * static_cast<double>(width);
-            widths_sum += static_cast<double>(width);
-            fan_in = width;
-        }
-        weights += static_cast<double>(fan_in + 1) * static_cast<double>(recipe.classes);
+        for (std::int64_t width : recipe.hidden) widths_sum += static_cast<double>(width);
         const double rows = static_cast<double>(std::max<std::int64_t>(std::min<std::int64_t>(o.batch, train.size()), test.size()));
         const double bytes = static_cast<double>(dtype_size(recipe.dtype)) * (5 * weights + 4 * rows * (widths_sum + static_cast<double>(recipe.classes)));
         if (bytes > o.memory_limit_gib * 1073741824.0) {
