@@ -1,4 +1,4 @@
-# The rule of src/kernels_isa.hpp, read off the object files of the wider kernel sets: each defines one external
+# The rule of src/exec/kernels_isa.hpp, read off the object files of the wider kernel sets: each defines one external
 # symbol, its table getter (so no weak, unique or COMDAT copy of an inline function or template instance that the
 # linker could keep in place of the baseline one), and has no static initialiser (nothing of it runs at load time).
 #   cmake -D NM=nm -D READELF=readelf -D OBJDUMP=objdump -D SETS=avx2,avx512 -D OBJECTS=a.o,b.o [-D SANITIZE=ON] \
@@ -59,5 +59,5 @@ foreach(i RANGE ${last})
   endif()
 endforeach()
 if(failures GREATER 0)
-  message(FATAL_ERROR "${failures} problem(s): see src/kernels_isa.hpp for the rule")
+  message(FATAL_ERROR "${failures} problem(s): see src/exec/kernels_isa.hpp for the rule")
 endif()

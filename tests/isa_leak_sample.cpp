@@ -1,4 +1,4 @@
-// A wide kernel-set file that breaks the rule of src/kernels_isa.hpp on purpose, never linked into anything: CTest
+// A wide kernel-set file that breaks the rule of src/exec/kernels_isa.hpp on purpose, never linked into anything: CTest
 // isa_objects_catches_leaks runs tests/check_isa_objects.cmake on its object file and expects both complaints, so
 // the check that guards the real kernel sets is known to fail when it should.
 #include <cmath>

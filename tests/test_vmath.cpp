@@ -1,4 +1,4 @@
-// The float32 exp, log, log1p, expm1, tanh and erf of src/vmath.hpp (which the table's float32 kernels use) against the
+// The float32 exp, log, log1p, expm1, tanh and erf of src/math/vmath.hpp (which the table's float32 kernels use) against the
 // C library's float64 functions, over a sweep of every 509th float and the special values.
 #include <bit>
 #include <cmath>
@@ -7,7 +7,7 @@
 
 #include <catch2/catch.hpp>
 
-#include "../src/vmath.hpp"
+#include "../src/math/vmath.hpp"
 
 namespace {
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fits the polynomial coefficients of src/vmath.hpp (float32 exp, log, tanh).
+"""Fits the polynomial coefficients of src/math/vmath.hpp (float32 exp, log, tanh).
 
 Weighted least squares on 4,000 Chebyshev points of each interval, in float64, minimising the relative error of
 the function the polynomial serves (not of the polynomial itself); coefficients are then rounded to float32 and

@@ -1,4 +1,4 @@
-// Rewrite layer: rules as data (one named line each, src/rewrite_rules.cpp) and one fixpoint driver.
+// Rewrite layer: rules as data (one named line each, src/rewrite/rewrite_rules.cpp) and one fixpoint driver.
 #pragma once
 
 #include <map>

@@ -1,11 +1,11 @@
-#include "blas_matmul.hpp"
+#include "exec/blas_matmul.hpp"
 
 #include <cblas.h>
 
 #include <algorithm>
 #include <mutex>
 
-#include "thread_pool.hpp"
+#include "exec/thread_pool.hpp"
 
 namespace symgrad::detail {
 

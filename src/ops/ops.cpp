@@ -4,8 +4,8 @@
 #include <numbers>
 #include <numeric>
 
-#include "ops_kernels.hpp"
-#include "reduce_order.hpp"
+#include "math/ops_kernels.hpp"
+#include "math/reduce_order.hpp"
 #include "symgrad/print.hpp"
 
 namespace symgrad {

@@ -1,3 +1,3 @@
 // The generic kernel set (flags: CMakeLists.txt).
 #define SYMGRAD_ISA generic
-#include "kernels_isa.inc"
+#include "exec/kernels_isa.inc"

@@ -1,8 +1,8 @@
 #include "symgrad/data.hpp"
 
-#include "finite_number.hpp"
+#include "nn/finite_number.hpp"
 #include "symgrad/detail/text.hpp"
-#include "splitmix.hpp"
+#include "tensor/splitmix.hpp"
 
 #include <algorithm>
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "thread_pool.hpp"
+#include "exec/thread_pool.hpp"
 
 #include <algorithm>
 #include <atomic>

@@ -2,7 +2,7 @@
 #include <cmath>
 #include <map>
 
-#include "export_plan.hpp"
+#include "export/export_plan.hpp"
 #include "symgrad/version.hpp"
 
 namespace symgrad {

@@ -8,7 +8,7 @@
 // zeros give the IEEE results. The polynomial coefficients come from tools/fit_vmath.py.
 //
 // Only compiler builtins are used (no std:: inline functions): this header is compiled several times with
-// different -march flags (src/kernels_isa.inc), and an out-of-line copy of an inline library function built for
+// different -march flags (src/exec/kernels_isa.inc), and an out-of-line copy of an inline library function built for
 // AVX-512 must not be what the rest of the program links against.
 #pragma once
 

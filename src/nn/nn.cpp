@@ -7,7 +7,7 @@
 #include "symgrad/parse.hpp"
 #include "symgrad/print.hpp"
 
-#include "finite_number.hpp"
+#include "nn/finite_number.hpp"
 
 namespace symgrad::nn {
 

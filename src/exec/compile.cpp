@@ -27,10 +27,10 @@
 #include <map>
 #include <mutex>
 
-#include "blas_matmul.hpp"
-#include "kernels_isa.hpp"
-#include "reduce_order.hpp"
-#include "thread_pool.hpp"
+#include "exec/blas_matmul.hpp"
+#include "exec/kernels_isa.hpp"
+#include "math/reduce_order.hpp"
+#include "exec/thread_pool.hpp"
 
 namespace symgrad {
 

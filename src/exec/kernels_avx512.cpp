@@ -1,3 +1,3 @@
 // The avx512 kernel set (flags: CMakeLists.txt).
 #define SYMGRAD_ISA avx512
-#include "kernels_isa.inc"
+#include "exec/kernels_isa.inc"

@@ -9,7 +9,7 @@
 #include "symgrad/autodiff.hpp"
 #include "symgrad/compile.hpp"
 #include "symgrad/simplify.hpp"
-#include "splitmix.hpp"
+#include "tensor/splitmix.hpp"
 
 namespace symgrad::nn {
 

@@ -1,6 +1,6 @@
 // Choosing a kernel set: the CPU is asked first, and only then is a set's getter called (kernels_isa.hpp, the rule).
 // Baseline code: nothing here is compiled with a wider -m flag.
-#include "kernels_isa.hpp"
+#include "exec/kernels_isa.hpp"
 
 #include <cstdlib>
 

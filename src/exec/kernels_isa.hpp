@@ -1,6 +1,6 @@
 // The block kernels of the fused engine, compiled once per vector instruction set and chosen at run time.
 //
-// src/kernels_isa.inc is compiled three times (kernels_generic.cpp, kernels_avx2.cpp, kernels_avx512.cpp) with
+// src/exec/kernels_isa.inc is compiled three times (kernels_generic.cpp, kernels_avx2.cpp, kernels_avx512.cpp) with
 // different -m flags; each defines one KernelSet. The rest of the library is built for the baseline of its
 // architecture (x86-64 without AVX), so it runs everywhere, and the engine picks the widest set this CPU supports.
 // All sets compute the same bits: the kernels use IEEE operations only and the library is compiled with

@@ -1,7 +1,7 @@
 // export_cpp: a self-contained C++17 header with fused forward and backward loops for an elementwise activation.
 #include <cmath>
 
-#include "export_plan.hpp"
+#include "export/export_plan.hpp"
 #include "symgrad/version.hpp"
 
 namespace symgrad {

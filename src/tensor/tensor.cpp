@@ -1,6 +1,6 @@
 #include "symgrad/tensor.hpp"
 
-#include "splitmix.hpp"
+#include "tensor/splitmix.hpp"
 
 #include <algorithm>
 #include <cmath>

@@ -1,5 +1,5 @@
 // Scalar kernels of the elementwise primitives, written once for float and double.
-// Private to the library: the table in ops.cpp points at them, and src/kernels_isa.cpp compiles their block
+// Private to the library: the table in ops.cpp points at them, and src/exec/kernels_isa.cpp compiles their block
 // loops once per vector instruction set. float32 transcendental functions are vmath's (vectorizable, the same
 // bits at every width); float64 ones are the C library's.
 //
@@ -12,7 +12,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "vmath.hpp"
+#include "math/vmath.hpp"
 
 namespace symgrad::kernels {
 namespace {
@@ -113,7 +113,7 @@ void block(T* __restrict out, const T* __restrict a, const T* __restrict b, cons
 
 #undef SYMGRAD_VMATH_KERNEL
 
-// Every elementwise primitive whose kernel template above has the op's name: what src/kernels_isa.inc builds a
+// Every elementwise primitive whose kernel template above has the op's name: what src/exec/kernels_isa.inc builds a
 // block loop for. A test checks that each elementwise row of the table has one in every kernel set.
 #define SYMGRAD_ELEMENTWISE_KERNELS(X)                                                                          \
     X(neg) X(add) X(sub) X(mul) X(div) X(pow) X(exp) X(log) X(log1p) X(expm1) X(sqrt) X(abs) X(sign) X(sin)   \

@@ -1,4 +1,4 @@
-#include "export_plan.hpp"
+#include "export/export_plan.hpp"
 
 #include <algorithm>
 #include <cctype>
