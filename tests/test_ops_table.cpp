@@ -84,16 +84,17 @@ std::string shapes_text(const std::vector<Shape>& shapes) {
 TEST_CASE("every elementwise row passes gradchecks of both orders and the VJP identity", "[table]") {
     for (const OpInfo& row : op_table()) {
         if (row.kind != OpClass::elementwise) continue;
-        for (std::size_t r = 0; r < row.test_region_count; ++r) {
+        const auto regions = row.test_regions.all();
+        for (std::size_t r = 0; r < regions.size(); ++r) {
             for (const auto& shapes : shape_cases(row.arity)) {
                 DYNAMIC_SECTION(row.name << " region " << r << " shapes " << shapes_text(shapes)) {
                     std::vector<Expr> vars;
                     for (std::size_t i = 0; i < row.arity; ++i) vars.push_back(var(fmt::format("a{}", i), shapes[i]));
                     const Expr y = apply_exprs(row.op, vars);
-                    const Bindings at = region_bindings(vars, row.test_regions[r], 11 * r + 3);
+                    const Bindings at = region_bindings(vars, regions[r], 11 * r + 3);
                     std::vector<Expr> moving;
                     for (std::size_t i = 0; i < vars.size(); ++i) {
-                        const Interval& in = row.test_regions[r].operands[i];
+                        const Interval& in = regions[r].operands[i];
                         if (in.lo < in.hi) moving.push_back(vars[i]);
                     }
                     check_all(y, vars, at, std::string(row.name), moving);
@@ -106,8 +107,7 @@ TEST_CASE("every elementwise row passes gradchecks of both orders and the VJP id
 TEST_CASE("float32 and float64 kernels agree on every elementwise row", "[table]") {
     for (const OpInfo& row : op_table()) {
         if (row.kind != OpClass::elementwise) continue;
-        for (std::size_t r = 0; r < row.test_region_count; ++r) {
-            const auto& region = row.test_regions[r];
+        for (const TestRegion& region : row.test_regions.all()) {
             for (int k = 0; k < 50; ++k) {
                 double args[3];
                 for (std::size_t i = 0; i < 3; ++i) {
@@ -134,7 +134,7 @@ TEST_CASE("the table is well formed", "[table]") {
         if (row.kind == OpClass::leaf) continue;
         CHECK(!row.print.text.empty());
         CHECK(!row.print.latex.empty());
-        CHECK(row.test_region_count >= 1);
+        CHECK(!row.test_regions.all().empty());
         if (row.kind == OpClass::elementwise) {
             CHECK(row.f32 != nullptr);
             CHECK(row.f64 != nullptr);
@@ -199,5 +199,30 @@ TEST_CASE("every structural row has an example, and each passes gradchecks of bo
             const Bindings at = random_bindings(vars, -1.5, 1.5, 5);
             check_all(y, vars, at, example.what, vars);
         }
+    }
+}
+
+TEST_CASE("every elementwise row goes through both exporters, spelled by its row", "[table][export]") {
+    // Each row applied to the input and, for its other operands, expressions of it (no constant that would fold).
+    const char* extra_operands[] = {"0.75 * x + 0.5", "1.5 - x"};
+    for (const OpInfo& row : op_table()) {
+        if (row.kind != OpClass::elementwise) continue;
+        std::vector<std::string> operands{"x"};
+        for (std::size_t i = 1; i < row.arity; ++i) operands.push_back(extra_operands[i - 1]);
+        const std::string expression = fmt::format("{}({})", row.name, fmt::join(operands, ", "));
+        INFO(expression);
+        ExportOptions options;
+        options.name = "act";
+        std::string cpp;
+        std::string torch;
+        REQUIRE_NOTHROW(cpp = export_cpp(expression, options));
+        REQUIRE_NOTHROW(torch = export_torch(expression, options));
+        // The forward is written with the row's spelling (where, max and min as the exporters write them).
+        const auto forward_cpp = cpp.substr(cpp.find("inline T value("));
+        const auto forward_torch = torch.substr(torch.find("def forward("));
+        if (!row.exports.cpp.empty() && row.variant == nullptr) CHECK(forward_cpp.find(fmt::format("{}(", row.exports.cpp)) != std::string::npos);
+        if (!row.exports.infix.empty()) CHECK(forward_cpp.find(fmt::format("{}", row.exports.infix)) != std::string::npos);
+        if (!row.exports.torch.empty()) CHECK(forward_torch.find(fmt::format("{}(", row.exports.torch)) != std::string::npos);
+        if (row.exports.cpp.empty() && row.exports.infix.empty()) CHECK(row.op == Op::where);
     }
 }

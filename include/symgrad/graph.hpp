@@ -15,7 +15,7 @@
 
 namespace symgrad {
 
-// One line per primitive; the ops table (ops.cpp) has one row per line, in this order.
+// One line per primitive; the primitive table (src/ops/table.hpp) has one row per line, in this order.
 enum class Op : std::uint8_t {
     // leaves
     variable,

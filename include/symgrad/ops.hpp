@@ -142,8 +142,15 @@ Expr operator/(const Cotangent& g, const Expr& e);
 Expr operator-(const Cotangent& g);
 
 // What a VJP rule sees: the node, its result, the incoming adjoint, and the operands by name.
-// A rule returns the contribution to one operand's adjoint; it may have the node's output shape
-// or any shape that broadcasts to it: the reverse sweep sums it down to the operand's shape.
+// A rule returns the contribution to one operand's adjoint, or a null Expr for none; the reverse sweep
+// (autodiff.cpp, contribution_shape) then sums it down to the operand's shape:
+// - an elementwise rule, and broadcast_to's, returns a value of the node's shape or of a shape that broadcasts to it
+//   (the adjoint itself, a per-unit vector, a scalar), which the sweep sums over the axes the operand was broadcast;
+// - the other structural rules return a value in the operand's terms, of a shape that broadcasts with the
+//   operand's: sum, mean and amax keep the reduced axes as 1; reshape and permute give the operand's shape;
+//   matmul gives the product's batch axes, which the sweep sums away where the operand had none.
+// The unseeded output's adjoint is a symbolic one (Cotangent::is_one), which a rule that hands the adjoint on
+// unchanged (add, sum, reshape, permute, broadcast_to) may return as it is: ones broadcast to any shape.
 struct Vjp {
     const Node& node;
     Expr result;
@@ -168,6 +175,18 @@ struct Interval {
 struct TestRegion {
     std::array<Interval, max_arity> operands{};
 };
+// A row's regions: one or two.
+class TestRegions {
+public:
+    constexpr TestRegions() = default;
+    constexpr TestRegions(TestRegion only) : regions_{only, {}}, count_(1) {}
+    constexpr TestRegions(TestRegion first, TestRegion second) : regions_{first, second}, count_(2) {}
+    constexpr std::span<const TestRegion> all() const { return {regions_.data(), count_}; }
+
+private:
+    std::array<TestRegion, 2> regions_{};
+    std::size_t count_ = 0;
+};
 
 // Printing templates: "{0}", "{1}", "{2}" are operands, "{a}" the attribute text. An operand at the very
 // start or end of a template is parenthesized by precedence; one enclosed in other text never is.
@@ -182,26 +201,67 @@ struct PrintForm {
 };
 inline constexpr int atom_precedence = 9;
 
+// How the exporters (export.hpp) write an elementwise op. An arithmetic or comparison operator is `infix`, the
+// same symbol in Python and C++ ("-" of one operand is negation); any other op is a call of `torch` (a function
+// of tensors) in the PyTorch export and of `cpp` (a function of scalars of type T) in the C++ export, with its
+// operands in order; `torch_in_place` is the tensor method that computes the op into its first operand (`exp_`),
+// which the PyTorch export uses in no-grad mode to reuse a dead buffer. where, and max/min against a number, are
+// written by the exporters themselves.
+struct ExportForms {
+    std::string_view infix;
+    std::string_view torch;
+    std::string_view torch_in_place;
+    std::string_view cpp;
+};
+
+// A cheaper form of an elementwise op that gives the same bits for some operands, which the engine's planner
+// and the C++ export use: pow with a constant exponent of 2 or 3 is a product (as its kernel computes it).
+enum class KernelVariant : std::uint8_t { general, square, cube };
+
 template <class T> using ScalarKernel = T (*)(T a, T b, T c);
 using TensorKernel = Tensor (*)(const Node& node, std::span<const Tensor> operands);
 using ShapeRule = Shape (*)(std::span<const Expr> operands, const Attrs& attrs);
 using VjpRule = Expr (*)(const Vjp& v, std::size_t operand);
 using AttrText = std::string (*)(const Attrs& attrs, std::span<const Expr> operands);
+using VariantRule = KernelVariant (*)(const Node& node);
+// The elements where operand i was selected (a 0/1 expression of the node's shape), or a null Expr for an
+// operand that is never passed through (where's condition).
+using SelectionRule = Expr (*)(const Node& node, std::size_t operand);
 
+// One row of the primitive table: everything symgrad knows about a primitive. Rows are written with designated
+// initialisers in src/ops/table.hpp; a field left out is null (no such thing for this op).
 struct OpInfo {
     Op op;
     std::string_view name;
-    std::size_t arity;
-    OpClass kind;
-    ShapeRule shape;              // null for leaves and elementwise ops (they broadcast their operands)
-    ScalarKernel<float> f32;      // elementwise only
-    ScalarKernel<double> f64;     // elementwise only
-    TensorKernel eval;            // structural only
-    VjpRule vjp;                  // null: no gradient flows through this op (comparisons, sign)
-    PrintForm print;
-    AttrText attr_text;           // null when the op has no attributes to print
-    std::array<TestRegion, 2> test_regions;
-    std::size_t test_region_count;
+    std::size_t arity = 0;
+    OpClass kind = OpClass::leaf;
+    std::string_view description;                    // one line for listings: "hyperbolic tangent"
+    std::array<std::string_view, max_arity> operands{};  // operand names in signatures: {"x"}, {"a", "b"}
+    // elementwise: the scalar kernels, written once for both types in src/math/ops_kernels.hpp
+    ScalarKernel<float> f32 = nullptr;
+    ScalarKernel<double> f64 = nullptr;
+    VariantRule variant = nullptr;                   // hook: a cheaper exact form for some operands (pow)
+    // structural: the shape rule and the reference kernel
+    ShapeRule shape = nullptr;
+    TensorKernel eval = nullptr;
+    VjpRule vjp = nullptr;                           // null: no gradient flows through this op (comparisons, sign)
+    // hook of a selecting op (where): its VJP already gives the unselected operand exactly zero, and the reverse
+    // sweep keeps that operand's own derivative out of the elements it did not select (autodiff.cpp, masks)
+    SelectionRule selects = nullptr;
+    PrintForm print{};
+    AttrText attr_text = nullptr;                    // null when the op has no attributes to print
+    ExportForms exports{};
+    TestRegions test_regions{};
+
+    // The scalar kernel for T (float or double).
+    template <class T> constexpr ScalarKernel<T> kernel() const {
+        if constexpr (std::is_same_v<T, float>) {
+            return f32;
+        } else {
+            return f64;
+        }
+    }
+    KernelVariant variant_of(const Node& node) const { return variant ? variant(node) : KernelVariant::general; }
 };
 
 const OpInfo& op_info(Op op);

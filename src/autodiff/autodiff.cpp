@@ -6,11 +6,6 @@ namespace symgrad {
 
 namespace {
 
-// A condition as a 0/1 mask. Comparisons already are one.
-Expr truthy(const Expr& cond) {
-    return is_comparison(cond.op()) ? cond : ne(cond, 0);
-}
-
 // The adjoint gathered so far for one node.
 //
 // mask: where(c, a, b) must give the unselected branch exactly zero gradient, even where that branch's
@@ -38,6 +33,29 @@ void accumulate(Adjoint& adjoint, Expr contribution, bool is_one, Expr mask) {
     adjoint.sum = adjoint.sum + contribution;
     adjoint.is_one = false;
     adjoint.mask = adjoint.mask && mask ? maximum(adjoint.mask, mask) : Expr();
+}
+
+// A structural node (matmul, sum, reshape, ...) mixes elements, so its contributions have other shapes than the
+// mask: the mask is applied to the adjoint itself, and ends there.
+void apply_mask_before_structural(Adjoint& adjoint) {
+    adjoint.sum = where(adjoint.mask, adjoint.sum, 0);
+    adjoint.is_one = false;
+    adjoint.mask = Expr();
+}
+
+// Whether the contribution is the symbolic one handed on: a rule that passes the adjoint on unchanged (add, sum,
+// reshape, ...) passes a symbolic one on too, unless the operand was broadcast (then its adjoint is a count).
+bool passes_symbolic_one(const Adjoint& adjoint, const Expr& contribution, const Shape& logical, const Expr& operand) {
+    return adjoint.is_one && !adjoint.mask && contribution == adjoint.sum && logical == operand.shape();
+}
+
+// The mask the operand's adjoint inherits from this node: the node's own mask, narrowed by a selecting op (where)
+// to the elements where it selected this operand. Masks pass only between values of the same shape.
+Expr operand_mask(const OpInfo& info, const Node& node, std::size_t operand, const Expr& mask) {
+    if (node.input(operand).shape() != node.shape()) return {};
+    if (!info.selects) return mask;
+    const Expr selected = info.selects(node, operand);
+    return mask ? mask * selected : selected;
 }
 
 }  // namespace
@@ -141,13 +159,7 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
             if (observe) observe(SweepStep{node, SweepStep::node_step, adjoint.sum, false, {}, {}, {}});
             continue;
         }
-        // A structural node (matmul, sum, reshape, ...) mixes elements, so its contributions have other shapes than
-        // the mask: it is applied to the adjoint itself, and ends there.
-        if (adjoint.mask && info.kind != OpClass::elementwise) {
-            adjoint.sum = where(adjoint.mask, adjoint.sum, 0);
-            adjoint.is_one = false;
-            adjoint.mask = Expr();
-        }
+        if (adjoint.mask && info.kind != OpClass::elementwise) apply_mask_before_structural(adjoint);
         if (observe) observe(SweepStep{node, SweepStep::node_step, adjoint.sum, true, {}, {}, {}});
         const Vjp v{*node, handle(node), Cotangent(adjoint.sum, adjoint.is_one)};
         const auto operand_positions = index.operands(position);
@@ -160,24 +172,13 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
                 continue;
             }
             const Shape logical = contribution_shape(*node, operand, contribution);
-            // A rule that hands the adjoint on unchanged (add, sum, reshape, ...) hands a symbolic one on too,
-            // unless the operand was broadcast (then its adjoint is a count, not one).
-            const bool passes_one = adjoint.is_one && contribution == adjoint.sum && logical == operand.shape();
-            // where's own rule already zeroes the unselected side exactly; every other op gets the mask.
-            if (adjoint.mask && node->op() != Op::where) contribution = where(adjoint.mask, contribution, 0);
+            const bool is_one = passes_symbolic_one(adjoint, contribution, logical, operand);
+            // A selecting op's own rule already zeroes the unselected side exactly; every other op gets the mask.
+            const Expr applied_mask = info.selects ? Expr() : adjoint.mask;
+            if (applied_mask) contribution = where(applied_mask, contribution, 0);
             contribution = reduce_to_shape(contribution, operand.shape(), logical);
-            if (observe) {
-                observe(SweepStep{node, i, adjoint.sum, true, contribution, node->op() != Op::where ? adjoint.mask : Expr(), logical});
-            }
-            Expr mask;
-            if (operand.shape() == node->shape()) {
-                mask = adjoint.mask;
-                if (node->op() == Op::where) {
-                    const Expr selected = i == 1 ? truthy(v.cond()) : eq(v.cond(), 0);
-                    mask = mask ? mask * selected : selected;
-                }
-            }
-            accumulate(adjoints[operand_positions[i]], std::move(contribution), passes_one && !adjoint.mask, std::move(mask));
+            if (observe) observe(SweepStep{node, i, adjoint.sum, true, contribution, applied_mask, logical});
+            accumulate(adjoints[operand_positions[i]], std::move(contribution), is_one, operand_mask(info, *node, i, adjoint.mask));
         }
     }
 

@@ -29,14 +29,7 @@ Tensor bound_value(const Node& node, const Bindings& bindings) {
 }
 
 template <class T> void run_elementwise(const Node& node, std::span<const Tensor> in, Tensor& out) {
-    const OpInfo& info = op_info(node.op());
-    const ScalarKernel<T> kernel = [&] {
-        if constexpr (std::is_same_v<T, float>) {
-            return info.f32;
-        } else {
-            return info.f64;
-        }
-    }();
+    const ScalarKernel<T> kernel = op_info(node.op()).kernel<T>();
     const T* operand[max_arity] = {nullptr, nullptr, nullptr};
     for (std::size_t i = 0; i < in.size(); ++i) operand[i] = in[i].data<T>();
     T* result = out.data<T>();

@@ -6,6 +6,13 @@
 
 namespace symgrad {
 
+namespace detail {
+// The text of src/math/piecewise.inc, written by CMakeLists.txt.
+constexpr std::string_view piecewise_text =
+#include "generated/piecewise_text.inc"
+    ;
+}  // namespace detail
+
 namespace {
 
 using detail::Spelling;
@@ -47,46 +54,9 @@ std::string cpp_leaf(const Node& node) {
     return cpp_number(node.scalar_value());
 }
 
-bool is_constant_value(const Expr& e, double value) { return e.op() == Op::constant && e.node().scalar_value() == value; }
-
 Spelling cpp_spell(const Node& node, std::span<const Spelling> a) {
-    auto call = [&](const char* f) {
-        std::vector<std::string> args;
-        for (const auto& s : a) args.push_back(s.text);
-        return Spelling{fmt::format("{}({})", f, fmt::join(args, ", "))};
-    };
-    auto infix = [&](const char* symbol) { return detail::infix(a[0], symbol, a[1]); };
-    auto compare = [&](const char* symbol) {
-        return Spelling{fmt::format("T({} {} {})", detail::operand(a[0], Spelling::sum), symbol, detail::operand(a[1], Spelling::sum))};
-    };
-    switch (node.op()) {
-    case Op::neg: return {fmt::format("-{}", detail::operand(a[0], Spelling::unary)), Spelling::unary};
-    case Op::add: return infix("+");
-    case Op::sub: return infix("-");
-    case Op::mul: return infix("*");
-    case Op::div: return infix("/");
-    case Op::pow:
-        // x^2 and x^3 as products, as symgrad's kernels compute them (and they vectorize)
-        if (is_constant_value(node.input(1), 2)) return detail::infix(a[0], "*", a[0]);
-        if (is_constant_value(node.input(1), 3)) return detail::infix(detail::infix(a[0], "*", a[0]), "*", a[0]);
-        return call("std::pow");
-    case Op::exp: return call("std::exp");
-    case Op::log: return call("std::log");
-    case Op::log1p: return call("std::log1p");
-    case Op::expm1: return call("std::expm1");
-    case Op::sqrt: return call("std::sqrt");
-    case Op::abs: return call("std::fabs");
-    case Op::sign: return call("detail::sign");
-    case Op::sin: return call("std::sin");
-    case Op::cos: return call("std::cos");
-    case Op::tanh: return call("std::tanh");
-    case Op::sigmoid: return call("detail::sigmoid");
-    case Op::softplus: return call("detail::softplus");
-    case Op::erf: return call("std::erf");
-    case Op::relu: return call("detail::relu");
-    case Op::maximum: return call("detail::maximum");
-    case Op::minimum: return call("detail::minimum");
-    case Op::where: {
+    const OpInfo& info = op_info(node.op());
+    if (node.op() == Op::where) {
         const Node& cond = node.input(0).node();
         // a comparison is used as the condition directly; anything else is true where it is nonzero
         const bool spelled_inline = a[0].text.starts_with("T(");  // not a temporary's name
@@ -95,15 +65,26 @@ Spelling cpp_spell(const Node& node, std::span<const Spelling> a) {
         return {fmt::format("{} ? {} : {}", test, detail::operand(a[1], Spelling::unary), detail::operand(a[2], Spelling::unary)),
                 Spelling::conditional};
     }
-    case Op::lt: return compare("<");
-    case Op::le: return compare("<=");
-    case Op::gt: return compare(">");
-    case Op::ge: return compare(">=");
-    case Op::eq: return compare("==");
-    case Op::ne: return compare("!=");
-    case Op::clamp: return call("detail::clamp");
-    default: throw ExportError(fmt::format("export to C++: no spelling for '{}'", op_info(node.op()).name));
+    // x^2 and x^3 as products, as symgrad's kernels compute them (and they vectorize)
+    switch (info.variant_of(node)) {
+    case KernelVariant::square: return detail::infix(a[0], "*", a[0]);
+    case KernelVariant::cube: return detail::infix(detail::infix(a[0], "*", a[0]), "*", a[0]);
+    case KernelVariant::general: break;
     }
+    // The row's spelling: an operator, or a call of a function of T.
+    if (is_comparison(node.op())) {
+        return {fmt::format("T({} {} {})", detail::operand(a[0], Spelling::sum), info.exports.infix, detail::operand(a[1], Spelling::sum))};
+    }
+    if (!info.exports.infix.empty()) {
+        if (node.arity() == 1) return {fmt::format("{}{}", info.exports.infix, detail::operand(a[0], Spelling::unary)), Spelling::unary};
+        return detail::infix(a[0], info.exports.infix, a[1]);
+    }
+    if (!info.exports.cpp.empty()) {
+        std::vector<std::string> args;
+        for (const auto& s : a) args.push_back(s.text);
+        return {fmt::format("{}({})", info.exports.cpp, fmt::join(args, ", "))};
+    }
+    throw ExportError(fmt::format("export to C++: '{}' has no C++ spelling in the primitive table", info.name));
 }
 
 void check_cpp_name(const std::string& name, const char* what) {
@@ -113,25 +94,14 @@ void check_cpp_name(const std::string& name, const char* what) {
     }
 }
 
-const char* helpers = R"(namespace detail {
-
-// The primitives with symgrad's semantics: NaN propagates through max/min/clamp/relu, sigmoid and softplus are
-// stable for any |x|, sign(0) is 0.
-template <class T> inline T sigmoid(T x) {
-    const T e = std::exp(x >= T(0) ? -x : x);  // exp(-|x|): never overflows
-    return (x >= T(0) ? T(1) : e) / (T(1) + e);
+// The primitives of more than one operation, as symgrad's kernels define them (src/math/piecewise.inc, copied
+// into the library at build time), on the C library's exp and log1p.
+std::string helpers() {
+    std::string text = "namespace detail {\n\nusing std::exp;\nusing std::log1p;\n\n";
+    text += detail::piecewise_text;
+    text += "\n";
+    return text;
 }
-template <class T> inline T softplus(T x) {
-    const T y = (x > T(0) ? x : T(0)) + std::log1p(std::exp(x >= T(0) ? -x : x));
-    return x != x ? x : y;
-}
-template <class T> inline T relu(T x) { return x <= T(0) ? T(0) : x; }
-template <class T> inline T sign(T x) { return x != x ? x : T((x > T(0)) - (x < T(0))); }
-template <class T> inline T maximum(T a, T b) { return a != a ? a : (b != b ? b : (a > b ? a : b)); }
-template <class T> inline T minimum(T a, T b) { return a != a ? a : (b != b ? b : (a < b ? a : b)); }
-template <class T> inline T clamp(T x, T lo, T hi) { return minimum(maximum(x, lo), hi); }
-
-)";
 
 }  // namespace
 
@@ -177,7 +147,7 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
            "// -ffast-math (glibc's vector math library), which also relaxes NaN, infinity and rounding-order guarantees.\n";
     out += "#pragma once\n\n#include <cmath>\n#include <cstddef>\n#include <limits>\n\n";
     out += fmt::format("namespace {} {{\n\n", options.name);
-    out += helpers;
+    out += helpers();
 
     // value(): one element of the forward.
     std::vector<std::string> value_args{"[[maybe_unused]] T " + x};

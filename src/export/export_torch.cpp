@@ -1,6 +1,5 @@
 // export_torch: a Python file with a torch.autograd.Function and an nn.Module for an elementwise activation.
 #include <cmath>
-#include <map>
 
 #include "export/export_plan.hpp"
 #include "symgrad/version.hpp"
@@ -50,10 +49,8 @@ public:
 
     Spelling operator()(const Node& node, std::span<const Spelling> a) const {
         auto arg = [&](std::size_t k) { return number_use(node, k, a[k]); };
-        auto call = [&](const char* f) { return Spelling{fmt::format("{}({})", f, arg(0).text)}; };
-        auto infix = [&](const char* symbol) { return detail::infix(arg(0), symbol, arg(1)); };
         // comparisons bind more loosely than arithmetic in Python: (a > b) as a whole is a comparison-level spelling
-        auto compare = [&](const char* symbol) {
+        auto compare = [&](std::string_view symbol) {
             // Two constants would compare as a Python bool, which torch.where and torch.logical_not refuse.
             if (is_constant(node.input(0).node()) && is_constant(node.input(1).node())) {
                 return Spelling{bool_tensor(compare_constants(node)), Spelling::atom};
@@ -61,49 +58,37 @@ public:
             return Spelling{fmt::format("{} {} {}", detail::operand(arg(0), Spelling::sum), symbol, detail::operand(arg(1), Spelling::sum)),
                             Spelling::conditional};
         };
+        const OpInfo& info = op_info(node.op());
         switch (node.op()) {
-        case Op::neg: return {fmt::format("-{}", detail::operand(arg(0), Spelling::unary)), Spelling::unary};
-        case Op::add: return infix("+");
-        case Op::sub: return infix("-");
-        case Op::mul: return infix("*");
-        case Op::div: return infix("/");
-        case Op::pow: return {fmt::format("torch.pow({}, {})", arg(0).text, arg(1).text)};
-        case Op::exp: return call("torch.exp");
-        case Op::log: return call("torch.log");
-        case Op::log1p: return call("torch.log1p");
-        case Op::expm1: return call("torch.expm1");
-        case Op::sqrt: return call("torch.sqrt");
-        case Op::abs: return call("torch.abs");
-        case Op::sign: return call("torch.sign");
-        case Op::sin: return call("torch.sin");
-        case Op::cos: return call("torch.cos");
-        case Op::tanh: return call("torch.tanh");
-        case Op::sigmoid: return call("torch.sigmoid");
-        case Op::softplus: return call("F.softplus");
-        case Op::erf: return call("torch.erf");
-        case Op::relu: return call("torch.relu");
-        case Op::maximum: return extremum(node, a, "torch.maximum", "min");
-        case Op::minimum: return extremum(node, a, "torch.minimum", "max");
+        case Op::maximum: return extremum(node, a, info.exports.torch, "min");
+        case Op::minimum: return extremum(node, a, info.exports.torch, "max");
         case Op::where: {
             const std::string spelled = fmt::format("torch.where({}, {}, {})", condition(node.input(0).node(), a[0]), arg(1).text, arg(2).text);
             // Between two numbers torch.where answers in the default dtype (float32): the input's dtype instead.
             if (is_constant(node.input(1).node()) && is_constant(node.input(2).node())) return {fmt::format("{}.to({}.dtype)", spelled, input_)};
             return {spelled};
         }
-        case Op::lt: return compare("<");
-        case Op::le: return compare("<=");
-        case Op::gt: return compare(">");
-        case Op::ge: return compare(">=");
         case Op::eq:
             // c == 0 for a comparison c (a gradient's mask for the other branch of a where): not c
             if (is_comparison(node.input(0).op()) && is_zero(node.input(1).node())) return {fmt::format("torch.logical_not({})", a[0].text)};
-            return compare("==");
+            break;
         case Op::ne:
             if (is_comparison(node.input(0).op()) && is_zero(node.input(1).node())) return a[0];
-            return compare("!=");
-        case Op::clamp: return {fmt::format("torch.clamp({}, {}, {})", arg(0).text, arg(1).text, arg(2).text)};
-        default: throw ExportError(fmt::format("export to torch: no spelling for '{}'", op_info(node.op()).name));
+            break;
+        default: break;
         }
+        // The row's spelling: an operator, or a call of a torch function.
+        if (is_comparison(node.op())) return compare(info.exports.infix);
+        if (!info.exports.infix.empty()) {
+            if (node.arity() == 1) return {fmt::format("{}{}", info.exports.infix, detail::operand(arg(0), Spelling::unary)), Spelling::unary};
+            return detail::infix(arg(0), info.exports.infix, arg(1));
+        }
+        if (!info.exports.torch.empty()) {
+            std::vector<std::string> args;
+            for (std::size_t k = 0; k < node.arity(); ++k) args.push_back(arg(k).text);
+            return {fmt::format("{}({})", info.exports.torch, fmt::join(args, ", "))};
+        }
+        throw ExportError(fmt::format("export to torch: '{}' has no PyTorch spelling in the primitive table", info.name));
     }
 
     // where's condition as a bool tensor: a comparison as it is, a number c as c != 0, a constant as a 0-dim
@@ -117,18 +102,11 @@ public:
 private:
     static std::string bool_tensor(bool value) { return value ? "torch.tensor(True)" : "torch.tensor(False)"; }
 
+    // A comparison of two constants, by its kernel (as symgrad evaluates it).
     static bool compare_constants(const Node& node) {
         const double a = node.input(0).node().scalar_value();
         const double b = node.input(1).node().scalar_value();
-        switch (node.op()) {
-        case Op::lt: return a < b;
-        case Op::le: return a <= b;
-        case Op::gt: return a > b;
-        case Op::ge: return a >= b;
-        case Op::eq: return a == b;
-        case Op::ne: return a != b;
-        default: throw ExportError("internal: not a comparison");
-        }
+        return op_info(node.op()).f64(a, b, 0.0) != 0.0;
     }
 
     // Operand k used as a number: a comparison becomes 0/1 in the input's dtype.
@@ -138,7 +116,7 @@ private:
     }
 
     // torch.maximum takes two tensors; against a number it is torch.clamp(t, min=c) (the same for NaN: both give NaN).
-    Spelling extremum(const Node& node, std::span<const Spelling> a, const char* tensor_form, const char* bound) const {
+    Spelling extremum(const Node& node, std::span<const Spelling> a, std::string_view tensor_form, const char* bound) const {
         const Spelling x0 = number_use(node, 0, a[0]);
         const Spelling x1 = number_use(node, 1, a[1]);
         if (is_constant(node.input(1).node())) return {fmt::format("torch.clamp({}, {}={})", x0.text, bound, x1.text)};
@@ -277,19 +255,15 @@ private:
     // The in-place spelling and the name of the operand it writes into, or {"", ""} for none.
     std::pair<std::string, std::string> in_place(const Node& node, std::size_t i, std::span<const std::uint32_t> operands,
                                                  std::span<const Spelling> a) const {
-        static const std::map<Op, const char*> unary = {
-            {Op::neg, "neg_"},     {Op::exp, "exp_"},   {Op::log, "log_"},   {Op::log1p, "log1p_"},     {Op::expm1, "expm1_"},
-            {Op::sqrt, "sqrt_"},   {Op::abs, "abs_"},   {Op::sign, "sign_"}, {Op::sin, "sin_"},         {Op::cos, "cos_"},
-            {Op::tanh, "tanh_"},   {Op::erf, "erf_"},   {Op::relu, "relu_"}, {Op::sigmoid, "sigmoid_"},
-        };
         if (is_comparison(node.op())) return {};
         auto number = [&](std::size_t k) {
             // a comparison read as a number: 0/1 in the input's dtype
             return is_comparison(node.input(k).op()) ? fmt::format("{}.to({}.dtype)", a[k].text, speller_.input()) : a[k].text;
         };
-        if (const auto it = unary.find(node.op()); it != unary.end()) {
+        const std::string_view method = op_info(node.op()).exports.torch_in_place;
+        if (!method.empty() && node.arity() == 1) {
             if (!reusable(i, operands[0])) return {};
-            return {fmt::format("{}.{}()", a[0].text, it->second), a[0].text};
+            return {fmt::format("{}.{}()", a[0].text, method), a[0].text};
         }
         if (node.op() == Op::where) {
             // where(c, t, k) = t with k where c is false; where(c, k, e) = e with k where c is true
@@ -302,9 +276,7 @@ private:
             }
             return {};
         }
-        const char* method = node.op() == Op::add ? "add_" : node.op() == Op::sub ? "sub_" : node.op() == Op::mul ? "mul_"
-                             : node.op() == Op::div ? "div_" : node.op() == Op::pow ? "pow_" : nullptr;
-        if (method == nullptr) return {};
+        if (method.empty()) return {};
         if (reusable(i, operands[0])) return {fmt::format("{}.{}({})", a[0].text, method, number(1)), a[0].text};
         if (!reusable(i, operands[1])) return {};
         if (node.op() == Op::add || node.op() == Op::mul) return {fmt::format("{}.{}({})", a[1].text, method, number(0)), a[1].text};

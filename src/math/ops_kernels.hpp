@@ -1,6 +1,6 @@
 // Scalar kernels of the elementwise primitives, written once for float and double.
-// Private to the library: the table in ops.cpp points at them, and src/exec/kernels_isa.cpp compiles their block
-// loops once per vector instruction set. float32 transcendental functions are vmath's (vectorizable, the same
+// Private to the library: the table's rows (src/ops/table.hpp) point at them, and src/exec/kernels_isa.inc compiles
+// a block loop of each row's kernel once per vector instruction set. float32 transcendental functions are vmath's (vectorizable, the same
 // bits at every width); float64 ones are the C library's.
 //
 // Everything here has internal linkage (the unnamed namespace): each translation unit that includes this
@@ -56,40 +56,23 @@ template <class T> T cos(T a, T, T) { return std::cos(a); }
 SYMGRAD_VMATH_KERNEL(tanh)
 SYMGRAD_VMATH_KERNEL(erf)
 
-// sign(NaN) is NaN; sign(±0) is 0.
-template <class T> T sign(T a, T, T) {
-    if (std::isnan(a)) return a;
-    return static_cast<T>((a > 0) - (a < 0));
-}
+// The primitives of more than one operation: src/math/piecewise.inc, which the C++ export copies too. Its exp and
+// log1p are the kernels' (vmath's in float32).
+namespace piecewise {
+inline float exp(float a) { return vmath::exp(a); }
+inline double exp(double a) { return std::exp(a); }
+inline float log1p(float a) { return vmath::log1p(a); }
+inline double log1p(double a) { return std::log1p(a); }
+#include "math/piecewise.inc"
+}  // namespace piecewise
 
-// Stable at |x| = 1000: exp is only ever taken of a non-positive number.
-// Written without a branch so that the float32 loop vectorizes.
-template <class T> T sigmoid(T a, T, T) {
-    const T e = exp<T>(a >= 0 ? -a : a, T(0), T(0));  // exp(-|a|); NaN stays NaN
-    return (a >= 0 ? T(1) : e) / (T(1) + e);           // one division: 1 / (1 + e) or e / (1 + e)
-}
-
-// softplus(x) = log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): exact form, no overflow, no threshold.
-template <class T> T softplus(T a, T, T) {
-    const T e = exp<T>(a >= 0 ? -a : a, T(0), T(0));  // exp(-|a|)
-    const T y = (a > T(0) ? a : T(0)) + log1p<T>(e, T(0), T(0));
-    return a != a ? a : y;
-}
-
-// relu(NaN) is NaN, as in PyTorch.
-template <class T> T relu(T a, T, T) { return a <= T(0) ? T(0) : a; }
-
-// maximum/minimum propagate NaN, as PyTorch's torch.maximum/torch.minimum.
-template <class T> T maximum(T a, T b, T) {
-    if (std::isnan(a)) return a;
-    if (std::isnan(b)) return b;
-    return a > b ? a : b;
-}
-template <class T> T minimum(T a, T b, T) {
-    if (std::isnan(a)) return a;
-    if (std::isnan(b)) return b;
-    return a < b ? a : b;
-}
+template <class T> T sign(T a, T, T) { return piecewise::sign(a); }
+template <class T> T sigmoid(T a, T, T) { return piecewise::sigmoid(a); }
+template <class T> T softplus(T a, T, T) { return piecewise::softplus(a); }
+// relu(NaN) is NaN, as in PyTorch; maximum and minimum propagate NaN, as torch.maximum and torch.minimum.
+template <class T> T relu(T a, T, T) { return piecewise::relu(a); }
+template <class T> T maximum(T a, T b, T) { return piecewise::maximum(a, b); }
+template <class T> T minimum(T a, T b, T) { return piecewise::minimum(a, b); }
 
 template <class T> T where(T c, T a, T b) { return c != T(0) ? a : b; }
 template <class T> T lt(T a, T b, T) { return static_cast<T>(a < b); }
@@ -100,7 +83,7 @@ template <class T> T eq(T a, T b, T) { return static_cast<T>(a == b); }
 template <class T> T ne(T a, T b, T) { return static_cast<T>(a != b); }
 
 // clamp(x, lo, hi) = min(max(x, lo), hi), NaN-propagating like PyTorch.
-template <class T> T clamp(T x, T lo, T hi) { return minimum(maximum(x, lo, T(0)), hi, T(0)); }
+template <class T> T clamp(T x, T lo, T hi) { return piecewise::clamp(x, lo, hi); }
 
 // A kernel applied to n contiguous elements; F is a template argument, so it is inlined into the loop.
 template <class T, T (*F)(T, T, T)>
@@ -112,10 +95,3 @@ void block(T* __restrict out, const T* __restrict a, const T* __restrict b, cons
 }  // namespace symgrad::kernels
 
 #undef SYMGRAD_VMATH_KERNEL
-
-// Every elementwise primitive whose kernel template above has the op's name: what src/exec/kernels_isa.inc builds a
-// block loop for. A test checks that each elementwise row of the table has one in every kernel set.
-#define SYMGRAD_ELEMENTWISE_KERNELS(X)                                                                          \
-    X(neg) X(add) X(sub) X(mul) X(div) X(pow) X(exp) X(log) X(log1p) X(expm1) X(sqrt) X(abs) X(sign) X(sin)   \
-    X(cos) X(tanh) X(sigmoid) X(softplus) X(erf) X(relu) X(maximum) X(minimum) X(where) X(lt) X(le) X(gt)     \
-    X(ge) X(eq) X(ne) X(clamp)

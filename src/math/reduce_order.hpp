@@ -1,4 +1,4 @@
-// The order in which a sum over leading axes adds its elements, shared by the reference evaluator (ops.cpp) and the
+// The order in which a sum over leading axes adds its elements, shared by the reference evaluator (src/ops/structural.cpp) and the
 // fused engine (compile.cpp) so that both give the same bits.
 //
 // Element i of the operand (in row-major order) belongs to result element i mod groups. The sum keeps

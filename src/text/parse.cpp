@@ -213,26 +213,11 @@ std::vector<Function> make_functions() {
         functions.push_back({{std::move(name), min_args, max_args, std::move(signature), std::move(description)}, std::move(build)});
     };
     // Every elementwise primitive of the table, by its table name (max and min also by their short names).
-    static const std::map<std::string_view, std::string_view> descriptions = {
-        {"neg", "-x"}, {"add", "a + b"}, {"sub", "a - b"}, {"mul", "a * b"}, {"div", "a / b"}, {"pow", "a ^ b"},
-        {"exp", "e^x"}, {"log", "natural logarithm"}, {"log1p", "log(1 + x), accurate near 0"},
-        {"expm1", "exp(x) - 1, accurate near 0"}, {"sqrt", "square root"}, {"abs", "absolute value"},
-        {"sign", "-1, 0 or 1"}, {"sin", "sine"}, {"cos", "cosine"}, {"tanh", "hyperbolic tangent"},
-        {"sigmoid", "1 / (1 + exp(-x)), stable"}, {"softplus", "log(1 + exp(x)), stable"}, {"erf", "error function"},
-        {"relu", "max(x, 0)"}, {"maximum", "the larger of a and b (NaN if either is)"},
-        {"minimum", "the smaller of a and b (NaN if either is)"}, {"where", "a where cond is nonzero, else b"},
-        {"lt", "a < b as 0/1"}, {"le", "a <= b as 0/1"}, {"gt", "a > b as 0/1"}, {"ge", "a >= b as 0/1"},
-        {"eq", "a == b as 0/1"}, {"ne", "a != b as 0/1"}, {"clamp", "min(max(x, lo), hi)"}};
-    static const char* operand_names[4][3] = {{"", "", ""}, {"x", "", ""}, {"a", "b", ""}, {"x", "lo", "hi"}};
     for (const OpInfo& row : op_table()) {
         if (row.kind != OpClass::elementwise) continue;
-        std::vector<std::string> names;
-        for (std::size_t i = 0; i < row.arity; ++i) {
-            names.push_back(row.op == Op::where ? std::vector<std::string>{"cond", "a", "b"}[i] : operand_names[row.arity][i]);
-        }
-        const std::string signature = fmt::format("{}({})", row.name, fmt::join(names, ", "));
-        const auto found = descriptions.find(row.name);
-        const std::string description(found != descriptions.end() ? found->second : "");
+        const std::span<const std::string_view> operand_names(row.operands.data(), row.arity);
+        const std::string signature = fmt::format("{}({})", row.name, fmt::join(operand_names, ", "));
+        const std::string description(row.description);
         const Op op = row.op;
         auto build = [op](const Call& call) {
             std::vector<Expr> operands;

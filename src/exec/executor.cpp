@@ -1,0 +1,195 @@
+// The executor: runs a planned Program (plan.hpp says what a plan is), region by region, block by block.
+#include <algorithm>
+
+#include "exec/blas_matmul.hpp"
+#include "exec/plan.hpp"
+#include "exec/thread_pool.hpp"
+#include "math/reduce_order.hpp"
+
+namespace symgrad {
+
+namespace detail {
+
+namespace {
+
+// Copies the elements [start, start + count) of value, broadcast to shape, into out, a run along the last axis
+// at a time (a copy where that axis is the value's own, a fill where it is broadcast).
+template <class T> void gather(const Tensor& value, const Shape& shape, std::int64_t start, std::size_t count, T* out) {
+    if (count == 0) return;  // (a region with no elements: its shape may hold a zero to divide by)
+    const T* data = value.data<T>();
+    if (value.numel() == 1) {
+        std::fill(out, out + count, data[0]);
+        return;
+    }
+    const auto strides = broadcast_strides(value.shape(), shape);
+    const std::size_t rank = shape.rank();
+    // The multi-index of start, and its offset in value.
+    std::vector<std::int64_t> index(rank);
+    std::int64_t rest = start;
+    std::int64_t offset = 0;
+    for (std::size_t axis = rank; axis-- > 0;) {
+        index[axis] = rest % shape[axis];
+        rest /= shape[axis];
+        offset += index[axis] * strides[axis];
+    }
+    const std::int64_t last = shape[rank - 1];
+    const std::int64_t last_stride = strides[rank - 1];
+    std::size_t done = 0;
+    while (done < count) {
+        const auto run = static_cast<std::size_t>(std::min<std::int64_t>(last - index[rank - 1], static_cast<std::int64_t>(count - done)));
+        if (last_stride == 1) {
+            std::copy(data + offset, data + offset + static_cast<std::int64_t>(run), out + done);
+        } else {
+            std::fill(out + done, out + done + run, data[offset]);  // stride 0: the value is broadcast along this axis
+        }
+        done += run;
+        // Step the index past the run: to the start of the next row, carrying into the outer axes.
+        offset += last_stride * static_cast<std::int64_t>(run);
+        index[rank - 1] += static_cast<std::int64_t>(run);
+        for (std::size_t axis = rank; axis-- > 0 && index[axis] == shape[axis];) {
+            offset -= strides[axis] * shape[axis];
+            index[axis] = 0;
+            if (axis == 0) break;
+            ++index[axis - 1];
+            offset += strides[axis - 1];
+        }
+    }
+}
+
+// The elements [begin, end) of a region: its instructions block by block, writing out what leaves the region and
+// adding fused reductions' operands into acc (one row of accumulators per reduction, each `period` long).
+template <class T>
+void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values, std::int64_t begin, std::int64_t end,
+               std::vector<double>& acc) {
+    const std::size_t block = plan.block;
+    const std::size_t width = region.instructions.size();
+    // Registers: one block per instruction, one per gathered operand, and a block of zeros.
+    const std::size_t slots = region.gathered.size();
+    // The registers stay allocated on each thread between runs (a fresh block of tens of kB per region and run
+    // cost page faults whenever the allocator had returned the memory); only the zeros need clearing.
+    thread_local std::vector<T> storage;
+    if (storage.size() < block * (width + slots + 1)) storage.resize(block * (width + slots + 1));
+    T* const registers = storage.data();
+    T* const scratch = registers + block * width;
+    T* const zero_block = registers + block * (width + slots);
+    std::fill(zero_block, zero_block + block, T(0));
+    const T* const zeros = zero_block;
+    for (std::size_t g = 0; g < slots; ++g) {
+        if (!region.gathered[g].invariant) continue;
+        const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
+        gather<T>(values[region.gathered[g].node], region.shape, begin, first, scratch + block * g);
+    }
+    const AccumulateKernel<T> accumulate = accumulate_kernel<T>(*plan.kernels);
+    // Where each instruction writes: its register, or, for a value that leaves the region, the value itself
+    // (later instructions read it back while it is still in cache; no copy).
+    std::vector<T*> destination(width);
+    for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
+        const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
+        for (std::size_t k = 0; k < width; ++k) destination[k] = registers + block * k;
+        for (std::size_t g = 0; g < slots; ++g) {
+            if (!region.gathered[g].invariant) gather<T>(values[region.gathered[g].node], region.shape, start, count, scratch + block * g);
+        }
+        for (const Materialized& m : region.materialized) destination[m.slot] = values[m.node].template data<T>() + start;
+        for (std::size_t k = 0; k < width; ++k) {
+            const Instruction& ins = region.instructions[k];
+            if (ins.fused_away) continue;
+            const T* operands[max_arity] = {zeros, zeros, zeros};
+            for (std::size_t a = 0; a < ins.arity; ++a) {
+                const Source& source = ins.source[a];
+                if (source.in_region) {
+                    operands[a] = destination[source.index];
+                } else if (ins.scratch[a] < 0) {
+                    operands[a] = values[source.index].data<T>() + start;  // same shape: read in place
+                } else {
+                    operands[a] = scratch + block * static_cast<std::size_t>(ins.scratch[a]);
+                }
+            }
+            ins.kernel<T>()(destination[k], operands[0], operands[1], operands[2], count);
+        }
+        std::size_t row_offset = 0;
+        for (const Reduction& r : region.reductions) {
+            const T* from = r.source.in_region ? destination[r.source.index] : values[r.source.index].data<T>() + start;
+            double* row = acc.data() + row_offset;
+            // Element start + i adds into accumulator (start + i) mod period: whole runs at a time.
+            std::size_t done = 0;
+            auto j = static_cast<std::size_t>(start % r.period);
+            while (done < count) {
+                const std::size_t run = std::min(count - done, static_cast<std::size_t>(r.period) - j);
+                accumulate(row + j, from + done, run);
+                done += run;
+                j = 0;
+            }
+            row_offset += static_cast<std::size_t>(r.period);
+        }
+    }
+}
+
+template <class T> void run_region(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values) {
+    const std::int64_t n = region.shape.numel();
+    for (const Materialized& m : region.materialized) {
+        // Written in full, block by block: no need to zero them first.
+        values[m.node] = Tensor::empty(plan.index.node(m.node)->shape(), region.dtype);
+    }
+    std::size_t row_length = 0;
+    for (const Reduction& r : region.reductions) row_length += static_cast<std::size_t>(r.period);
+    // Chunks of whole blocks, one per thread; tiny regions are not worth splitting.
+    const auto block = static_cast<std::int64_t>(plan.block);
+    const std::int64_t blocks = (n + block - 1) / block;
+    constexpr std::int64_t min_chunk_elements = 16384;
+    const auto chunks = static_cast<std::size_t>(
+        std::clamp<std::int64_t>(std::min<std::int64_t>(blocks, n / min_chunk_elements), 1, static_cast<std::int64_t>(plan.threads)));
+    const std::int64_t blocks_per_chunk = (blocks + static_cast<std::int64_t>(chunks) - 1) / static_cast<std::int64_t>(chunks);
+    std::vector<std::vector<double>> acc(chunks, std::vector<double>(row_length, 0.0));
+    parallel_for(chunks, plan.threads, [&](std::size_t c) {
+        const std::int64_t begin = std::min(n, static_cast<std::int64_t>(c) * blocks_per_chunk * block);
+        const std::int64_t end = std::min(n, begin + blocks_per_chunk * block);
+        run_chunk<T>(plan, region, values, begin, end, acc[c]);
+    });
+    std::size_t row_offset = 0;
+    for (const Reduction& r : region.reductions) {
+        // The chunks' rows added in chunk order, then folded from period to groups (reduce_order.hpp).
+        std::vector<double> total(acc[0].begin() + static_cast<std::ptrdiff_t>(row_offset),
+                                  acc[0].begin() + static_cast<std::ptrdiff_t>(row_offset) + r.period);
+        for (std::size_t c = 1; c < chunks; ++c) {
+            for (std::int64_t k = 0; k < r.period; ++k) total[static_cast<std::size_t>(k)] += acc[c][row_offset + static_cast<std::size_t>(k)];
+        }
+        Tensor out(plan.index.node(r.node)->shape(), region.dtype);
+        fold_accumulators(total.data(), r.period, r.groups, [&](std::int64_t j, double sum) { out.set(j, sum * r.scale); });
+        values[r.node] = std::move(out);
+        row_offset += static_cast<std::size_t>(r.period);
+    }
+}
+
+}  // namespace
+
+}  // namespace detail
+
+std::vector<Tensor> Program::run(const Bindings& bindings) const {
+    const Plan& plan = *plan_;
+    std::vector<Tensor> values(plan.index.size());
+    std::vector<Tensor> operands;
+    for (const detail::Step& step : plan.steps) {
+        if (step.region >= 0) {
+            const detail::Region& region = plan.regions[static_cast<std::size_t>(step.region)];
+            if (region.dtype == DType::float32) {
+                detail::run_region<float>(plan, region, values);
+            } else {
+                detail::run_region<double>(plan, region, values);
+            }
+        } else if (step.is_blas_matmul()) {
+            const Node& node = *plan.index.node(step.node);
+            values[step.node] = detail::blas_matmul(node.shape(), node.dtype(), values[step.matmul[0].source], step.matmul[0].transposed,
+                                                    values[step.matmul[1].source], step.matmul[1].transposed, plan.threads);
+        } else {
+            operands.clear();
+            for (const auto operand : plan.index.operands(step.node)) operands.push_back(values[operand]);
+            values[step.node] = evaluate_node(*plan.index.node(step.node), operands, bindings);
+        }
+        for (const auto i : step.release_after) values[i] = Tensor();
+    }
+    std::vector<Tensor> result;
+    for (const auto& out : plan.outputs) result.push_back(values[plan.index.position(out.get())]);
+    return result;
+}
+
+}  // namespace symgrad
