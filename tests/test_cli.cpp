@@ -269,6 +269,54 @@ TEST_CASE("help shows an example for the tool and each subcommand", "[cli]") {
     CHECK(run_cli({"--version"}).out.find(symgrad::version) != std::string::npos);
 }
 
+TEST_CASE("the shared options (expression, --shape, --param, --dtype, --threads) read and fail alike in every subcommand", "[cli]") {
+    auto refused = [](const std::vector<std::string>& args, const std::string& message) {
+        const auto r = run_cli(args);
+        INFO(args[0] << ": " << r.err);
+        CHECK(r.status == 2);
+        CHECK(r.out.empty());
+        CHECK(r.err.find("symgrad: error: " + message) != std::string::npos);
+    };
+    auto help_has = [](const std::string& sub, const std::string& text) {
+        const auto r = run_cli({sub, "--help"});
+        INFO(sub << " --help:\n" << r.out);
+        CHECK(r.out.find(text) != std::string::npos);
+    };
+    for (const std::string sub : {"grad", "check", "graph", "trace", "bench"}) {
+        const std::vector<std::string> at{"--at", "x=1", "--at", "beta=1"};  // trace's own, required
+        auto with = [&](std::vector<std::string> args) {
+            args.insert(args.begin(), {sub, swish});
+            if (sub == "trace") args.insert(args.end(), at.begin(), at.end());
+            return args;
+        };
+        refused(with({"--shape", "x"}), "--shape 'x': write NAME=D0,D1,... (e.g. x=256,64, beta=64, or a= for a scalar)");
+        refused(with({"--shape", "x=5,-4"}), "--shape 'x=5,-4': '-4' is not a dimension (a whole number >= 0)");
+        refused(with({"--shape", "x=2", "--shape", "x=3"}), "--shape gives 'x' twice");
+        refused(with({"--shape", "bta=4"}), "--shape gives a shape to 'bta', which is not a variable of the expression (its variables: x, beta)");
+        help_has(sub, "The expression, e.g. 'x * sigmoid(beta * x)'");
+        help_has(sub, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    }
+    for (const std::string sub : {"bench", "train"}) {
+        refused(sub == "bench" ? std::vector<std::string>{sub, swish, "--dtype", "float16"} : std::vector<std::string>{sub, "--dtype", "float16"},
+                "--dtype 'float16': choose float32 or float64");
+        help_has(sub, "float32 (default) or float64");
+    }
+    for (const std::string sub : {"bench", "train", "predict"}) help_has(sub, "Threads (default 1; 0 = one per hardware thread)");
+    for (const std::string sub : {"train", "export"}) {
+        std::vector<std::string> args{sub};
+        if (sub == "train") args.insert(args.end(), {"--act", swish});
+        if (sub == "export") args.insert(args.end(), {swish, "--to", "torch"});
+        auto with = [&](const std::string& param) {
+            std::vector<std::string> all = args;
+            all.insert(all.end(), {"--param", param});
+            return all;
+        };
+        refused(with("beta"), "--param 'beta': write NAME=VALUE");
+        refused(with("beta=sideways:1"), "parameter 'beta' ('sideways:1'): write POLICY:INIT");
+        help_has(sub, "A parameter: NAME=POLICY:INIT, e.g. beta=per-unit:1.0, a=shared:0.25 (every variable but the input)");
+    }
+}
+
 TEST_CASE("check runs both orders and exits 1 on failure", "[cli]") {
     const auto ok = run_cli({"check", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4", "--shape",
                              "b1=4", "--shape", "b2=4", "--seed", "3"});

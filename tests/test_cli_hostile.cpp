@@ -368,6 +368,23 @@ TEST_CASE("predict matches a CSV's columns by name; forged model metadata is ref
     expect_refused(forged("model.hidden", "-3"), "'model.hidden' is -3, not a whole number");
     expect_refused(forged("model.inputs", "nan"), "'model.inputs' is nan");
     expect_refused(forged("data.features", "a,b,c"), "names 3 features but the model takes 2");
+    // Were read as float32 and as kaiming without a word: a name the file does not know is refused, with the file, the
+    // field and the names it takes.
+    const std::string forged_path = dir.file("forged.safetensors");
+    expect_refused(forged("model.dtype", "float16"), "'" + forged_path + "' metadata 'model.dtype' is 'float16', not float32 or float64");
+    expect_refused(forged("model.dtype", ""), "'" + forged_path + "' metadata 'model.dtype' is '', not float32 or float64");
+    expect_refused(forged("model.weight_init", "he"), "'" + forged_path + "' metadata 'model.weight_init' is 'he', not kaiming or xavier");
+    // The names written are the names read: float64 and xavier survive the round trip.
+    const std::string exact = dir.file("float64_xavier.safetensors");
+    REQUIRE(run_cli({"train", "--data", data, "--target", "label", "--epochs", "2", "--hidden", "4", "--dtype", "float64", "--weights", "xavier",
+                     "-o", exact}).status == 0);
+    const auto metadata = symgrad::io::load_safetensors(exact).metadata;
+    CHECK(metadata.at("model.dtype") == "float64");
+    CHECK(metadata.at("model.weight_init") == "xavier");
+    const auto resumed = run_cli({"train", "--resume", exact, "--epochs", "3"});
+    INFO(resumed.err);
+    CHECK(resumed.status == 0);
+    CHECK(resumed.out.find(", float64\n") != std::string::npos);
 }
 
 TEST_CASE("one rule for repeated options; generated names never take a variable's; odd numbers and dashes", "[cli][hostile]") {
@@ -376,6 +393,9 @@ TEST_CASE("one rule for repeated options; generated names never take a variable'
     expect_refused(run_cli({"trace", "x", "--at", "x=1", "--at", "x=2"}), "--at gives 'x' twice");
     expect_refused(run_cli({"grad", "x * y", "--wrt", "x,x"}), "--wrt gives 'x' twice");
     expect_refused(run_cli({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=shared:1", "--param", "beta=shared:2", "--epochs", "1"}),
+                   "--param gives 'beta' twice");
+    // Was "--param beta is given twice", worded apart from the rest.
+    expect_refused(run_cli({"export", "x * sigmoid(beta * x)", "--to", "torch", "--param", "beta=shared:1", "--param", "beta=shared:2"}),
                    "--param gives 'beta' twice");
     // Was t_{1} = σ(t_1·t_2): the LaTeX temporaries skip the user's t1 and t2.
     const auto latex = run_cli({"grad", "t1 * sigmoid(t2 * t1)", "--latex"});

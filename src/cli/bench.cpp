@@ -24,9 +24,9 @@ using Clock = std::chrono::steady_clock;
 
 struct BenchOptions {
     std::string expression;
-    std::vector<std::string> shapes;
-    std::string dtype = "float32";
-    std::int64_t threads = 1;
+    Shapes shapes;
+    DType dtype = DType::float32;
+    std::size_t threads = 1;  // 0: one per hardware thread
     std::size_t repeat = 0;  // 0: as many as fit in about a second (at least 5, at most 500)
     std::size_t block = CompileOptions{}.block;
     bool json = false;
@@ -112,16 +112,11 @@ std::string shape_list(const std::vector<Expr>& vars) {
 }
 
 int run_bench(const BenchOptions& o) {
-    if (o.dtype != "float32" && o.dtype != "float64") {
-        throw InputError(fmt::format("--dtype '{}': choose float32 or float64", o.dtype));
-    }
-    const DType dtype = o.dtype == "float32" ? DType::float32 : DType::float64;
+    const DType dtype = o.dtype;
     const Expr y = parse_with_shapes(o.expression, o.shapes, dtype);
     const auto vars = variables_of(y);
     if (vars.empty()) throw InputError("the expression has no variables: there is nothing to run it on");
-    const std::size_t requested_threads = thread_count(o.threads);
-    const std::size_t threads =
-        requested_threads == 0 ? std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, max_threads) : requested_threads;
+    const std::size_t threads = o.threads == 0 ? std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, max_threads) : o.threads;
 
     // Compiling: the gradient graph, simplified, and both plans.
     const auto compile_start = Clock::now();
@@ -191,7 +186,7 @@ int run_bench(const BenchOptions& o) {
         nlohmann::json shapes = nlohmann::json::object();
         for (const auto& v : vars) shapes[v.node().attrs().name] = v.shape().dims();
         const nlohmann::json answer = {
-            {"expr", o.expression}, {"dtype", o.dtype}, {"shape", shapes}, {"output_shape", y.shape().dims()},
+            {"expr", o.expression}, {"dtype", std::string(dtype_name(dtype))}, {"shape", shapes}, {"output_shape", y.shape().dims()},
             {"threads", threads}, {"isa", std::string(forward.instruction_set())}, {"repeat", repeat}, {"block", o.block},
             {"compile_ms", compile_ms}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"fwd_bwd_ms", fwd_bwd},
             {"min_bytes", min_bytes}, {"gbps", gbps}, {"copy_gbps", copy_gbps}, {"bound_ms", bound_ms},
@@ -199,7 +194,7 @@ int run_bench(const BenchOptions& o) {
         std::cout << answer.dump() << "\n";
         return 0;
     }
-    std::cout << fmt::format("{}\n  {}; {}; {} thread{}; {} kernels; median of {}\n", o.expression, shape_list(vars), o.dtype, threads,
+    std::cout << fmt::format("{}\n  {}; {}; {} thread{}; {} kernels; median of {}\n", o.expression, shape_list(vars), dtype_name(dtype), threads,
                              threads == 1 ? "" : "s", forward.instruction_set(), repeat);
     std::cout << fmt::format("  compile (grad + simplify + plan) {:>9.3f} ms\n", compile_ms);
     std::cout << fmt::format("  forward                          {:>9.3f} ms\n", fwd);
@@ -216,10 +211,10 @@ int run_bench(const BenchOptions& o) {
 Action add_bench(CLI::App& app) {
     auto options = std::make_shared<BenchOptions>();
     CLI::App* sub = app.add_subcommand("bench", "Time the fused engine on an expression, forward and backward, against the bandwidth bound.");
-    sub->add_option("expr", options->expression, "The expression")->required();
-    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
-    sub->add_option("--dtype", options->dtype, "float32 (default) or float64");
-    sub->add_option("--threads", options->threads, "Threads (default 1; 0 = one per hardware thread)");
+    add_expression_argument(*sub, options->expression);
+    add_shape_option(*sub, options->shapes);
+    add_dtype_option(*sub, options->dtype);
+    add_threads_option(*sub, options->threads);
     sub->add_option("--repeat", options->repeat, "Repetitions (default: as many as fit in about a second, 5 to 500)")
         ->check(whole_number(1, 1'000'000));
     sub->add_option("--block", options->block, fmt::format("Elements per block of a fused pass (default {})", CompileOptions{}.block))

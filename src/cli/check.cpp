@@ -9,7 +9,7 @@ namespace {
 
 struct CheckOptions {
     std::string expression;
-    std::vector<std::string> shapes;
+    Shapes shapes;
     std::uint64_t seed = 0;
     std::string range = "-2:2";
     double memory_limit_gib = 4.0;
@@ -60,8 +60,8 @@ int run_check(const CheckOptions& o) {
 Action add_check(CLI::App& app) {
     auto options = std::make_shared<CheckOptions>();
     CLI::App* sub = app.add_subcommand("check", "Check the first and second derivatives against finite differences (float64).");
-    sub->add_option("expr", options->expression, "The expression")->required();
-    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    add_expression_argument(*sub, options->expression);
+    add_shape_option(*sub, options->shapes);
     sub->add_option("--seed", options->seed, "Seed of the random points and projections")->check(whole_number(0, INT64_MAX));
     sub->add_option("--range", options->range, "Interval the random points are drawn from, LO:HI (default -2:2)");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose evaluation needs more GiB than this (default 4)")

@@ -57,8 +57,8 @@ std::pair<std::string, std::string> split_assignment(const std::string& spec, st
     return {spec.substr(0, equals), spec.substr(equals + 1)};
 }
 
-std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs) {
-    std::map<std::string, Shape, std::less<>> shapes;
+Shapes parse_shape_specs(const std::vector<std::string>& specs) {
+    Shapes shapes;
     for (const auto& spec : specs) {
         const auto equals = spec.find('=');
         if (equals == std::string::npos || equals == 0) {
@@ -87,8 +87,7 @@ std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<st
     return shapes;
 }
 
-Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes, DType dtype,
-                           std::vector<std::string>* named_variables) {
+Expr parse_user_expression(const std::string& text, const Shapes& shapes, DType dtype, std::vector<std::string>* named_variables) {
     ParseOptions options;
     options.shapes = shapes;
     options.dtype = dtype;
@@ -102,8 +101,7 @@ Expr parse_user_expression(const std::string& text, const std::map<std::string, 
     }
 }
 
-Expr parse_with_shapes(const std::string& text, const std::vector<std::string>& shape_specs, DType dtype) {
-    const auto shapes = parse_shape_specs(shape_specs);
+Expr parse_with_shapes(const std::string& text, const Shapes& shapes, DType dtype) {
     // The names the text uses, not the graph's variables: diff(x * y, y) is x, yet y is the user's variable.
     std::vector<std::string> names;
     const Expr y = parse_user_expression(text, shapes, dtype, &names);
@@ -203,6 +201,56 @@ std::size_t thread_count(std::int64_t requested) {
         throw InputError(fmt::format("--threads {}: choose 0 (one per hardware thread) to {}", requested, max_threads));
     }
     return static_cast<std::size_t>(requested);
+}
+
+CLI::Option* add_expression_argument(CLI::App& sub, std::string& text, const std::string& description) {
+    return sub.add_option("expr", text, description)->required();
+}
+
+CLI::Option* add_shape_option(CLI::App& sub, Shapes& shapes) {
+    return sub.add_option_function<std::vector<std::string>>(
+        "--shape", [&shapes](const std::vector<std::string>& specs) { shapes = parse_shape_specs(specs); },
+        "A variable's shape, NAME=D0,D1,... (default: scalars)");
+}
+
+CLI::Option* add_param_spec_option(CLI::App& sub, std::vector<ParamOption>& params) {
+    return sub.add_option_function<std::vector<std::string>>(
+        "--param",
+        [&params](const std::vector<std::string>& texts) {
+            std::vector<std::string> names;
+            for (const auto& text : texts) names.push_back(split_assignment(text, "--param").first);
+            reject_repeated_names(names, "--param");
+            params.clear();
+            for (const auto& text : texts) {
+                const auto [name, spec_text] = split_assignment(text, "--param");
+                params.push_back({text, nn::parse_param_spec(name, spec_text)});
+            }
+        },
+        "A parameter: NAME=POLICY:INIT, e.g. beta=per-unit:1.0, a=shared:0.25 (every variable but the input)");
+}
+
+std::optional<DType> dtype_named(std::string_view name) {
+    for (const DType dtype : {DType::float32, DType::float64}) {
+        if (name == dtype_name(dtype)) return dtype;
+    }
+    return std::nullopt;
+}
+
+CLI::Option* add_dtype_option(CLI::App& sub, DType& dtype) {
+    return sub.add_option_function<std::string>(
+        "--dtype",
+        [&dtype](const std::string& name) {
+            const auto named = dtype_named(name);
+            if (!named) throw InputError(fmt::format("--dtype '{}': choose float32 or float64", shown(name)));
+            dtype = *named;
+        },
+        "float32 (default) or float64");
+}
+
+CLI::Option* add_threads_option(CLI::App& sub, std::size_t& threads) {
+    return sub.add_option_function<std::int64_t>(
+        "--threads", [&threads](std::int64_t requested) { threads = thread_count(requested); },
+        "Threads (default 1; 0 = one per hardware thread)");
 }
 
 void check_output_path(const std::string& path, std::string_view flag) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,17 +41,53 @@ Action add_predict(CLI::App& app);
 Action add_list(CLI::App& app);
 Action add_export(CLI::App& app);
 
+// Variables' shapes by name.
+using Shapes = std::map<std::string, Shape, std::less<>>;
+
 // "x=5,4" -> x: [5, 4]; "a=" -> a: [] (a scalar). Repeatable.
-std::map<std::string, Shape, std::less<>> parse_shape_specs(const std::vector<std::string>& specs);
+Shapes parse_shape_specs(const std::vector<std::string>& specs);
 
 // Parses an expression typed by the user; errors come back as InputError with the caret report.
 // named_variables, when given, receives the names the text uses (see symgrad::parse).
-Expr parse_user_expression(const std::string& text, const std::map<std::string, Shape, std::less<>>& shapes,
-                           DType dtype = DType::float64, std::vector<std::string>* named_variables = nullptr);
+Expr parse_user_expression(const std::string& text, const Shapes& shapes, DType dtype = DType::float64,
+                           std::vector<std::string>* named_variables = nullptr);
 
-// parse_user_expression with the shapes of --shape specs; a spec that names no variable of the expression is
+// parse_user_expression with the shapes of --shape; a shape for a name that is no variable of the expression is
 // an error (a typo would otherwise leave that variable a scalar without a word).
-Expr parse_with_shapes(const std::string& text, const std::vector<std::string>& shape_specs, DType dtype = DType::float64);
+Expr parse_with_shapes(const std::string& text, const Shapes& shapes, DType dtype = DType::float64);
+
+// The options that several subcommands share, each declared here once: its name, help text and check, and the
+// typed value it fills. A value that cannot be read is an InputError thrown while the command line is parsed, so
+// its message reads like every other ("symgrad: error: ..."), and the subcommand only ever sees good values.
+
+// The expression, the subcommand's positional argument "expr" (required). `description` says more where the
+// subcommand takes only some expressions.
+CLI::Option* add_expression_argument(CLI::App& sub, std::string& text,
+                                     const std::string& description = "The expression, e.g. 'x * sigmoid(beta * x)'");
+
+// --shape NAME=D0,D1,... (repeatable): the variables' shapes (default: scalars), read by parse_shape_specs.
+CLI::Option* add_shape_option(CLI::App& sub, Shapes& shapes);
+
+// One --param NAME=POLICY:INIT (an activation parameter's shape policy and initial value) as typed, for messages
+// and the command line an export records, and as read.
+struct ParamOption {
+    std::string text;
+    nn::ParamSpec spec;
+};
+
+// --param NAME=POLICY:INIT (repeatable, each name once): the parameters of an activation (train, export).
+CLI::Option* add_param_spec_option(CLI::App& sub, std::vector<ParamOption>& params);
+
+// "float32" -> DType::float32, "float64" -> DType::float64 (what dtype_name writes); anything else: nullopt.
+std::optional<DType> dtype_named(std::string_view name);
+
+// --dtype float32|float64 (default: whatever dtype holds, float32 in every subcommand that has it); any other
+// name is an error.
+CLI::Option* add_dtype_option(CLI::App& sub, DType& dtype);
+
+// --threads N: 0 (one per hardware thread) to symgrad::max_threads, checked by thread_count (default: whatever
+// threads holds, 1 in every subcommand that has it).
+CLI::Option* add_threads_option(CLI::App& sub, std::size_t& threads);
 
 // The variables of e, in order of first appearance.
 std::vector<Expr> variables_of(const Expr& e);
@@ -77,8 +114,8 @@ std::pair<std::string, std::string> split_assignment(const std::string& spec, st
 // written (symgrad::io::write_file): a failed write leaves the old file intact.
 void write_output(const std::string& path, std::string_view content);
 
-// The --threads option of every subcommand, checked in one place: 0 (one per hardware thread) to
-// symgrad::max_threads; returns the count to pass on (0 stays 0).
+// A --threads count, checked: 0 (one per hardware thread) to symgrad::max_threads; returns the count to pass on
+// (0 stays 0).
 std::size_t thread_count(std::int64_t requested);
 
 // One rule for repeated options, everywhere: a name given twice (--at x=1 --at x=2, --param beta twice,

@@ -252,14 +252,12 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
     DType dtype = DType::float32;
     if (request.contains("dtype")) {
         const json& d = request["dtype"];
-        if (d == "float32") {
-            dtype = DType::float32;
-        } else if (d == "float64") {
-            dtype = DType::float64;
-        } else {
+        const auto named = d.is_string() ? dtype_named(d.get_ref<const std::string&>()) : std::nullopt;
+        if (!named) {
             const std::string given = d.is_string() ? fmt::format("\"{}\"", shown(d.get_ref<const std::string&>())) : describe(d);
             throw InputError(fmt::format("\"dtype\" is {}: choose \"float32\" or \"float64\"", given));
         }
+        dtype = *named;
     }
     const double element_bytes = static_cast<double>(dtype_size(dtype));
     double total_bytes = 0.0;

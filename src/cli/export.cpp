@@ -11,7 +11,7 @@ struct ExportCliOptions {
     std::string to;
     std::string name = "Activation";
     std::string input = "x";
-    std::vector<std::string> params;
+    std::vector<ParamOption> params;
     std::string output;
 };
 
@@ -31,14 +31,11 @@ int run_export(const ExportCliOptions& o) {
     ExportOptions options;
     options.name = o.name;
     options.input = o.input;
-    for (const auto& text : o.params) {
-        const auto [name, spec_text] = split_assignment(text, "--param");
-        options.params.push_back(nn::parse_param_spec(name, spec_text));
-    }
+    for (const auto& param : o.params) options.params.push_back(param.spec);
     std::string command = "symgrad export " + quoted(o.expression) + " --to " + o.to;
     if (o.name != "Activation") command += " --name " + quoted(o.name);
     if (o.input != "x") command += " --input " + quoted(o.input);
-    for (const auto& p : o.params) command += " --param " + quoted(p);
+    for (const auto& p : o.params) command += " --param " + quoted(p.text);
     options.command = command;
     std::string text;
     try {
@@ -55,10 +52,10 @@ int run_export(const ExportCliOptions& o) {
 Action add_export(CLI::App& app) {
     auto o = std::make_shared<ExportCliOptions>();
     CLI::App* sub = app.add_subcommand("export", "Write an activation and its derived backward as a PyTorch module or a C++ header.");
-    sub->add_option("expr", o->expression, "The activation, elementwise in its input")->required();
+    add_expression_argument(*sub, o->expression, "The activation, elementwise in its input");
     sub->add_option("--to", o->to, "torch (a Python file) or cpp (a C++17 header)")->required()->check(CLI::IsMember({"torch", "cpp"}));
     sub->add_option("--name", o->name, "The module's class name (torch) or the namespace (cpp); default Activation");
-    sub->add_option("--param", o->params, "A parameter: NAME=POLICY:INIT, e.g. beta=per-unit:1.0, a=shared:0.25 (every variable but the input)");
+    add_param_spec_option(*sub, o->params);
     sub->add_option("--input", o->input, "The input variable (default x)");
     sub->add_option("-o,--output", o->output, "The file to write (default: stdout)");
     sub->footer("Examples:\n"

@@ -12,7 +12,7 @@ struct GradOptions {
     std::string wrt;
     bool latex = false;
     bool raw = false;
-    std::vector<std::string> shapes;
+    Shapes shapes;
 };
 
 int run_grad(const GradOptions& o) {
@@ -51,11 +51,11 @@ int run_grad(const GradOptions& o) {
 Action add_grad(CLI::App& app) {
     auto options = std::make_shared<GradOptions>();
     CLI::App* sub = app.add_subcommand("grad", "Print the derivatives of an expression (of sum(y), for tensors).");
-    sub->add_option("expr", options->expression, "The expression, e.g. 'x * sigmoid(beta * x)'")->required();
+    add_expression_argument(*sub, options->expression);
     sub->add_option("--wrt", options->wrt, "Variables to differentiate with respect to, comma-separated (default: all)");
     sub->add_flag("--latex", options->latex, "Print LaTeX instead of text");
     sub->add_flag("--raw", options->raw, "Print the gradient as the reverse sweep builds it, unsimplified (for teaching)");
-    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    add_shape_option(*sub, options->shapes);
     sub->footer("Example:\n  symgrad grad 'x * sigmoid(beta * x)' --wrt beta\n  dbeta = let ... (shared subexpressions as let bindings)");
     return [options] { return run_grad(*options); };
 }

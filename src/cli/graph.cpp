@@ -22,7 +22,7 @@ struct GraphOptions {
     bool raw = false;
     std::string format = "dot";
     std::string output;
-    std::vector<std::string> shapes;
+    Shapes shapes;
 };
 
 bool on_path(const std::string& program) {
@@ -159,12 +159,12 @@ int run_graph(const GraphOptions& o) {
 Action add_graph(CLI::App& app) {
     auto options = std::make_shared<GraphOptions>();
     CLI::App* sub = app.add_subcommand("graph", "Draw the expression graph (and with --grad, the gradient graph).");
-    sub->add_option("expr", options->expression, "The expression")->required();
+    add_expression_argument(*sub, options->expression);
     sub->add_flag("--grad", options->with_grad, "Also draw the gradients, backward nodes in another colour");
     sub->add_flag("--raw", options->raw, "With --grad: the gradients unsimplified, as the reverse sweep builds them");
     sub->add_option("--format", options->format, "dot (text, the default), svg or png (these need Graphviz)");
     sub->add_option("-o,--output", options->output, "Write to FILE instead of stdout");
-    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    add_shape_option(*sub, options->shapes);
     sub->footer("Example:\n  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg");
     return [options] { return run_graph(*options); };
 }

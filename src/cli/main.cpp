@@ -9,6 +9,35 @@
 
 #include "common.hpp"
 
+namespace {
+
+using symgrad::cli::Action;
+
+// CLI11's own errors: help and version exit 0; a usage error exits 2.
+int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::pair<CLI::App*, Action>>& actions, int argc, char** argv) {
+    const int status = app.exit(e);
+    if (status == 0) return 0;
+    // An expression that starts with '-' reads as an option ("symgrad grad '-x'": "expr is required").
+    CLI::App* sub = nullptr;
+    for (const auto& [candidate, action] : actions) {
+        if (argc > 1 && candidate->get_name() == argv[1]) sub = candidate;
+    }
+    for (int i = 2; sub != nullptr && i < argc; ++i) {
+        const std::string arg = argv[i];
+        if (arg == "--") break;
+        const std::string name = arg.substr(0, arg.find('='));
+        if (arg.size() > 1 && arg[0] == '-' && !(arg[1] == '-' && arg.size() > 2 && std::isalpha(static_cast<unsigned char>(arg[2]))) &&
+            sub->get_option_no_throw(name) == nullptr) {
+            std::cerr << fmt::format("(an expression that starts with '-' goes after '--': symgrad {} -- '{}')\n", argv[1],
+                                     symgrad::cli::shown(arg));
+            break;
+        }
+    }
+    return 2;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace symgrad::cli;
     CLI::App app{"symgrad: symbolic derivatives of activation functions, checked, drawn and traced.", "symgrad"};
@@ -57,29 +86,9 @@ int main(int argc, char** argv) {
         }
     }
     try {
+        // The shared options (common.hpp) read their values while the command line is parsed: their errors are
+        // InputErrors, caught below with those of the subcommands.
         app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        // Help and version exit 0; any usage error exits 2.
-        const int status = app.exit(e);
-        if (status == 0) return 0;
-        // An expression that starts with '-' reads as an option ("symgrad grad '-x'": "expr is required").
-        CLI::App* sub = nullptr;
-        for (auto& [candidate, action] : actions) {
-            if (argc > 1 && candidate->get_name() == argv[1]) sub = candidate;
-        }
-        for (int i = 2; sub != nullptr && i < argc; ++i) {
-            const std::string arg = argv[i];
-            if (arg == "--") break;
-            const std::string name = arg.substr(0, arg.find('='));
-            if (arg.size() > 1 && arg[0] == '-' && !(arg[1] == '-' && arg.size() > 2 && std::isalpha(static_cast<unsigned char>(arg[2]))) &&
-                sub->get_option_no_throw(name) == nullptr) {
-                std::cerr << fmt::format("(an expression that starts with '-' goes after '--': symgrad {} -- '{}')\n", argv[1], shown(arg));
-                break;
-            }
-        }
-        return 2;
-    }
-    try {
         for (auto& [sub, action] : actions) {
             if (!sub->parsed()) continue;
             const int status = action();
@@ -92,6 +101,8 @@ int main(int argc, char** argv) {
             return status;
         }
         return 2;
+    } catch (const CLI::ParseError& e) {
+        return usage_error(app, e, actions, argc, argv);
     } catch (const InputError& e) {
         std::cerr << "symgrad: error: " << e.what() << "\n";
         return 2;

@@ -22,6 +22,17 @@ std::vector<double> numbers_of(const std::string& text, const std::string& what)
 
 }  // namespace
 
+std::string_view weight_init_name(nn::WeightInit init) {
+    return init == nn::WeightInit::xavier ? "xavier" : "kaiming";
+}
+
+std::optional<nn::WeightInit> weight_init_named(std::string_view name) {
+    for (const nn::WeightInit init : {nn::WeightInit::kaiming, nn::WeightInit::xavier}) {
+        if (name == weight_init_name(init)) return init;
+    }
+    return std::nullopt;
+}
+
 std::string param_spec_text(const nn::ParamSpec& spec) {
     const std::string policy = spec.policy == nn::Policy::shared        ? "shared"
                                : spec.policy == nn::Policy::per_unit    ? "per-unit"
@@ -54,7 +65,7 @@ void save_model(const std::string& path, const ModelRecipe& r, const nn::MLP& mo
                   {"activation.text", r.activation_text},
                   {"activation.params", fmt::format("{}", fmt::join(specs, ";"))},
                   {"model.hidden", fmt::format("{}", fmt::join(r.hidden, ","))},
-                  {"model.weight_init", r.weights == nn::WeightInit::xavier ? "xavier" : "kaiming"},
+                  {"model.weight_init", std::string(weight_init_name(r.weights))},
                   {"model.inputs", std::to_string(r.inputs)},
                   {"model.classes", std::to_string(r.classes)},
                   {"model.dtype", std::string(dtype_name(r.dtype))},
@@ -108,7 +119,13 @@ SavedModel load_model(const std::string& path) {
         return static_cast<std::int64_t>(v);
     };
     for (double h : numbers_of(get("model.hidden"), where)) r.hidden.push_back(whole(h, "model.hidden", 1, 65536));
-    r.weights = get("model.weight_init") == "xavier" ? nn::WeightInit::xavier : nn::WeightInit::kaiming;
+    // A name the file does not know is an error, not the default: the model built would not be the one trained.
+    auto unknown_name = [&](const std::string& key, std::string_view accepted) {
+        return InputError(fmt::format("{} '{}' is '{}', not {}", where, key, shown(get(key)), accepted));
+    };
+    const auto weights = weight_init_named(get("model.weight_init"));
+    if (!weights) throw unknown_name("model.weight_init", "kaiming or xavier");
+    r.weights = *weights;
     r.inputs = whole(parse_number(get("model.inputs"), where), "model.inputs", 1, 1e6);
     r.classes = whole(parse_number(get("model.classes"), where), "model.classes", 2, 1000);
     // The layers the metadata describes must be the tensors the file holds: a forged width would otherwise build
@@ -123,7 +140,9 @@ SavedModel load_model(const std::string& path) {
                                          stored));
         }
     }
-    r.dtype = get("model.dtype") == "float64" ? DType::float64 : DType::float32;
+    const auto dtype = dtype_named(get("model.dtype"));
+    if (!dtype) throw unknown_name("model.dtype", "float32 or float64");
+    r.dtype = *dtype;
     r.data = get("data.name");
     r.target = get("data.target");
     r.examples = static_cast<std::int64_t>(parse_number(get("data.examples"), where));

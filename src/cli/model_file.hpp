@@ -2,6 +2,9 @@
 // build the model again and to regenerate and standardize its data (symgrad train -o / --resume, symgrad predict).
 #pragma once
 
+#include <optional>
+#include <string_view>
+
 #include <symgrad/io.hpp>
 
 #include "common.hpp"
@@ -31,6 +34,11 @@ struct ModelRecipe {
     std::string optimizer;  // whose state the file holds
 };
 
+// The weight initialisations by name, as --weights takes them and a model file keeps them: "kaiming", "xavier";
+// any other name: nullopt.
+std::string_view weight_init_name(nn::WeightInit init);
+std::optional<nn::WeightInit> weight_init_named(std::string_view name);
+
 // "per-unit:1", "shared:uniform(-1, 1)", "[1, 64]:normal(0, 0.1)": what parse_param_spec reads back.
 std::string param_spec_text(const nn::ParamSpec& spec);
 
@@ -38,7 +46,7 @@ void save_model(const std::string& path, const ModelRecipe& recipe, const nn::ML
 
 // Reads a checkpoint written by save_model; errors (InputError) name the file and what is missing or wrong,
 // including metadata that does not fit the tensors stored (a forged hidden=65536,65536 is refused before any
-// model is built).
+// model is built) and a dtype or weight initialisation it does not know (never read as the default).
 struct SavedModel {
     ModelRecipe recipe;
     io::Checkpoint checkpoint;

@@ -143,7 +143,7 @@ int run_plot(const PlotOptions& o) {
     const auto [lo, hi] = parse_range(o.range, "--range");
 
     // The plotted variable is a vector of sample points; parameters are scalars, one curve per value.
-    std::map<std::string, Shape, std::less<>> shapes{{o.variable, Shape{o.points}}};
+    const Shapes shapes{{o.variable, Shape{o.points}}};
     const Expr y = parse_user_expression(o.expression, shapes);
     const auto vars = variables_of(y);
     const Expr* plotted = find_variable(vars, o.variable);
@@ -226,7 +226,9 @@ int run_plot(const PlotOptions& o) {
 Action add_plot(CLI::App& app) {
     auto options = std::make_shared<PlotOptions>();
     CLI::App* sub = app.add_subcommand("plot", "Plot f and df/dx as SVG, one curve per parameter value.");
-    sub->add_option("expr", options->expression, "The expression, elementwise in the plotted variable")->required();
+    add_expression_argument(*sub, options->expression, "The expression, elementwise in the plotted variable");
+    // Not add_param_spec_option: here --param gives a parameter the values to draw a curve for, not a shape policy
+    // and an initial value to train from.
     sub->add_option("--param", options->params, "A parameter's values: NAME=V1,V2,... (one curve each)");
     sub->add_option("--range", options->range, "The plotted interval, LO:HI (default -5:5)");
     sub->add_option("--var", options->variable, "The variable on the horizontal axis (default x)");

@@ -14,11 +14,10 @@ struct PredictOptions {
     std::string target;
     std::int64_t examples = 0;
     std::int64_t seed = -1;
-    std::int64_t threads = 1;
+    std::size_t threads = 1;  // 0: one per hardware thread
 };
 
 int run_predict(const PredictOptions& o) {
-    const std::size_t threads = thread_count(o.threads);
     SavedModel saved = load_model(o.file);
     const ModelRecipe& r = saved.recipe;
     nn::MLP model = build_model(r);
@@ -48,7 +47,7 @@ int run_predict(const PredictOptions& o) {
     test = standardizer.apply(test);
     std::cout << fmt::format("model: {} (activation {} = {}, trained {} epochs)\n", o.file, r.activation_name, r.activation_text, r.epochs_done);
     std::cout << fmt::format("evaluated on {}\n", what);
-    std::cout << fmt::format("test accuracy: {:.1f}%\n", 100.0 * nn::accuracy(model, test, threads));
+    std::cout << fmt::format("test accuracy: {:.1f}%\n", 100.0 * nn::accuracy(model, test, o.threads));
     return 0;
 }
 
@@ -63,7 +62,7 @@ Action add_predict(CLI::App& app) {
     sub->add_option("--examples", o->examples, "How many new examples (10 to 1,000,000)")
         ->check(whole_number(10, 1'000'000));
     sub->add_option("--seed", o->seed, "Seed of the new examples (default: the training seed + 1)")->check(whole_number(0, INT64_MAX));
-    sub->add_option("--threads", o->threads, "Threads (default 1)");
+    add_threads_option(*sub, o->threads);
     sub->footer("Example:\n  symgrad train --data spirals -o spirals.safetensors && symgrad predict spirals.safetensors");
     return [o] { return run_predict(*o); };
 }

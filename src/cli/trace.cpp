@@ -13,7 +13,7 @@ namespace {
 struct TraceOptions {
     std::string expression;
     std::vector<std::string> at;
-    std::vector<std::string> shapes;
+    Shapes shapes;
     double memory_limit_gib = 4.0;
 };
 
@@ -223,9 +223,9 @@ int run_trace(const TraceOptions& o) {
 Action add_trace(CLI::App& app) {
     auto options = std::make_shared<TraceOptions>();
     CLI::App* sub = app.add_subcommand("trace", "Walk through the forward and backward pass step by step (for learning).");
-    sub->add_option("expr", options->expression, "The expression")->required();
+    add_expression_argument(*sub, options->expression);
     sub->add_option("--at", options->at, "A variable's value: NAME=VALUE, or NAME=V1,V2,... with --shape")->required();
-    sub->add_option("--shape", options->shapes, "A variable's shape, NAME=D0,D1,... (default: scalars)");
+    add_shape_option(*sub, options->shapes);
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose trace needs more GiB than this (default 4)")
         ->check(positive_number());
     sub->footer("Example:\n  symgrad trace 'x * sigmoid(beta * x)' --at x=1.5 --at beta=2\n"

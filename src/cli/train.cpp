@@ -18,7 +18,7 @@ namespace {
 
 struct TrainCliOptions {
     std::string act = "swish_beta";
-    std::vector<std::string> params;
+    std::vector<ParamOption> params;
     std::string data = "spirals";
     std::string target;
     std::int64_t examples = 2000;
@@ -33,9 +33,9 @@ struct TrainCliOptions {
     double weight_decay = 0.0;
     double clip = 0.0;
     std::uint64_t seed = 1;
-    std::int64_t threads = 1;
+    std::size_t threads = 1;  // 0: one per hardware thread
     double memory_limit_gib = 4.0;
-    std::string dtype = "float32";
+    DType dtype = DType::float32;
     std::string schedule = "cosine";
     std::string weights = "kaiming";
     std::string output;
@@ -59,9 +59,6 @@ std::vector<std::int64_t> parse_hidden(const std::string& text) {
 }
 
 nn::Activation activation_of(const TrainCliOptions& o) {
-    std::vector<std::string> param_names;
-    for (const auto& text : o.params) param_names.push_back(split_assignment(text, "--param").first);
-    reject_repeated_names(param_names, "--param");
     const auto names = nn::Activation::builtin_names();
     const bool builtin = std::find(names.begin(), names.end(), o.act) != names.end();
     if (builtin) {
@@ -69,13 +66,12 @@ nn::Activation activation_of(const TrainCliOptions& o) {
             // A built-in activation with other initial values: its parameters, re-specified.
             nn::Activation base = nn::Activation::builtin(o.act);
             std::vector<nn::ParamSpec> specs = base.params();
-            for (const auto& text : o.params) {
-                const auto assignment = split_assignment(text, "--param");  // not a structured binding: clang 14 cannot capture one
-                const std::string& name = assignment.first;
-                const std::string& spec_text = assignment.second;
-                auto it = std::find_if(specs.begin(), specs.end(), [&](const nn::ParamSpec& s) { return s.name == name; });
-                if (it == specs.end()) throw InputError(fmt::format("--param '{}': the activation '{}' has no parameter '{}'", text, o.act, name));
-                *it = nn::parse_param_spec(name, spec_text);
+            for (const auto& param : o.params) {
+                auto it = std::find_if(specs.begin(), specs.end(), [&](const nn::ParamSpec& s) { return s.name == param.spec.name; });
+                if (it == specs.end()) {
+                    throw InputError(fmt::format("--param '{}': the activation '{}' has no parameter '{}'", param.text, o.act, param.spec.name));
+                }
+                *it = param.spec;
             }
             return nn::Activation::parse(o.act, base.text(), specs);
         }
@@ -86,10 +82,7 @@ nn::Activation activation_of(const TrainCliOptions& o) {
                            std::all_of(o.act.begin(), o.act.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
     if (bare_name) nn::Activation::builtin(o.act);  // throws: unknown activation, and the list
     std::vector<nn::ParamSpec> specs;
-    for (const auto& text : o.params) {
-        const auto [name, spec_text] = split_assignment(text, "--param");
-        specs.push_back(nn::parse_param_spec(name, spec_text));
-    }
+    for (const auto& param : o.params) specs.push_back(param.spec);
     try {
         return nn::Activation::parse("custom", o.act, specs);
     } catch (const ParseError& e) {
@@ -121,13 +114,11 @@ Summary summarize(const Tensor& t) {
 }
 
 int run_train(const TrainCliOptions& o) {
-    if (o.dtype != "float32" && o.dtype != "float64") throw InputError(fmt::format("--dtype '{}': choose float32 or float64", o.dtype));
     if (o.examples < 10 || o.examples > 1'000'000) throw InputError(fmt::format("--examples {}: choose 10 to 1,000,000", o.examples));
     if (!(o.test_fraction > 0 && o.test_fraction < 1)) throw InputError(fmt::format("--test-fraction {}: choose a number between 0 and 1", o.test_fraction));
     if (o.epochs < 1 || o.epochs > 1'000'000) throw InputError(fmt::format("--epochs {}: choose 1 to 1,000,000", o.epochs));
     if (o.batch < 1) throw InputError(fmt::format("--batch {}: choose at least 1", o.batch));
     // Output paths are checked before the run, not after it.
-    (void)thread_count(o.threads);
     check_output_path(o.output, "-o");
     check_output_path(o.plot, "--plot");
     check_output_path(o.boundary, "--boundary");
@@ -153,9 +144,10 @@ int run_train(const TrainCliOptions& o) {
         recipe.activation_text = activation.text();
         recipe.activation_params = activation.params();
         recipe.hidden = parse_hidden(o.hidden);
-        if (o.weights != "kaiming" && o.weights != "xavier") throw InputError(fmt::format("--weights '{}': choose kaiming or xavier", o.weights));
-        recipe.weights = o.weights == "xavier" ? nn::WeightInit::xavier : nn::WeightInit::kaiming;
-        recipe.dtype = o.dtype == "float32" ? DType::float32 : DType::float64;
+        const auto weights = weight_init_named(o.weights);
+        if (!weights) throw InputError(fmt::format("--weights '{}': choose kaiming or xavier", o.weights));
+        recipe.weights = *weights;
+        recipe.dtype = o.dtype;
         recipe.data = o.data;
         recipe.target = o.target;
         recipe.examples = o.examples;
@@ -179,7 +171,7 @@ int run_train(const TrainCliOptions& o) {
     options.epochs = o.epochs;
     options.batch = o.batch;
     options.seed = recipe.seed;
-    options.threads = thread_count(o.threads);
+    options.threads = o.threads;
     options.first_epoch = recipe.epochs_done + 1;
     options.schedule = o.schedule;
     options.optimizer.kind = o.optimizer;
@@ -280,7 +272,7 @@ int run_train(const TrainCliOptions& o) {
     }
     if (!o.boundary.empty()) {
         write_output(o.boundary, decision_boundary_svg(fmt::format("{} on {}: decision regions, test examples", activation.name(), all.name), model,
-                                                       test, standardizer, thread_count(o.threads)));
+                                                       test, standardizer, o.threads));
         std::cout << fmt::format("decision regions: {}\n", o.boundary);
     }
     if (!o.output.empty()) std::cout << fmt::format("saved: {}\n", o.output);
@@ -293,7 +285,7 @@ Action add_train(CLI::App& app) {
     auto o = std::make_shared<TrainCliOptions>();
     CLI::App* sub = app.add_subcommand("train", "Train an MLP with a trainable activation on a built-in dataset.");
     sub->add_option("--act", o->act, "The activation: an expression in x, or a built-in name (default swish_beta)");
-    sub->add_option("--param", o->params, "An activation parameter, NAME=POLICY:INIT, e.g. beta=per-unit:1.0 (repeatable)");
+    add_param_spec_option(*sub, o->params);
     sub->add_option("--data", o->data, "two-moons, spirals (default), circles, xor, height-weight, or a CSV file (FILE.csv)");
     sub->add_option("--target", o->target, "The class column of a CSV file");
     sub->add_option("--examples", o->examples, "Examples generated (default 2000)");
@@ -311,10 +303,10 @@ Action add_train(CLI::App& app) {
     sub->add_option("--schedule", o->schedule, "Learning rate over the epochs: cosine (default; down to lr/100) or constant");
     sub->add_option("--seed", o->seed, "Seed of the data, the initial weights and the shuffling (default 1)")
         ->check(whole_number(0, INT64_MAX));
-    sub->add_option("--threads", o->threads, "Threads (default 1; 0 = one per hardware thread)");
+    add_threads_option(*sub, o->threads);
     sub->add_option("--memory-limit", o->memory_limit_gib, "Refuse models and batches that need more GiB than this (default 4)")
         ->check(positive_number());
-    sub->add_option("--dtype", o->dtype, "float32 (default) or float64");
+    add_dtype_option(*sub, o->dtype);
     sub->add_option("-o,--output", o->output, "Save the trained model (safetensors; written atomically)");
     sub->add_option("--plot", o->plot, "Write the loss and test-accuracy curves as an SVG file");
     sub->add_option("--boundary", o->boundary, "Write the decision regions (two-feature data) with the test examples as an SVG file");
