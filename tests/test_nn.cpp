@@ -97,6 +97,29 @@ TEST_CASE("activations: from text with checked specs, the built-in ones, applied
     CHECK(Activation::builtin("pau").text().starts_with("pau(x, 5, 4, a0"));
 }
 
+TEST_CASE("an activation's text is parsed once per signature; a failing apply fails the same way every time", "[nn]") {
+    const Activation swish = Activation::builtin("swish_beta");
+    const Expr h = var("h", {4, 3}, DType::float32);
+    const Expr beta = var("b", {3}, DType::float32);
+    const Expr y = swish.apply(h, {{"beta", beta}});
+    CHECK(y == h * sigmoid(beta * h));
+    CHECK(swish.apply(h, {{"beta", beta}}) == y);
+    const Activation copy = swish;
+    CHECK(copy.apply(h, {{"beta", beta}}) == y);
+    // Another signature, another graph: numbers take the input's dtype.
+    const Expr h64 = var("h", {4, 3});
+    const Expr beta64 = var("b", {3});
+    CHECK(swish.apply(h64, {{"beta", beta64}}) == h64 * sigmoid(beta64 * h64));
+    // Errors come from the parse, at their place in the text, on each call.
+    const Expr too_long = var("b", {5}, DType::float32);
+    const std::string mismatch = message_of([&] { swish.apply(h, {{"beta", too_long}}); });
+    CHECK_THAT(mismatch, Catch::Contains("column"));
+    CHECK(message_of([&] { swish.apply(h, {{"beta", too_long}}); }) == mismatch);
+    for (int call = 0; call < 2; ++call) {
+        CHECK(message_of([&] { swish.apply(h, {}); }) == "activation 'swish_beta': no value given for parameter 'beta'");
+    }
+}
+
 TEST_CASE("activations from C++ functions are checked like text ones and train the same", "[nn]") {
     const auto specs = std::vector<ParamSpec>{{"beta", Policy::per_unit, {}, Init::constant(1.0)}};
     const Activation f = Activation::from_function("swish_cpp", [](const Expr& x, const auto& p) { return x * sigmoid(p.at("beta") * x); }, specs);

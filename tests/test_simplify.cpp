@@ -1,4 +1,7 @@
 // Rewrite rules as check(input, expected) pairs (Halide's style): on failure, Input, Output and Expected.
+#include <set>
+#include <string_view>
+
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
 
@@ -191,6 +194,52 @@ TEST_CASE("simplify keeps shapes, dtypes and sharing, and reports what fired", "
     CHECK(out[1] == 1 + sin(x));
     CHECK(report.fired.at("x * 1 -> x") == 1);
     CHECK(report.passes >= 1);
+}
+
+TEST_CASE("simplify reports whether it reached its fixpoint or stopped at a limit", "[simplify]") {
+    // One pass rewrites x * 1 + 0 to x; a second finds nothing left to do.
+    const Expr roots[] = {(x * 1 + 0) * y};
+    SimplifyReport done;
+    CHECK(simplify(roots, default_rules(), &done)[0] == x * y);
+    CHECK(done.passes == 2);
+    CHECK(done.converged);
+    // Stopped after the first pass, simplify cannot know that it got there.
+    SimplifyOptions one_pass;
+    one_pass.max_passes = 1;
+    SimplifyReport stopped;
+    CHECK(simplify(roots, default_rules(), one_pass, &stopped)[0] == x * y);
+    CHECK(stopped.passes == 1);
+    CHECK_FALSE(stopped.converged);
+    // A pass that changes nothing is the fixpoint, even when it is the last one allowed.
+    const Expr simple[] = {x * y};
+    SimplifyReport already;
+    simplify(simple, default_rules(), one_pass, &already);
+    CHECK(already.passes == 1);
+    CHECK(already.converged);
+    // Rules that never settle: every pass changes the graph until the pass limit.
+    const RewriteRule swap[] = {{"a + b -> b + a, always", Op::add, [](const Node& n) { return n.input(1) + n.input(0); }}};
+    const Expr sum_of_two[] = {x + y};
+    SimplifyOptions few;
+    few.max_passes = 5;
+    few.max_rewrites_per_node = 1;
+    SimplifyReport endless;
+    CHECK(simplify(sum_of_two, swap, few, &endless)[0] == y + x);
+    CHECK(endless.passes == 5);
+    CHECK_FALSE(endless.converged);
+    // With the default 64 rewrites per node, the node is back where it started after each pass: one pass, which
+    // changed nothing, but left a node with a rule still applying.
+    SimplifyReport cycling;
+    CHECK(simplify(sum_of_two, swap, &cycling)[0] == x + y);
+    CHECK(cycling.passes == 1);
+    CHECK_FALSE(cycling.converged);
+}
+
+TEST_CASE("each default rule has a name of its own", "[simplify]") {
+    std::set<std::string_view> names;
+    for (const RewriteRule& rule : default_rules()) {
+        INFO(rule.name);
+        CHECK(names.insert(rule.name).second);
+    }
 }
 
 TEST_CASE("simplified gradients of activations keep their values", "[simplify]") {

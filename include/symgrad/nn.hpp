@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -82,10 +83,12 @@ public:
     Expr apply(const Expr& input, const std::map<std::string, Expr>& params) const;
 
 private:
+    struct ParsedText;
     std::string name_;
     std::string text_;
     std::vector<ParamSpec> params_;
     Builder build_;  // set for activations made from a C++ function
+    std::shared_ptr<ParsedText> parsed_;  // set for activations made from text: its graphs, parsed once per signature
 };
 
 // A trainable tensor: its variable in the graph, its current value (updated in place by the optimizers), and

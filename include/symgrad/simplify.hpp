@@ -22,14 +22,27 @@ struct RewriteRule {
 // The default rules: identities, canonical operand order, constant factors, structural collapses.
 std::span<const RewriteRule> default_rules();
 
+// How far simplify may go. The defaults let every graph we know of reach its fixpoint in a few passes.
+struct SimplifyOptions {
+    std::size_t max_passes = 32;             // passes over the whole graph
+    std::size_t max_rewrites_per_node = 64;  // rules applied to one node within a pass
+};
+
 struct SimplifyReport {
     std::map<std::string, std::size_t, std::less<>> fired;  // rule name -> times applied
     std::size_t passes = 0;
+    // Whether simplify reached its fixpoint: its last pass changed nothing and left no node at
+    // max_rewrites_per_node. False when it stopped at a limit while rules still applied, above all at
+    // SimplifyOptions::max_passes: the result then means the same, it is only not as simple as it could be.
+    bool converged = false;
 };
 
-// Rewrites the graphs of roots bottom-up with the rules until no rule applies. Shared subexpressions stay
-// shared (the result is hash-consed like any graph). A rewrite that would change a node's shape or dtype is
-// never made. No recursion.
+// Rewrites the graphs of roots bottom-up with the rules until no rule applies, or until options.max_passes
+// passes (report->converged says which). Shared subexpressions stay shared (the result is hash-consed like any
+// graph). A rewrite that would change a node's shape or dtype is never made. No recursion.
+std::vector<Expr> simplify(std::span<const Expr> roots, std::span<const RewriteRule> rules, const SimplifyOptions& options,
+                           SimplifyReport* report = nullptr);
+// The same with the default options.
 std::vector<Expr> simplify(std::span<const Expr> roots, std::span<const RewriteRule> rules = default_rules(),
                            SimplifyReport* report = nullptr);
 Expr simplify(const Expr& root);

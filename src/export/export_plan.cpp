@@ -8,6 +8,8 @@
 #include "symgrad/print.hpp"
 #include "symgrad/simplify.hpp"
 
+#include "nn/param_specs.hpp"
+
 namespace symgrad::detail {
 
 ExportPlan make_export_plan(std::string_view expression, const ExportOptions& options) {
@@ -35,24 +37,18 @@ ExportPlan make_export_plan(std::string_view expression, const ExportOptions& op
     // Every variable a float64 scalar: the expression of one element, whatever the tensors' shapes will be.
     plan.y = parse(expression);
     require_elementwise(plan.y);
-    const Expr roots[] = {plan.y};
-    std::vector<std::string> variable_names;
-    for (const auto& v : variables(roots)) variable_names.push_back(v.node().attrs().name);
-    if (std::find(variable_names.begin(), variable_names.end(), options.input) == variable_names.end()) {
-        throw ExportError(fmt::format("'{}' does not use the input '{}'", expression, options.input));
+    const nn::SpecMatch match = nn::match_specs(plan.y, options.input, options.params);
+    if (!match.input_used) throw ExportError(fmt::format("'{}' does not use the input '{}'", expression, options.input));
+    if (!match.variables_without_spec.empty()) {
+        const std::string& name = match.variables_without_spec.front();
+        throw ExportError(fmt::format("'{}' is a variable of the expression but has no --param (e.g. --param {}=per-unit:1.0 or "
+                                      "--param {}=shared:0.5)",
+                                      name, name, name));
     }
-    for (const auto& name : variable_names) {
-        if (name == options.input) continue;
-        const auto spec = std::find_if(options.params.begin(), options.params.end(), [&](const nn::ParamSpec& p) { return p.name == name; });
-        if (spec == options.params.end()) {
-            throw ExportError(fmt::format("'{}' is a variable of the expression but has no --param (e.g. --param {}=per-unit:1.0 or "
-                                          "--param {}=shared:0.5)",
-                                          name, name, name));
-        }
-    }
+    const auto& misplaced = match.specs_without_variable;
     for (const auto& spec : options.params) {
         if (spec.name == options.input) throw ExportError(fmt::format("'{}' is the input, not a parameter", spec.name));
-        if (std::find(variable_names.begin(), variable_names.end(), spec.name) == variable_names.end()) {
+        if (std::find(misplaced.begin(), misplaced.end(), spec.name) != misplaced.end()) {
             throw ExportError(fmt::format("--param {}: '{}' has no variable '{}'", spec.name, expression, spec.name));
         }
         if (std::count_if(options.params.begin(), options.params.end(), [&](const nn::ParamSpec& p) { return p.name == spec.name; }) > 1) {

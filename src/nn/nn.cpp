@@ -2,12 +2,15 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
+#include <mutex>
 
 #include "symgrad/activations.hpp"
 #include "symgrad/parse.hpp"
 #include "symgrad/print.hpp"
 
 #include "nn/finite_number.hpp"
+#include "nn/param_specs.hpp"
 
 namespace symgrad::nn {
 
@@ -150,34 +153,72 @@ Shape parameter_shape(const ParamSpec& spec, const Shape& input) {
     return shape;
 }
 
-Activation Activation::parse(std::string name, std::string text, std::vector<ParamSpec> params) {
-    // Check the text once, with scalar shapes: every variable but x needs a spec, and every spec a variable.
-    ParseOptions options;
-    const Expr probe = symgrad::parse(text, options);
-    const Expr roots[] = {probe};
+SpecMatch match_specs(const Expr& expression, std::string_view input, std::span<const ParamSpec> specs) {
+    const Expr roots[] = {expression};
     std::vector<std::string> names;
     for (const auto& v : variables(roots)) names.push_back(v.node().attrs().name);
-    for (const auto& n : names) {
-        if (n == "x") continue;
-        const bool given = std::any_of(params.begin(), params.end(), [&](const ParamSpec& p) { return p.name == n; });
-        if (!given) {
-            throw ParameterError(fmt::format("activation '{}': '{}' is a variable of '{}' but has no parameter spec (e.g. {}=per-unit:1.0)",
-                                             name, n, text, n));
-        }
+    const auto is_variable = [&](std::string_view name) { return std::find(names.begin(), names.end(), name) != names.end(); };
+    const auto has_spec = [&](std::string_view name) {
+        return std::any_of(specs.begin(), specs.end(), [&](const ParamSpec& p) { return p.name == name; });
+    };
+    SpecMatch match;
+    match.input_used = is_variable(input);
+    for (const auto& name : names) {
+        if (name != input && !has_spec(name)) match.variables_without_spec.push_back(name);
     }
-    if (std::find(names.begin(), names.end(), "x") == names.end()) {
-        throw ParameterError(fmt::format("activation '{}': '{}' does not use its input x", name, text));
+    for (const auto& spec : specs) {
+        if (spec.name == input || !is_variable(spec.name)) match.specs_without_variable.push_back(spec.name);
     }
-    for (const auto& p : params) {
-        if (p.name == "x") throw ParameterError(fmt::format("activation '{}': 'x' is the input, not a parameter", name));
-        if (std::find(names.begin(), names.end(), p.name) == names.end()) {
-            throw ParameterError(fmt::format("activation '{}': parameter '{}' is not a variable of '{}'", name, p.name, text));
+    return match;
+}
+
+// The text's graph for one signature of apply (the input's dtype, the shapes of x and of the parameters), parsed
+// once: the graph depends on the signature (numbers are folded in the input's dtype, diff() and reductions follow
+// the shapes), so a graph is reused only for the signature it was parsed with. A parse that fails is not kept: it
+// fails again, with the same error, on every call. Copies of an activation share the graphs.
+struct Activation::ParsedText {
+    struct Form {
+        DType dtype;
+        std::map<std::string, Shape, std::less<>> shapes;
+        Expr graph;
+    };
+    // The most recent signatures (batch sizes vary from call to call; the memory should not grow with them).
+    static constexpr std::size_t capacity = 16;
+
+    Expr graph_for(const std::string& text, const ParseOptions& options) {
+        const std::lock_guard lock(mutex);
+        for (const Form& form : forms) {
+            if (form.dtype == options.dtype && form.shapes == options.shapes) return form.graph;
         }
+        Expr graph = symgrad::parse(text, options);
+        forms.push_back({options.dtype, options.shapes, graph});
+        if (forms.size() > capacity) forms.pop_front();
+        return graph;
+    }
+
+    std::mutex mutex;
+    std::deque<Form> forms;  // the most recent last
+};
+
+Activation Activation::parse(std::string name, std::string text, std::vector<ParamSpec> params) {
+    // Check the text once, with scalar shapes: every variable but x needs a spec, and every spec a variable.
+    const SpecMatch match = match_specs(symgrad::parse(text), "x", params);
+    if (!match.variables_without_spec.empty()) {
+        const std::string& n = match.variables_without_spec.front();
+        throw ParameterError(
+            fmt::format("activation '{}': '{}' is a variable of '{}' but has no parameter spec (e.g. {}=per-unit:1.0)", name, n, text, n));
+    }
+    if (!match.input_used) throw ParameterError(fmt::format("activation '{}': '{}' does not use its input x", name, text));
+    if (!match.specs_without_variable.empty()) {
+        const std::string& p = match.specs_without_variable.front();
+        if (p == "x") throw ParameterError(fmt::format("activation '{}': 'x' is the input, not a parameter", name));
+        throw ParameterError(fmt::format("activation '{}': parameter '{}' is not a variable of '{}'", name, p, text));
     }
     Activation a;
     a.name_ = std::move(name);
     a.text_ = std::move(text);
     a.params_ = std::move(params);
+    a.parsed_ = std::make_shared<ParsedText>();
     return a;
 }
 
@@ -191,10 +232,46 @@ bool offered_as_is(const ActivationInfo& entry) {
 
 Policy policy_of(ParameterRole role) { return role == ParameterRole::per_unit ? Policy::per_unit : Policy::shared; }
 
+// The activations the nn layer offers besides the catalog's (activation_catalog() is the one list of the zoo): the
+// usual learned swish, three plain functions, and fixed forms of pau and apl, which take any number of parameters.
+struct OwnForm {
+    std::string name;
+    std::string text;
+    std::vector<ParamSpec> params;
+};
+
+std::vector<OwnForm> make_own_forms() {
+    // Padé (5, 4) with the safe denominator 1 + |Q|, initialized to a least-squares fit of leaky ReLU (slope 0.01)
+    // on [-3, 3] (max error 0.064).
+    const double a[] = {0.0637, 0.505, 0.9895, 0.8072, 0.2746, 0.0352};
+    const double b[] = {0.0, 1.5984, 0.0, 0.0697};
+    std::vector<ParamSpec> pau_specs;
+    for (int k = 0; k < 6; ++k) pau_specs.push_back({fmt::format("a{}", k), Policy::shared, {}, Init::constant(a[k])});
+    for (int k = 0; k < 4; ++k) pau_specs.push_back({fmt::format("b{}", k + 1), Policy::shared, {}, Init::constant(b[k])});
+    return {
+        {"swish_beta", "x * sigmoid(beta * x)", {{"beta", Policy::per_unit, {}, Init::constant(1.0)}}},
+        {"tanh", "tanh(x)", {}},
+        {"sigmoid", "sigmoid(x)", {}},
+        {"identity", "x", {}},
+        {"pau", "pau(x, 5, 4, a0, a1, a2, a3, a4, a5, b1, b2, b3, b4)", std::move(pau_specs)},
+        // Two hinges per unit, at -1 and 1 with small slopes, so it starts near relu and every parameter gets a
+        // gradient from the start.
+        {"apl", "apl(x, a1, b1, a2, b2)",
+         {{"a1", Policy::per_unit, {}, Init::constant(0.2)}, {"b1", Policy::per_unit, {}, Init::constant(-1.0)},
+          {"a2", Policy::per_unit, {}, Init::constant(-0.2)}, {"b2", Policy::per_unit, {}, Init::constant(1.0)}}},
+    };
+}
+
+const std::vector<OwnForm>& own_forms() {
+    static const std::vector<OwnForm> forms = make_own_forms();
+    return forms;
+}
+
 }  // namespace
 
 std::vector<std::string> Activation::builtin_names() {
-    std::vector<std::string> names = {"swish_beta", "tanh", "sigmoid", "identity", "pau", "apl"};
+    std::vector<std::string> names;
+    for (const auto& form : own_forms()) names.push_back(form.name);
     for (const auto& entry : activation_catalog()) {
         if (offered_as_is(entry)) names.push_back(entry.name);
     }
@@ -203,26 +280,8 @@ std::vector<std::string> Activation::builtin_names() {
 }
 
 Activation Activation::builtin(std::string_view name) {
-    if (name == "swish_beta") return parse("swish_beta", "x * sigmoid(beta * x)", {{"beta", Policy::per_unit, {}, Init::constant(1.0)}});
-    if (name == "tanh") return parse("tanh", "tanh(x)", {});
-    if (name == "sigmoid") return parse("sigmoid", "sigmoid(x)", {});
-    if (name == "identity") return parse("identity", "x", {});
-    if (name == "pau") {
-        // Padé (5, 4) with the safe denominator 1 + |Q|, initialized to a least-squares fit of leaky ReLU (slope 0.01)
-        // on [-3, 3] (max error 0.064).
-        const double a[] = {0.0637, 0.505, 0.9895, 0.8072, 0.2746, 0.0352};
-        const double b[] = {0.0, 1.5984, 0.0, 0.0697};
-        std::vector<ParamSpec> specs;
-        for (int k = 0; k < 6; ++k) specs.push_back({fmt::format("a{}", k), Policy::shared, {}, Init::constant(a[k])});
-        for (int k = 0; k < 4; ++k) specs.push_back({fmt::format("b{}", k + 1), Policy::shared, {}, Init::constant(b[k])});
-        return parse("pau", "pau(x, 5, 4, a0, a1, a2, a3, a4, a5, b1, b2, b3, b4)", std::move(specs));
-    }
-    if (name == "apl") {
-        // Two hinges per unit, at -1 and 1 with small slopes, so it starts near relu and every parameter gets a
-        // gradient from the start.
-        return parse("apl", "apl(x, a1, b1, a2, b2)",
-                     {{"a1", Policy::per_unit, {}, Init::constant(0.2)}, {"b1", Policy::per_unit, {}, Init::constant(-1.0)},
-                      {"a2", Policy::per_unit, {}, Init::constant(-0.2)}, {"b2", Policy::per_unit, {}, Init::constant(1.0)}});
+    for (const auto& form : own_forms()) {
+        if (form.name == name) return parse(form.name, form.text, form.params);
     }
     const ActivationInfo* entry = find_activation(name);
     if (entry != nullptr && offered_as_is(*entry)) {
@@ -259,16 +318,12 @@ Activation Activation::from_function(std::string name, Builder build, std::vecto
         throw ParameterError(fmt::format("activation '{}': the function asks for a parameter that has no spec", name));
     }
     if (!probe) throw ParameterError(fmt::format("activation '{}': the function returned an empty expression", name));
-    const Expr roots[] = {probe};
-    bool uses_x = false;
-    for (const auto& v : variables(roots)) {
-        const std::string& n = v.node().attrs().name;
-        uses_x = uses_x || n == "x";
-        if (n != "x" && !probes.contains(n)) {
-            throw ParameterError(fmt::format("activation '{}': the function uses a variable '{}' of its own; take it from params instead", name, n));
-        }
+    const SpecMatch match = match_specs(probe, "x", params);
+    if (!match.variables_without_spec.empty()) {
+        throw ParameterError(fmt::format("activation '{}': the function uses a variable '{}' of its own; take it from params instead", name,
+                                         match.variables_without_spec.front()));
     }
-    if (!uses_x) throw ParameterError(fmt::format("activation '{}': the function does not use its input x", name));
+    if (!match.input_used) throw ParameterError(fmt::format("activation '{}': the function does not use its input x", name));
     Activation a;
     a.name_ = std::move(name);
     a.text_ = to_inline_string(probe, 200);
@@ -288,7 +343,8 @@ Expr Activation::apply(const Expr& input, const std::map<std::string, Expr>& par
     options.dtype = input.dtype();
     options.shapes["x"] = input.shape();
     for (const auto& [name, e] : params) options.shapes[name] = e.shape();
-    const Expr parsed = symgrad::parse(text_, options);
+    // parsed_ is empty only in a default-constructed Activation (no text to reuse).
+    const Expr parsed = parsed_ ? parsed_->graph_for(text_, options) : symgrad::parse(text_, options);
     const Expr roots[] = {parsed};
     return substitute(roots, [&](const Node& node) -> Expr {
         if (node.op() != Op::variable) return {};
