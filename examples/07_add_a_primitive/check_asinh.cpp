@@ -4,15 +4,19 @@
 // this program shows it working as a user would use it.
 //
 //   git apply examples/07_add_a_primitive/add_asinh.patch && cmake --build --preset release
-//   ./build/release/examples/07_check_asinh
+//   ./build/release/examples/07_check_asinh [DIR]
+//
+// With DIR, it also writes both exports there (asinh_act.hpp, asinh_act.py), which tests/add_primitive_check.cmake
+// compiles and runs.
 #include <cmath>
+#include <fstream>
 #include <iostream>
 
 #include <symgrad/symgrad.hpp>
 
 using namespace symgrad;
 
-int main() {
+int main(int argc, char** argv) {
     int failures = 0;
     // The builder, its derivative as a formula, and both orders of gradcheck.
     const Expr x = var("x", {7});
@@ -37,6 +41,18 @@ int main() {
     // The language knows it by its table name, in expressions and activations.
     const Expr parsed = parse("x * asinh(beta * x)", {.shapes = {{"x", {7}}}});
     std::cout << "parsed: " << to_string(parsed) << "\n";
+    // Both exporters spell it from its row: std::asinh in a C++ header, torch.asinh in a PyTorch module.
+    ExportOptions options;
+    options.name = "asinh_act";
+    const std::string header = export_cpp("x * asinh(x)", options);
+    const std::string module = export_torch("x * asinh(x)", options);
+    const bool exported = header.find("std::asinh(x)") != std::string::npos && module.find("torch.asinh(x)") != std::string::npos;
+    std::cout << "exported to C++ and PyTorch: " << (exported ? "PASS" : "FAIL") << "\n";
+    failures += exported ? 0 : 1;
+    if (argc > 1) {
+        std::ofstream(std::string(argv[1]) + "/asinh_act.hpp") << header;
+        std::ofstream(std::string(argv[1]) + "/asinh_act.py") << module;
+    }
     std::cout << (failures == 0 ? "asinh works\n" : "FAILED\n");
     return failures == 0 ? 0 : 1;
 }
