@@ -12,9 +12,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-double seconds(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
+double seconds(Clock::time_point start) { return std::chrono::duration<double>(Clock::now() - start).count(); }
 
 double median(std::vector<double> v) {
     std::sort(v.begin(), v.end());
@@ -29,8 +27,8 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) sizes.push_back(std::atoll(argv[i]));
     if (sizes.empty()) sizes = {10'000, 100'000, 1'000'000};
     constexpr int rounds = 5;
-    fmt::print("{:>9} {:>10} {:>11} {:>12} {:>10} {:>10} {:>10}   (ns per forward link, median of {})\n", "links",
-               "build", "grad", "grad nodes", "evaluate", "print", "dot", rounds);
+    fmt::print("{:>9} {:>10} {:>11} {:>12} {:>10} {:>10} {:>10}   (ns per forward link, median of {})\n", "links", "build", "grad",
+               "grad nodes", "evaluate", "print", "dot", rounds);
     for (const auto n : sizes) {
         std::vector<double> build, differentiate, eval, print, dot;
         std::size_t grad_nodes = 0;
@@ -62,8 +60,8 @@ int main(int argc, char** argv) {
         }
         const double per = 1e9 / static_cast<double>(n);
         const std::string dot_text = dot.empty() ? "-" : fmt::format("{:.0f}", median(dot) * per);
-        fmt::print("{:>9} {:>10.0f} {:>11.0f} {:>12} {:>10.0f} {:>10.0f} {:>10}\n", n, median(build) * per,
-                   median(differentiate) * per, grad_nodes, median(eval) * per, median(print) * per, dot_text);
+        fmt::print("{:>9} {:>10.0f} {:>11.0f} {:>12} {:>10.0f} {:>10.0f} {:>10}\n", n, median(build) * per, median(differentiate) * per,
+                   grad_nodes, median(eval) * per, median(print) * per, dot_text);
     }
     return 0;
 }

@@ -74,7 +74,8 @@ int main() {
         const double value = evaluate(gradients[k], at).item();
         const double by_hand = adjoint[wrt[k].get()];
         same = same && value == by_hand;
-        std::cout << fmt::format("  dL/d{} = {:<9} = {:g}   (by hand: {:g})\n", wrt[k].node().attrs().name, to_string(gradients[k]), value, by_hand);
+        std::cout << fmt::format("  dL/d{} = {:<9} = {:g}   (by hand: {:g})\n", wrt[k].node().attrs().name, to_string(gradients[k]), value,
+                                 by_hand);
     }
     std::cout << (same ? "\nthe hand-made sweep and grad() agree\n" : "\nMISMATCH between the hand-made sweep and grad()\n");
     return same ? 0 : 1;

@@ -71,9 +71,8 @@ int main() {
     std::cout << "d sum(y) / d b2 = " << to_string(simplify(grad(y, {b2})[0])) << "   (32 examples, each adds 1)\n\n";
 
     // A parameter with the batch in its shape: refused, with the reason and the shapes that would work.
-    const nn::Activation batch_shaped = nn::Activation::parse(
-        "seed", text,
-        {{"p1", nn::Policy::fixed, Shape{32, units}}, specs[1], specs[2], specs[3]});
+    const nn::Activation batch_shaped =
+        nn::Activation::parse("seed", text, {{"p1", nn::Policy::fixed, Shape{32, units}}, specs[1], specs[2], specs[3]});
     try {
         nn::activation_parameters(batch_shaped, "act", Shape{32, units}, DType::float64, 1);
         expect(false, "a batch-shaped parameter is refused");

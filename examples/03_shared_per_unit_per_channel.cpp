@@ -21,7 +21,7 @@ int main() {
     const Case cases[] = {
         {"shared:1.0", {8, 3, 5, 5}, {0, 1, 2, 3}},
         {"per-channel:1.0", {8, 3, 5, 5}, {0, 2, 3}},  // dim 1: [C, 1, 1]
-        {"per-unit:1.0", {8, 3, 5, 4}, {0, 1, 2}},     // the last axis: [W]
+        {"per-unit:1.0", {8, 3, 5, 4}, {0, 1, 2}},  // the last axis: [W]
         {"[3,5,5]:1.0", {8, 3, 5, 5}, {0}},
         {"per-unit:1.0", {8, 6, 16}, {0, 1}},  // a sequence [B, T, U]: [U]
         {"per-unit:1.0", {8, 16}, {0}},
@@ -36,8 +36,8 @@ int main() {
         const Expr r = var("r", c.input);  // a random cotangent, so every element counts
         const Expr loss = sum(r * y);
         const Expr dbeta = grad(loss, {beta})[0];
-        std::cout << fmt::format("{:<16} {:<14} {:<10} {:<16} {}\n", c.policy, to_string(c.input), to_string(shape), to_string(dbeta.shape()),
-                                 fmt::join(c.summed, ", "));
+        std::cout << fmt::format("{:<16} {:<14} {:<10} {:<16} {}\n", c.policy, to_string(c.input), to_string(shape),
+                                 to_string(dbeta.shape()), fmt::join(c.summed, ", "));
         // The same number, by hand: the gradient of a beta with one value per element of x, then summed over the
         // broadcast axes, reshaped to beta's shape.
         const Expr beta_everywhere = var("beta_full", c.input);

@@ -60,8 +60,10 @@ int main() {
     const Expr d1v = grad(sum(swish(xv, beta)), {xv})[0];
     const Expr d2v = grad(sum(d1v), {xv})[0];
     const Bindings at_x = {{"x", xs}, {"beta", Tensor::scalar(1.5)}};
-    std::cout << "  at x = -3, -1, 0, 1, 3 (beta = 1.5): " << fmt::format("{:.6f}", fmt::join(evaluate(d2v, at_x).to_vector(), ", ")) << "\n";
-    check("swish'' vs differences of swish'", max_difference(evaluate(d2v, at_x), gradient_difference(d1v, "x", xs, Tensor::ones({5}), at_x)));
+    std::cout << "  at x = -3, -1, 0, 1, 3 (beta = 1.5): " << fmt::format("{:.6f}", fmt::join(evaluate(d2v, at_x).to_vector(), ", "))
+              << "\n";
+    check("swish'' vs differences of swish'",
+          max_difference(evaluate(d2v, at_x), gradient_difference(d1v, "x", xs, Tensor::ones({5}), at_x)));
 
     // 2. The Hessian of f(z) = sum(w * softmax(z)) for z of 4 elements: softmax couples them, so it is a full 4x4.
     const Expr z = var("z", {4});
@@ -94,8 +96,10 @@ int main() {
     const Expr L = -sum(target * log_softmax(matmul(input, W)));
     const Expr v = var("v", {3, 4});
     const Expr Hv = hvp(L, W, v);
-    const Bindings at_w = {{"input", Tensor::normal({6, 3}, 0, 1, 1)}, {"W", Tensor::normal({3, 4}, 0, 0.5, 2)},
-                           {"target", Tensor::uniform({6, 4}, 0, 1, 3)}, {"v", Tensor::normal({3, 4}, 0, 1, 4)}};
+    const Bindings at_w = {{"input", Tensor::normal({6, 3}, 0, 1, 1)},
+                           {"W", Tensor::normal({3, 4}, 0, 0.5, 2)},
+                           {"target", Tensor::uniform({6, 4}, 0, 1, 3)},
+                           {"v", Tensor::normal({3, 4}, 0, 1, 4)}};
     std::cout << "\nHessian-vector product of the loss in W [3, 4]: Hv has shape " << to_string(Hv.shape()) << "\n";
     check("Hv vs the difference of gradients along v",
           max_difference(evaluate(Hv, at_w), gradient_difference(grad(L, {W})[0], "W", at_w.at("W"), at_w.at("v"), at_w)));

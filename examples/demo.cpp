@@ -28,10 +28,8 @@ int main() {
     }
 
     const Bindings at = {
-        {"x", Tensor::normal({batch, units}, 0.0, 2.0, 1)},
-        {"p1", Tensor::uniform({units}, 0.5, 1.5, 2)},
-        {"p2", Tensor::uniform({units}, 0.5, 1.5, 3)},
-        {"b1", Tensor::uniform({units}, -0.5, 0.5, 4)},
+        {"x", Tensor::normal({batch, units}, 0.0, 2.0, 1)}, {"p1", Tensor::uniform({units}, 0.5, 1.5, 2)},
+        {"p2", Tensor::uniform({units}, 0.5, 1.5, 3)},      {"b1", Tensor::uniform({units}, -0.5, 0.5, 4)},
         {"b2", Tensor::uniform({units}, -0.5, 0.5, 5)},
     };
     const auto values = evaluate(grads, at);

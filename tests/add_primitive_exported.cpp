@@ -19,7 +19,7 @@ int main() {
         const double expected_y = x[i] * std::asinh(x[i]);
         const double expected_dx = std::asinh(x[i]) + x[i] / std::sqrt(x[i] * x[i] + 1);
         const bool ok = std::fabs(y[i] - expected_y) <= 1e-12 * (1 + std::fabs(expected_y)) &&
-                        std::fabs(dx[i] - expected_dx) <= 1e-12 * (1 + std::fabs(expected_dx));
+            std::fabs(dx[i] - expected_dx) <= 1e-12 * (1 + std::fabs(expected_dx));
         std::printf("x = %8g: y %.15g (%.15g), dy/dx %.15g (%.15g)%s\n", x[i], y[i], expected_y, dx[i], expected_dx, ok ? "" : " FAIL");
         failures += ok ? 0 : 1;
     }

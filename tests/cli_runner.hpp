@@ -31,11 +31,11 @@ inline std::string slurp(const std::string& path) {
 
 // How the program is run, beyond its arguments.
 struct CliEnv {
-    std::string input;                // its stdin
-    const char* path = nullptr;       // replaces the PATH it sees (to test what happens without a helper program)
+    std::string input;  // its stdin
+    const char* path = nullptr;  // replaces the PATH it sees (to test what happens without a helper program)
     const char* stdout_to = nullptr;  // a file its stdout goes to instead of being captured (e.g. "/dev/full")
-    long file_size_limit = -1;        // RLIMIT_FSIZE in bytes (SIGXFSZ ignored): a disk that fills up
-    long address_space_limit = -1;    // RLIMIT_AS in bytes: a machine with little memory (not under ASan)
+    long file_size_limit = -1;  // RLIMIT_FSIZE in bytes (SIGXFSZ ignored): a disk that fills up
+    long address_space_limit = -1;  // RLIMIT_AS in bytes: a machine with little memory (not under ASan)
 };
 
 inline CliResult run_cli_with(const std::vector<std::string>& args, const CliEnv& env) {

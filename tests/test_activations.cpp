@@ -74,7 +74,8 @@ std::string intended_difference(const Case& c, double x, const std::string& what
     // hardswish'' at -3 and 3: PyTorch's first derivative there is the middle piece's, (2x + 3)/6, but its double
     // backward is zero on the closed outer pieces. symgrad differentiates the piece it chose for the first
     // derivative, so y'' = 1/3 there, consistent with y'.
-    if (c.expr == "hardswish(x)" && what == "h" && std::fabs(x) == 3 && std::fabs(ours - 1.0 / 3) < 1e-7 && theirs == 0) return "hardswish kink";
+    if (c.expr == "hardswish(x)" && what == "h" && std::fabs(x) == 3 && std::fabs(ours - 1.0 / 3) < 1e-7 && theirs == 0)
+        return "hardswish kink";
     // softplus(x, beta) for beta x > 20: PyTorch returns x itself and a derivative of exactly 1 (a relative change
     // below 2e-9), and a second derivative of 0 where the true one is beta sigmoid'(beta x), at most 4.2e-8 for
     // beta = 2. symgrad computes the smooth function everywhere.
@@ -147,8 +148,8 @@ TEST_CASE("built-in activations agree with PyTorch in value, first and second de
                         continue;
                     }
                     FAIL_CHECK(fmt::format("{} {} ({}) at x = {} (element {}, tsv line {}): {} is {:.17g} here, {:.17g} in PyTorch", c.expr,
-                                           dtype_name(c.dtype), engine ? "engine" : "reference", c.x[i], i, c.first_line + i, what[k],
-                                           ours, theirs));
+                                           dtype_name(c.dtype), engine ? "engine" : "reference", c.x[i], i, c.first_line + i, what[k], ours,
+                                           theirs));
                 }
             }
         }
@@ -293,7 +294,8 @@ TEST_CASE("sinc is exact at 0, with its true first and second derivatives, and s
         for (std::int64_t i = 0; i < 7; ++i) {
             const double p = dtype == DType::float32 ? static_cast<float>(points[i]) : points[i];  // as the dtype rounds it
             const double true_value = p == 0 ? 1 : std::sin(p) / p;
-            const double true_d1 = std::fabs(p) < 0.1 ? -p / 3 + p * p * p / 30 - std::pow(p, 5) / 840 : (p * std::cos(p) - std::sin(p)) / (p * p);
+            const double true_d1 =
+                std::fabs(p) < 0.1 ? -p / 3 + p * p * p / 30 - std::pow(p, 5) / 840 : (p * std::cos(p) - std::sin(p)) / (p * p);
             // sinc'' = -sinc - 2 sinc' / x, and -1/3 at 0 (the series -1/3 + x^2/10 near it)
             const double true_d2 = std::fabs(p) < 0.1 ? -1.0 / 3 + p * p / 10 - std::pow(p, 4) / 168 : -true_value - 2 * true_d1 / p;
             INFO(dtype_name(dtype) << " x = " << p);
@@ -362,7 +364,8 @@ TEST_CASE("softmax and log_softmax work along any axis", "[activations]") {
 
 TEST_CASE("bad arguments of the built-in activations are errors that say which and why", "[activations][errors]") {
     const auto error = [](const std::string& text) { return message_of([&] { parse(text); }); };
-    CHECK_THAT(error("pau(x, 2.5, 1, a0, a1, a2, b1)"), Catch::Contains("pau's numerator degree m must be a whole number from 0 to 32, got '2.5'"));
+    CHECK_THAT(error("pau(x, 2.5, 1, a0, a1, a2, b1)"),
+               Catch::Contains("pau's numerator degree m must be a whole number from 0 to 32, got '2.5'"));
     CHECK_THAT(error("pau(x, m, 1, a0)"), Catch::Contains("got 'm'"));
     CHECK_THAT(error("pau(x, 2, -1, a0)"), Catch::Contains("denominator degree n must be a whole number from 0 to 32"));
     CHECK_THAT(error("pau(x, 2, 1, a0, a1, a2, b1, b2)"),
@@ -391,10 +394,10 @@ TEST_CASE("bad arguments of the built-in activations are errors that say which a
 }
 
 TEST_CASE("the catalog is complete and well formed", "[activations]") {
-    const std::set<std::string> required = {"relu", "leaky_relu", "prelu", "elu", "selu", "celu", "gelu", "gelu_tanh", "silu",
-                                            "swish", "mish", "softplus", "softsign", "hardtanh", "hardsigmoid", "hardswish",
-                                            "logsigmoid", "tanhshrink", "snake", "gaussian", "sinc", "acon_c", "srelu", "apl",
-                                            "pau", "pau_sum_abs", "softmax", "log_softmax"};
+    const std::set<std::string> required = {
+        "relu", "leaky_relu", "prelu",    "elu",      "selu",        "celu",        "gelu",       "gelu_tanh",  "silu",  "swish",
+        "mish", "softplus",   "softsign", "hardtanh", "hardsigmoid", "hardswish",   "logsigmoid", "tanhshrink", "snake", "gaussian",
+        "sinc", "acon_c",     "srelu",    "apl",      "pau",         "pau_sum_abs", "softmax",    "log_softmax"};
     std::set<std::string> names;
     for (const auto& entry : activation_catalog()) {
         INFO(entry.name);

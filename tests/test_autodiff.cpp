@@ -82,13 +82,11 @@ TEST_CASE("a seed weights the output; a wrong seed is refused with both shapes",
     const Expr seed = var("seed", {2, 3});
     const Expr y = x * x;
     const Expr dx = grad(y, {x}, seed)[0];
-    const Bindings at = {{"x", Tensor::from_values({2, 3}, {1, 2, 3, 4, 5, 6})},
-                         {"seed", Tensor::from_values({2, 3}, {1, 0, 2, 0, 1, 1})}};
+    const Bindings at = {{"x", Tensor::from_values({2, 3}, {1, 2, 3, 4, 5, 6})}, {"seed", Tensor::from_values({2, 3}, {1, 0, 2, 0, 1, 1})}};
     CHECK(evaluate(dx, at).to_vector() == std::vector<double>{2, 0, 12, 0, 10, 12});
     CHECK(message_of([&] { grad(y, {x}, var("s", {4})); }) ==
           "grad: the seed has shape [4], which does not broadcast to the output's shape [2, 3] ('x * x')");
-    CHECK(message_of([&] { grad(y, {x}, var("s", {2, 3}, DType::float32)); }).find("the seed is float32") !=
-          std::string::npos);
+    CHECK(message_of([&] { grad(y, {x}, var("s", {2, 3}, DType::float32)); }).find("the seed is float32") != std::string::npos);
     CHECK(message_of([&] { grad(Expr(), {x}); }).find("empty") != std::string::npos);
 }
 

@@ -32,8 +32,8 @@ TEST_CASE("grad prints the derivatives with let bindings", "[cli]") {
     CHECK(gelu.out.find("0.3989422804014327 * t2") != std::string::npos);  // 0.5 * 0.7978845608028654, collected
     const auto latex = run_cli({"grad", swish, "--wrt", "beta", "--latex"});
     CHECK(latex.out.find("\\frac{\\partial y}{\\partial \\beta} &=") != std::string::npos);
-    const auto tensors = run_cli({"grad", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4",
-                                  "--shape", "b1=4", "--shape", "b2=4"});
+    const auto tensors =
+        run_cli({"grad", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4", "--shape", "b1=4", "--shape", "b2=4"});
     CHECK(tensors.status == 0);
     CHECK(tensors.out.find("dp1 = sum(t1, axes=[0])") != std::string::npos);
     CHECK(tensors.out.find("db2 = broadcast_to(8, [4])") != std::string::npos);
@@ -60,7 +60,8 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"grad", swish, "--shape", "x=5,-4"}, "--shape 'x=5,-4': '-4' is not a dimension");
     expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");
     expect({"grad"}, "expr is required");
-    expect({"frobnicate"}, "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, check, eval, export, grad, graph, list");
+    expect({"frobnicate"},
+           "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, check, eval, export, grad, graph, list");
     expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
     expect({"grad", swish, "--no-such-flag"}, "--no-such-flag");
     expect({"check", swish, "--range", "2:1"}, "--range '2:1': LO must be below HI");
@@ -68,7 +69,8 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"check", swish, "--range", "a:1"}, "--range: 'a' is not a number");
     expect({"graph", swish, "--format", "pdf"}, "--format 'pdf': choose dot, svg or png");
     expect({"graph", swish, "--format", "png"}, "--format png needs -o FILE");
-    expect({"graph", swish, "-o", "/nonexistent/dir/file.dot"}, "-o '/nonexistent/dir/file.dot': the directory '/nonexistent/dir' does not exist");
+    expect({"graph", swish, "-o", "/nonexistent/dir/file.dot"},
+           "-o '/nonexistent/dir/file.dot': the directory '/nonexistent/dir' does not exist");
     expect({"eval", "/nonexistent.json"}, "cannot read '/nonexistent.json'");
     expect({"trace", swish, "--at", "x=1"}, "variable 'beta' has no value: give one with --at beta=...");
     expect({"trace", swish, "--at", "x"}, "--at 'x': write NAME=VALUE");
@@ -96,7 +98,8 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=[256,64]:1", "--hidden", "64"},
            "parameter 'beta' has shape [256, 64], which includes the batch axis: a parameter must not depend on how many examples a "
            "batch holds; use [64] (one per unit) or [] (shared by all units)");
-    expect({"train", "--act", "prelu", "--param", "alpha=shared:1"}, "--param 'alpha=shared:1': the activation 'prelu' has no parameter 'alpha'");
+    expect({"train", "--act", "prelu", "--param", "alpha=shared:1"},
+           "--param 'alpha=shared:1': the activation 'prelu' has no parameter 'alpha'");
     expect({"train", "--param", "beta"}, "--param 'beta': write NAME=VALUE");
     expect({"train", "--hidden", "64,x"}, "--hidden: 'x' is not a number");
     expect({"train", "--hidden", "0"}, "--hidden '0': '0' is not a layer width");
@@ -138,7 +141,8 @@ TEST_CASE("train: the README's command learns spirals to 97% and shows how beta 
         return kept;
     };
     CHECK(numbers(again.out) == numbers(twice.out));
-    CHECK(run_cli({"train", "--act", "x * sigmoid(b * x)", "--param", "b=shared:uniform(0.5, 1.5)", "--data", "xor", "--epochs", "3"}).status == 0);
+    CHECK(run_cli({"train", "--act", "x * sigmoid(b * x)", "--param", "b=shared:uniform(0.5, 1.5)", "--data", "xor", "--epochs", "3"})
+              .status == 0);
 }
 
 TEST_CASE("train draws its curves and the decision regions as SVG", "[cli]") {
@@ -192,15 +196,15 @@ TEST_CASE("trace walks through the forward and backward pass", "[cli]") {
     CHECK(r.out.find("  v2 = sigmoid(v1)    adjoint 1.5\n      dv2/dv1 = v2 * (1 - v2) = 0.0451767\n"
                      "      v1 += adjoint * dv2/dv1 = 0.067765\n") != std::string::npos);
     CHECK(r.out.find("  dy/dx = 1.0881\n  dy/dbeta = 0.101647\n") != std::string::npos);
-    const auto tensors = run_cli({"trace", "x * beta + b", "--shape", "x=2,2", "--shape", "beta=2", "--at", "x=1,2,3,4",
-                                  "--at", "beta=10,20", "--at", "b=1"});
+    const auto tensors = run_cli(
+        {"trace", "x * beta + b", "--shape", "x=2,2", "--shape", "beta=2", "--at", "x=1,2,3,4", "--at", "beta=10,20", "--at", "b=1"});
     CHECK(tensors.status == 0);
     CHECK(tensors.out.find("beta += adjoint * dv1/dbeta = [2] [4, 6] (summed over the axes along which beta [2] was "
                            "broadcast to [2, 2])") != std::string::npos);
     CHECK(tensors.out.find("dy/db = 4") != std::string::npos);
     CHECK(run_cli({"trace", seed_activation, "--at", "x=0.5", "--at", "p1=1", "--at", "p2=2", "--at", "b1=0", "--at", "b2=0"}).status == 0);
-    CHECK(run_cli({"trace", pade, "--at", "x=0.5", "--at", "a0=0.1", "--at", "a1=1", "--at", "a2=0.3", "--at", "b1=0.2",
-                   "--at", "b2=0.5"}).status == 0);
+    CHECK(run_cli({"trace", pade, "--at", "x=0.5", "--at", "a0=0.1", "--at", "a1=1", "--at", "a2=0.3", "--at", "b1=0.2", "--at", "b2=0.5"})
+              .status == 0);
 }
 
 TEST_CASE("plot writes an SVG with both panels, ticks and a legend", "[cli]") {
@@ -225,12 +229,14 @@ TEST_CASE("list shows every built-in activation; plot, grad and check take them 
     CHECK(all.status == 0);
     for (const auto& entry : symgrad::activation_catalog()) {
         INFO(entry.name);
-        CHECK(all.out.find("\n" + entry.signature + "\n  formula     " + entry.formula + "\n  LaTeX       " + entry.latex) != std::string::npos);
+        CHECK(all.out.find("\n" + entry.signature + "\n  formula     " + entry.formula + "\n  LaTeX       " + entry.latex) !=
+              std::string::npos);
     }
     const auto one = run_cli({"list", "swish"});
-    CHECK(one.out == "swish(x, beta)\n  formula     x * sigmoid(beta * x)\n  LaTeX       x \\sigma(\\beta x)\n"
-                     "  parameters  beta = 1 (learned per unit): the sharpness; 1 is silu, large is relu\n"
-                     "  PyTorch     none\n  note        Ramachandran et al. 2017\n");
+    CHECK(one.out ==
+          "swish(x, beta)\n  formula     x * sigmoid(beta * x)\n  LaTeX       x \\sigma(\\beta x)\n"
+          "  parameters  beta = 1 (learned per unit): the sharpness; 1 is silu, large is relu\n"
+          "  PyTorch     none\n  note        Ramachandran et al. 2017\n");
     const auto json = nlohmann::json::parse(run_cli({"list", "--format", "json"}).out);
     CHECK(json.size() == symgrad::activation_catalog().size());
     CHECK(json[0]["name"] == "acon_c");
@@ -245,8 +251,9 @@ TEST_CASE("list shows every built-in activation; plot, grad and check take them 
     const auto plot = run_cli({"plot", "swish(x, beta)", "--param", "beta=0.5,1,4"});
     CHECK(plot.status == 0);
     CHECK(plot.out.find(">beta = 4</text>") != std::string::npos);
-    CHECK(run_cli({"grad", "snake(x, a)"}).out == "let t1 = a * x\nlet t2 = sin(t1)\nlet t3 = t2 / a * cos(t1)\ndx = 1 + 2 * (a * t3)\n"
-                                                 "da = 2 * (x * t3) - t2 * t2 / a / a\n");
+    CHECK(run_cli({"grad", "snake(x, a)"}).out ==
+          "let t1 = a * x\nlet t2 = sin(t1)\nlet t3 = t2 / a * cos(t1)\ndx = 1 + 2 * (a * t3)\n"
+          "da = 2 * (x * t3) - t2 * t2 / a / a\n");
     for (const char* expr : {"gelu(x)", "pau(x, 3, 2, a0, a1, a2, a3, b1, b2)", "sinc(x)", "srelu(x, tl, al, tr, ar)", "apl(x, a1, b1)"}) {
         INFO(expr);
         const auto check = run_cli({"check", expr});
@@ -292,12 +299,14 @@ TEST_CASE("the shared options (expression, --shape, --param, --dtype, --threads)
         refused(with({"--shape", "x"}), "--shape 'x': write NAME=D0,D1,... (e.g. x=256,64, beta=64, or a= for a scalar)");
         refused(with({"--shape", "x=5,-4"}), "--shape 'x=5,-4': '-4' is not a dimension (a whole number >= 0)");
         refused(with({"--shape", "x=2", "--shape", "x=3"}), "--shape gives 'x' twice");
-        refused(with({"--shape", "bta=4"}), "--shape gives a shape to 'bta', which is not a variable of the expression (its variables: x, beta)");
+        refused(with({"--shape", "bta=4"}),
+                "--shape gives a shape to 'bta', which is not a variable of the expression (its variables: x, beta)");
         help_has(sub, "The expression, e.g. 'x * sigmoid(beta * x)'");
         help_has(sub, "A variable's shape, NAME=D0,D1,... (default: scalars)");
     }
     for (const std::string sub : {"bench", "train"}) {
-        refused(sub == "bench" ? std::vector<std::string>{sub, swish, "--dtype", "float16"} : std::vector<std::string>{sub, "--dtype", "float16"},
+        refused(sub == "bench" ? std::vector<std::string>{sub, swish, "--dtype", "float16"}
+                               : std::vector<std::string>{sub, "--dtype", "float16"},
                 "--dtype 'float16': choose float32 or float64");
         help_has(sub, "float32 (default) or float64");
     }
@@ -318,8 +327,8 @@ TEST_CASE("the shared options (expression, --shape, --param, --dtype, --threads)
 }
 
 TEST_CASE("check runs both orders and exits 1 on failure", "[cli]") {
-    const auto ok = run_cli({"check", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4", "--shape",
-                             "b1=4", "--shape", "b2=4", "--seed", "3"});
+    const auto ok = run_cli({"check", seed_activation, "--shape", "x=8,4", "--shape", "p1=4", "--shape", "p2=4", "--shape", "b1=4",
+                             "--shape", "b2=4", "--seed", "3"});
     CHECK(ok.status == 0);
     CHECK(ok.out.find("gradcheck (first order, float64)") != std::string::npos);
     CHECK(ok.out.find("gradcheck (second order, float64)") != std::string::npos);
@@ -371,12 +380,15 @@ TEST_CASE("eval follows its JSON contract", "[cli]") {
                                "y": {"shape": [], "data": [0]}}, "grad_output": {"shape": [3], "data": [1, 2, 3]},
                                "wrt": ["x"]})J");
     CHECK(v.status == 0);
-    CHECK(v.out == "{\"grads\":{\"x\":{\"data\":[\"inf\",\"inf\",\"inf\"],\"shape\":[3]}},\"output\":{\"data\":[\"inf\",\"inf\",\"nan\"],\"shape\":[3]}}\n");
+    CHECK(
+        v.out ==
+        "{\"grads\":{\"x\":{\"data\":[\"inf\",\"inf\",\"inf\"],\"shape\":[3]}},\"output\":{\"data\":[\"inf\",\"inf\",\"nan\"],\"shape\":[3]}}\n");
     // A value the output does not depend on gets zeros of its shape.
     const auto z = run_cli({"eval", "-"}, R"J({"expr": "x * 2", "values": {"x": {"shape": [], "data": [1]},
                                               "unused": {"shape": [2], "data": [5, 5]}}})J");
-    CHECK(z.out == "{\"grads\":{\"unused\":{\"data\":[0.0,0.0],\"shape\":[2]},\"x\":{\"data\":[2.0],\"shape\":[]}},"
-                   "\"output\":{\"data\":[2.0],\"shape\":[]}}\n");
+    CHECK(z.out ==
+          "{\"grads\":{\"unused\":{\"data\":[0.0,0.0],\"shape\":[2]},\"x\":{\"data\":[2.0],\"shape\":[]}},"
+          "\"output\":{\"data\":[2.0],\"shape\":[]}}\n");
 }
 
 TEST_CASE("every malformed eval request exits 2 with a message", "[cli]") {
@@ -394,14 +406,16 @@ TEST_CASE("every malformed eval request exits 2 with a message", "[cli]") {
         {R"J({"expr": "x", "values": {"x": {"shape": []}}})J", "values[\"x\"] has no \"data\" array"},
         {R"J({"expr": "x", "values": {"x": [1]}})J", "values[\"x\"] must be an object"},
         {R"J({"expr": "x", "values": [1]})J", "\"values\" must be an object of named tensors"},
-        {R"J({"expr": "x", "dtype": "int8", "values": {"x": {"shape": [], "data": [1]}}})J", "\"dtype\" is \"int8\": choose \"float32\" or \"float64\""},
+        {R"J({"expr": "x", "dtype": "int8", "values": {"x": {"shape": [], "data": [1]}}})J",
+         "\"dtype\" is \"int8\": choose \"float32\" or \"float64\""},
         {R"J({"expr": "x", "values": {"x": {"shape": [], "data": [1]}}, "wrt": ["z"]})J", "\"wrt\" names 'z', which is not a variable"},
         {R"J({"expr": "x", "values": {"x": {"shape": [], "data": [1]}}, "wrt": "x"})J", "\"wrt\" must be an array"},
         {R"J({"expr": "x", "values": {"x": {"shape": [], "data": [1]}}, "wrt": [1]})J", "wrt[0] is 1, not a name"},
         {R"J({"expr": "x", "values": {"x": {"shape": [2], "data": [1, 2]}}, "grad_output": {"shape": [3], "data": [1, 2, 3]}})J",
          "grad_output has shape [3] but the output has shape [2]"},
         {R"J({"expr": "x * z", "values": {"x": {"shape": [], "data": [1]}}})J", "variable 'z' of the expression has no value"},
-        {R"J({"expr": "x", "values": {"x": {"shape": [], "data": ["one"]}}})J", "values[\"x\"].data[0] is the string \"one\", not a number"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [], "data": ["one"]}}})J",
+         "values[\"x\"].data[0] is the string \"one\", not a number"},
         {R"J({"expr": "x +", "values": {"x": {"shape": [], "data": [1]}}})J", "'x +' ends where an operand was expected"},
         {R"J({"expr": "x * y", "values": {"x": {"shape": [3], "data": [1, 2, 3]}, "y": {"shape": [2], "data": [1, 2]}}})J",
          "mul: cannot broadcast [3] with [2] in 'x * y'"},
@@ -420,12 +434,13 @@ TEST_CASE("eval refuses requests past the memory limit before allocating", "[cli
     std::string ones;
     for (int i = 0; i < 100'000; ++i) ones += i == 0 ? "1" : ",1";
     const std::string request = R"J({"expr": "sum(x * y)", "values": {"x": {"shape": [100000, 1], "data": [)J" + ones +
-                                R"J(]}, "y": {"shape": [1, 100000], "data": [)J" + ones + "]}}}";
+        R"J(]}, "y": {"shape": [1, 100000], "data": [)J" + ones + "]}}}";
     const auto r = run_cli({"eval", "-"}, request);
     CHECK(r.status == 2);
     CHECK(r.err.find("past the memory limit of 1 GiB") != std::string::npos);
-    const auto limited = run_cli({"eval", "-", "--memory-limit", "0.000001"},
-                                 R"J({"expr": "x", "values": {"x": {"shape": [1000], "data": [)J" + std::string(ones.begin(), ones.begin() + 1999) + "]}}}");
+    const auto limited =
+        run_cli({"eval", "-", "--memory-limit", "0.000001"},
+                R"J({"expr": "x", "values": {"x": {"shape": [1000], "data": [)J" + std::string(ones.begin(), ones.begin() + 1999) + "]}}}");
     CHECK(limited.status == 2);
     CHECK(limited.err.find("memory limit") != std::string::npos);
 }
@@ -470,19 +485,26 @@ TEST_CASE("eval agrees with PyTorch autograd in float64 on 29 activations, secon
 TEST_CASE("every subcommand works on swish, the seed activation and a Pade rational", "[cli]") {
     struct Showcase {
         std::string expression;
-        std::vector<std::string> shapes;      // --shape arguments for tensor runs
-        std::vector<std::string> at;          // --at arguments for trace
-        std::vector<std::string> params;      // --param arguments for plot
-        std::string values;                   // eval's "values" for scalars
+        std::vector<std::string> shapes;  // --shape arguments for tensor runs
+        std::vector<std::string> at;  // --at arguments for trace
+        std::vector<std::string> params;  // --param arguments for plot
+        std::string values;  // eval's "values" for scalars
     };
     const std::vector<Showcase> showcases = {
-        {swish, {"x=6,3", "beta=3"}, {"x=1.5", "beta=2"}, {"beta=0.5,1,2"},
+        {swish,
+         {"x=6,3", "beta=3"},
+         {"x=1.5", "beta=2"},
+         {"beta=0.5,1,2"},
          R"J({"x": {"shape": [], "data": [1.5]}, "beta": {"shape": [], "data": [2]}})J"},
-        {seed_activation, {"x=6,3", "p1=3", "p2=3", "b1=3", "b2=3"}, {"x=0.5", "p1=1", "p2=2", "b1=0", "b2=0.1"},
+        {seed_activation,
+         {"x=6,3", "p1=3", "p2=3", "b1=3", "b2=3"},
+         {"x=0.5", "p1=1", "p2=2", "b1=0", "b2=0.1"},
          {"p1=1", "p2=1,2", "b1=0", "b2=0"},
          R"J({"x": {"shape": [], "data": [0.5]}, "p1": {"shape": [], "data": [1]}, "p2": {"shape": [], "data": [2]},
               "b1": {"shape": [], "data": [0]}, "b2": {"shape": [], "data": [0.1]}})J"},
-        {pade, {}, {"x=0.5", "a0=0.1", "a1=1", "a2=0.3", "b1=0.2", "b2=0.5"},
+        {pade,
+         {},
+         {"x=0.5", "a0=0.1", "a1=1", "a2=0.3", "b1=0.2", "b2=0.5"},
          {"a0=0.1", "a1=0.5", "a2=0.3", "b1=0.2,1", "b2=0.5"},
          R"J({"x": {"shape": [], "data": [0.5]}, "a0": {"shape": [], "data": [0.1]}, "a1": {"shape": [], "data": [1]},
               "a2": {"shape": [], "data": [0.3]}, "b1": {"shape": [], "data": [0.2]}, "b2": {"shape": [], "data": [0.5]}})J"},
@@ -502,7 +524,8 @@ TEST_CASE("every subcommand works on swish, the seed activation and a Pade ratio
         CHECK(run_cli(with({"graph", s.expression, "--grad"}, "--shape", s.shapes)).out.starts_with("digraph G {"));
         CHECK(run_cli(with({"trace", s.expression}, "--at", s.at)).status == 0);
         CHECK(run_cli(with({"plot", s.expression}, "--param", s.params)).out.ends_with("</svg>\n"));
-        const auto eval = run_cli({"eval", "-"}, R"J({"expr": ")J" + s.expression + R"J(", "dtype": "float64", "values": )J" + s.values + "}");
+        const auto eval =
+            run_cli({"eval", "-"}, R"J({"expr": ")J" + s.expression + R"J(", "dtype": "float64", "values": )J" + s.values + "}");
         CHECK(eval.status == 0);
         CHECK(eval.out.starts_with("{\"grads\":{"));
     }
@@ -558,9 +581,11 @@ TEST_CASE("train saves a model; resuming continues exactly; predict evaluates it
         CHECK(r.status == 2);
         CHECK(r.err.find(message) != std::string::npos);
     };
-    expect({"train", "--epochs", "6", "--resume", b, "--hidden", "4"}, "--resume takes the model and its data from '" + b + "': drop --hidden");
+    expect({"train", "--epochs", "6", "--resume", b, "--hidden", "4"},
+           "--resume takes the model and its data from '" + b + "': drop --hidden");
     expect({"train", "--epochs", "3", "--resume", b}, "has been trained for 3 epochs already: ask for more with --epochs");
-    expect({"train", "--epochs", "9", "--resume", b, "--optimizer", "sgd"}, "holds the state of adam, not sgd: resume with --optimizer adam");
+    expect({"train", "--epochs", "9", "--resume", b, "--optimizer", "sgd"},
+           "holds the state of adam, not sgd: resume with --optimizer adam");
     // A truncated file; a file whose tensors do not fit its model.
     const std::string truncated = dir + "/truncated.safetensors";
     {
@@ -574,13 +599,15 @@ TEST_CASE("train saves a model; resuming continues exactly; predict evaluates it
     misfit.tensors["layer1.weight"] = Tensor::zeros({2, 9}, DType::float32);
     const std::string wrong = dir + "/wrong.safetensors";
     io::save_safetensors(wrong, misfit);
-    expect({"predict", wrong}, "'" + wrong + "' does not fit the model: tensor 'layer1.weight' is float32 [2, 9] in the file but float32 [2, 8] in the model");
+    expect({"predict", wrong},
+           "'" + wrong + "' does not fit the model: tensor 'layer1.weight' is float32 [2, 9] in the file but float32 [2, 8] in the model");
     io::Checkpoint foreign;
     foreign.tensors.emplace("w", Tensor::zeros({2}));
     const std::string other = dir + "/other.safetensors";
     io::save_safetensors(other, foreign);
     expect({"predict", other}, "is not a symgrad model checkpoint: its metadata has no 'format'");
-    expect({"train", "--epochs", "2", "-o", "/nonexistent/dir/m.safetensors"}, "-o '/nonexistent/dir/m.safetensors': the directory '/nonexistent/dir' does not exist");
+    expect({"train", "--epochs", "2", "-o", "/nonexistent/dir/m.safetensors"},
+           "-o '/nonexistent/dir/m.safetensors': the directory '/nonexistent/dir' does not exist");
     // A CSV file: trained, saved, and evaluated again from the path in the recipe.
     const std::string csv = dir + "/hw.csv";
     {
@@ -588,11 +615,13 @@ TEST_CASE("train saves a model; resuming continues exactly; predict evaluates it
         out << "height,weight,sex\n";
         const auto d = data::height_weight(400, 3);
         for (std::int64_t i = 0; i < d.size(); ++i) {
-            out << d.features.get(2 * i) << "," << d.features.get(2 * i + 1) << "," << (d.labels[static_cast<std::size_t>(i)] ? "m" : "f") << "\n";
+            out << d.features.get(2 * i) << "," << d.features.get(2 * i + 1) << "," << (d.labels[static_cast<std::size_t>(i)] ? "m" : "f")
+                << "\n";
         }
     }
     const std::string csv_model = dir + "/hw.safetensors";
     const auto from_csv = train({"--data", csv, "--target", "sex", "--epochs", "20", "--hidden", "8", "-o", csv_model});
     CHECK(from_csv.out.find("training: " + csv + " (400 examples: 320 train, 80 test, 2 classes), MLP 2-8-2") != std::string::npos);
-    CHECK(run_cli({"predict", csv_model}).out.find("evaluated on the test set of training (80 examples of " + csv + ")") != std::string::npos);
+    CHECK(run_cli({"predict", csv_model}).out.find("evaluated on the test set of training (80 examples of " + csv + ")") !=
+          std::string::npos);
 }

@@ -4,13 +4,13 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include <sys/stat.h>
 
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 
 #include <nlohmann/json.hpp>
 
@@ -65,9 +65,7 @@ void expect_refused(const CliResult& r, const std::string& message) {
     CHECK(r.err.starts_with("symgrad: error: "));
 }
 
-std::string request_with_data(const std::string& data) {
-    return R"({"expr": "x", "values": {"x": {"shape": [2], "data": )" + data + "}}}";
-}
+std::string request_with_data(const std::string& data) { return R"({"expr": "x", "values": {"x": {"shape": [2], "data": )" + data + "}}}"; }
 
 }  // namespace
 
@@ -108,15 +106,16 @@ TEST_CASE("eval: deep nesting, huge numbers and stray keys are refused with the 
     // The number of values is bounded before the document grows.
     std::string many = "[";
     for (int i = 0; i < 20'000; ++i) many += i > 0 ? ",0" : "0";
-    expect_refused(run_cli({"eval", "-", "--memory-limit", "0.0001"}, R"({"expr": "x", "values": {"x": {"shape": [20000], "data": )" + many + "]}}}"),
-                   "past the memory limit of 0.0001 GiB");
+    expect_refused(
+        run_cli({"eval", "-", "--memory-limit", "0.0001"}, R"({"expr": "x", "values": {"x": {"shape": [20000], "data": )" + many + "]}}}"),
+        "past the memory limit of 0.0001 GiB");
 }
 
 TEST_CASE("error messages quote bounded excerpts that never cut a UTF-8 character", "[cli][hostile]") {
     std::string euros;
     for (int i = 0; i < 100; ++i) euros += "\u20ac";  // 3 bytes each
-    for (const std::string& expression : {"x + " + euros, euros, "x" + euros + " +", "1 + " + std::string(1, 'e') + euros,
-                                          "sin(" + euros + ")"}) {
+    for (const std::string& expression :
+         {"x + " + euros, euros, "x" + euros + " +", "1 + " + std::string(1, 'e') + euros, "sin(" + euros + ")"}) {
         const auto r = run_cli({"grad", expression});
         INFO(expression);
         CHECK(r.status == 2);
@@ -178,14 +177,13 @@ TEST_CASE("thread counts are checked in one place: negative, huge and absurd cou
 }
 
 TEST_CASE("output that does not reach stdout is a failure, not exit 0", "[cli][hostile]") {
-    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-             {"export", "x * sigmoid(x)", "--to", "cpp"},
-             {"grad", "x * sigmoid(x)"},
-             {"list"},
-             {"graph", "x * sigmoid(x)"},
-             {"plot", "x * sigmoid(x)"},
-             {"check", "x * sigmoid(x)"},
-             {"eval", "-"}}) {
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{{"export", "x * sigmoid(x)", "--to", "cpp"},
+                                                                                      {"grad", "x * sigmoid(x)"},
+                                                                                      {"list"},
+                                                                                      {"graph", "x * sigmoid(x)"},
+                                                                                      {"plot", "x * sigmoid(x)"},
+                                                                                      {"check", "x * sigmoid(x)"},
+                                                                                      {"eval", "-"}}) {
         CliEnv env;
         env.stdout_to = "/dev/full";
         env.input = R"({"expr": "x", "values": {"x": {"shape": [], "data": [2]}}})";
@@ -199,8 +197,8 @@ TEST_CASE("output that does not reach stdout is a failure, not exit 0", "[cli][h
     TempDir dir;
     const std::string model = dir.file("m.safetensors");
     REQUIRE(run_cli({"train", "--epochs", "1", "--examples", "100", "--hidden", "4", "-o", model}).status == 0);
-    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-             {"train", "--epochs", "1", "--examples", "100", "--hidden", "4"}, {"predict", model}}) {
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"train", "--epochs", "1", "--examples", "100", "--hidden", "4"}, {"predict", model}}) {
         CliEnv env;
         env.stdout_to = "/dev/full";
         const auto r = run_cli_with(args, env);
@@ -219,10 +217,10 @@ TEST_CASE("files are written whole or not at all; output paths are checked befor
     // A disk that fills up after 512 bytes: the old file stays, no temporary is left, the exit status says so.
     CliEnv small_disk;
     small_disk.file_size_limit = 512;
-    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-             {"export", "x * sigmoid(x)", "--to", "cpp", "-o", target},
-             {"plot", "x * sigmoid(x)", "-o", target},
-             {"graph", long_sum, "-o", target}}) {
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"export", "x * sigmoid(x)", "--to", "cpp", "-o", target},
+                                               {"plot", "x * sigmoid(x)", "-o", target},
+                                               {"graph", long_sum, "-o", target}}) {
         const auto r = run_cli_with(args, small_disk);
         INFO(args[0]);
         INFO(r.err);
@@ -299,7 +297,8 @@ TEST_CASE("CSV labels follow one rule; NaN labels, byte-order marks and endless 
     TempDir dir;
     // Was "212 classes": 0, 1, 0.0 and 1.0 are two numbers.
     const std::string mixed_spelling = dir.file("spelling.csv");
-    std::ofstream(mixed_spelling) << separable_csv("a,b,label", [](int i, int l) { return i % 2 ? std::to_string(l) : fmt::format("{}.0", l); });
+    std::ofstream(mixed_spelling) << separable_csv("a,b,label",
+                                                   [](int i, int l) { return i % 2 ? std::to_string(l) : fmt::format("{}.0", l); });
     const auto two = run_cli({"train", "--data", mixed_spelling, "--target", "label", "--epochs", "1", "--hidden", "4"});
     INFO(two.err);
     CHECK(two.status == 0);
@@ -340,7 +339,8 @@ TEST_CASE("predict matches a CSV's columns by name; forged model metadata is ref
     const std::string accuracy = same.out.substr(same.out.find("test accuracy"));
     // The same examples with the feature columns swapped (was: 99.5% -> 50.5%, exit 0).
     const std::string swapped = dir.file("swapped.csv");
-    std::ofstream(swapped) << separable_csv("b,a,label", [](int, int l) { return std::to_string(l); }, true);
+    std::ofstream(swapped) << separable_csv(
+        "b,a,label", [](int, int l) { return std::to_string(l); }, true);
     const auto matched = run_cli({"predict", model, "--data", swapped, "--target", "label"});
     INFO(matched.err);
     CHECK(matched.status == 0);
@@ -376,8 +376,9 @@ TEST_CASE("predict matches a CSV's columns by name; forged model metadata is ref
     expect_refused(forged("model.weight_init", "he"), "'" + forged_path + "' metadata 'model.weight_init' is 'he', not kaiming or xavier");
     // The names written are the names read: float64 and xavier survive the round trip.
     const std::string exact = dir.file("float64_xavier.safetensors");
-    REQUIRE(run_cli({"train", "--data", data, "--target", "label", "--epochs", "2", "--hidden", "4", "--dtype", "float64", "--weights", "xavier",
-                     "-o", exact}).status == 0);
+    REQUIRE(run_cli({"train", "--data", data, "--target", "label", "--epochs", "2", "--hidden", "4", "--dtype", "float64", "--weights",
+                     "xavier", "-o", exact})
+                .status == 0);
     const auto metadata = symgrad::io::load_safetensors(exact).metadata;
     CHECK(metadata.at("model.dtype") == "float64");
     CHECK(metadata.at("model.weight_init") == "xavier");
@@ -392,8 +393,9 @@ TEST_CASE("one rule for repeated options; generated names never take a variable'
     expect_refused(run_cli({"plot", "x * sigmoid(beta * x)", "--param", "beta=0.5", "--param", "beta=2"}), "--param gives 'beta' twice");
     expect_refused(run_cli({"trace", "x", "--at", "x=1", "--at", "x=2"}), "--at gives 'x' twice");
     expect_refused(run_cli({"grad", "x * y", "--wrt", "x,x"}), "--wrt gives 'x' twice");
-    expect_refused(run_cli({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=shared:1", "--param", "beta=shared:2", "--epochs", "1"}),
-                   "--param gives 'beta' twice");
+    expect_refused(
+        run_cli({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=shared:1", "--param", "beta=shared:2", "--epochs", "1"}),
+        "--param gives 'beta' twice");
     // Was "--param beta is given twice", worded apart from the rest.
     expect_refused(run_cli({"export", "x * sigmoid(beta * x)", "--to", "torch", "--param", "beta=shared:1", "--param", "beta=shared:2"}),
                    "--param gives 'beta' twice");
@@ -441,9 +443,13 @@ TEST_CASE("check and trace refuse work and memory they cannot finish before star
                    "past the memory limit of 4 GiB");
     CHECK(run_cli({"check", "x * y", "--shape", "x=5,1", "--shape", "y=1,5"}).status == 0);
     // A memory limit that is not a number is refused (was accepted: every comparison with NaN is false).
-    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
-             {"eval", "-", "--memory-limit", "nan"}, {"check", "x", "--memory-limit", "nan"}, {"trace", "x", "--at", "x=1", "--memory-limit", "nan"},
-             {"bench", "x", "--memory-limit", "nan"}, {"train", "--memory-limit", "nan"}, {"eval", "-", "--memory-limit", "-1"}}) {
+    for (const std::vector<std::string>& args :
+         std::vector<std::vector<std::string>>{{"eval", "-", "--memory-limit", "nan"},
+                                               {"check", "x", "--memory-limit", "nan"},
+                                               {"trace", "x", "--at", "x=1", "--memory-limit", "nan"},
+                                               {"bench", "x", "--memory-limit", "nan"},
+                                               {"train", "--memory-limit", "nan"},
+                                               {"eval", "-", "--memory-limit", "-1"}}) {
         const auto r = run_cli(args, "{}");
         INFO(args[0]);
         CHECK(r.status == 2);
@@ -473,7 +479,8 @@ TEST_CASE("plot refuses expressions that mix points; graph caps what Graphviz mu
 
 TEST_CASE("exported modules refuse parameter names that would break them", "[cli][hostile]") {
     // Were a KeyError on construction (torch) or a header that does not compile (C++).
-    for (const std::string name : {"forward", "training", "float", "to", "cuda", "half", "apply", "parameters", "state_dict", "extra_repr"}) {
+    for (const std::string name :
+         {"forward", "training", "float", "to", "cuda", "half", "apply", "parameters", "state_dict", "extra_repr"}) {
         const auto r = run_cli({"export", "x * " + name, "--to", "torch", "--param", name + "=shared:1"});
         INFO(name);
         CHECK(r.status == 2);

@@ -78,8 +78,8 @@ TEST_CASE("sums and means over leading axes join the pass that computes or reads
     INFO(p.describe());
     CHECK(p.region_count() == 1);
     CHECK(p.describe().find("reduces (mean [5, 3], sum [1, 1, 3], sum [5, 3], sum [])") != std::string::npos);
-    Bindings at = {{"x", Tensor::uniform({33, 5, 3}, -2, 2, 1)}, {"dy", Tensor::uniform({33, 5, 3}, -2, 2, 2)},
-                   {"a", Tensor::uniform({3}, -2, 2, 3)}};
+    Bindings at = {
+        {"x", Tensor::uniform({33, 5, 3}, -2, 2, 1)}, {"dy", Tensor::uniform({33, 5, 3}, -2, 2, 2)}, {"a", Tensor::uniform({3}, -2, 2, 3)}};
     const auto expected = evaluate(outputs, at);
     for (const std::size_t block : {1, 4, 7, 1024}) {
         CompileOptions options;
@@ -153,9 +153,9 @@ TEST_CASE("values of another shape come in through broadcast, reductions start a
 
 TEST_CASE("the engine agrees exactly with the reference on the activations, in both dtypes", "[compile]") {
     for (const DType dtype : {DType::float32, DType::float64}) {
-        for (const char* text : {"x * sigmoid(beta * x)", "p1 * sigmoid(p2 * x + b1) + b2", "max(x, 0) + a * min(x, 0)",
-                                 "where(x > 0, x, alpha * expm1(x))", "x + sin(a * x)^2 / a",
-                                 "(a0 + a1*x + a2*x^2 + a3*x^3) / (1 + abs(b1*x + b2*x^2))"}) {
+        for (const char* text :
+             {"x * sigmoid(beta * x)", "p1 * sigmoid(p2 * x + b1) + b2", "max(x, 0) + a * min(x, 0)", "where(x > 0, x, alpha * expm1(x))",
+              "x + sin(a * x)^2 / a", "(a0 + a1*x + a2*x^2 + a3*x^3) / (1 + abs(b1*x + b2*x^2))"}) {
             INFO(text << " " << dtype_name(dtype));
             ParseOptions options;
             options.dtype = dtype;
@@ -213,7 +213,8 @@ TEST_CASE("arithmetic read by one arithmetic instruction runs in its reader's lo
     const Expr c = var("c", {40, 6});
     std::vector<Expr> outputs{1 + x * (2 + x * (3 + x * a))};
     const std::vector<Expr (*)(const Operand&, const Operand&)> ops{add, sub, mul, div};
-    Bindings at = {{"x", Tensor::uniform({40, 6}, -2, 2, 1)}, {"a", Tensor::uniform({6}, -2, 2, 2)}, {"c", Tensor::uniform({40, 6}, 0.5, 2, 3)}};
+    Bindings at = {
+        {"x", Tensor::uniform({40, 6}, -2, 2, 1)}, {"a", Tensor::uniform({6}, -2, 2, 2)}, {"c", Tensor::uniform({40, 6}, 0.5, 2, 3)}};
     for (std::size_t i = 0; i < 4; ++i) {
         for (std::size_t o = 0; o < 4; ++o) {
             const std::string name = fmt::format("p{}{}", i, o);
@@ -372,7 +373,8 @@ TEST_CASE("kernel sets: the CPU is asked, and a set it cannot run is a clear err
         }
         INFO(name);
         const std::string message = symgrad::testing::message_of([&] { compile(roots, options); });
-        const bool cpu_lacks = message.starts_with(fmt::format("this CPU cannot run the '{}' kernels (it runs: {})", name, fmt::join(isas, ", ")));
+        const bool cpu_lacks =
+            message.starts_with(fmt::format("this CPU cannot run the '{}' kernels (it runs: {})", name, fmt::join(isas, ", ")));
         const bool build_lacks = message.starts_with(fmt::format("this build of symgrad has no '{}' kernels", name));
         CHECK((cpu_lacks || build_lacks));
         CHECK_THROWS_WITH(resolve_instruction_set(name), message);
@@ -388,7 +390,8 @@ TEST_CASE("SYMGRAD_ISA chooses the set for 'auto', and a bad choice names the va
     ::setenv("SYMGRAD_ISA", "generic", 1);
     CHECK(resolve_instruction_set() == "generic");
     ::setenv("SYMGRAD_ISA", "sse9", 1);
-    CHECK_THROWS_WITH(resolve_instruction_set(), "SYMGRAD_ISA=sse9: unknown instruction set 'sse9': expected auto, avx512, avx2 or generic");
+    CHECK_THROWS_WITH(resolve_instruction_set(),
+                      "SYMGRAD_ISA=sse9: unknown instruction set 'sse9': expected auto, avx512, avx2 or generic");
     ::setenv("SYMGRAD_ISA", "auto", 1);
     CHECK(resolve_instruction_set() == available_instruction_sets().front());
     if (saved) {

@@ -7,11 +7,13 @@ TEST_CASE("binding errors name the variable, its shape and dtype, and what was g
     const Expr x = var("x", {5, 4});
     const Expr beta = var("beta", {4});
     const Expr y = x * beta;
-    CHECK(message_of([&] { evaluate(y, {{"x", Tensor::zeros({5, 4})}}); }) ==
-          "no value is bound to variable 'beta' (shape [4], float64); bound: x");
+    CHECK(message_of([&] {
+              evaluate(y, {{"x", Tensor::zeros({5, 4})}});
+          }) == "no value is bound to variable 'beta' (shape [4], float64); bound: x");
     CHECK(message_of([&] { evaluate(y, {}); }).find("bound: nothing") != std::string::npos);
-    CHECK(message_of([&] { evaluate(y, {{"x", Tensor::zeros({3, 4})}, {"beta", Tensor::zeros({4})}}); }) ==
-          "variable 'x' has shape [5, 4] but the value bound to it has shape [3, 4]");
+    CHECK(message_of([&] {
+              evaluate(y, {{"x", Tensor::zeros({3, 4})}, {"beta", Tensor::zeros({4})}});
+          }) == "variable 'x' has shape [5, 4] but the value bound to it has shape [3, 4]");
     CHECK(message_of([&] {
               evaluate(y, {{"x", Tensor::zeros({5, 4}, DType::float32)}, {"beta", Tensor::zeros({4})}});
           }) == "variable 'x' is float64 but the value bound to it is float32 (convert it with astype)");
@@ -24,9 +26,10 @@ TEST_CASE("elementwise ops broadcast in float32 and float64", "[evaluate]") {
         const Expr x = var("x", {2, 3}, dtype);
         const Expr b = var("b", {3}, dtype);
         const Expr c = var("c", {2, 1}, dtype);
-        const Tensor value = evaluate(x * b + c, {{"x", Tensor::from_values({2, 3}, {1, 2, 3, 4, 5, 6}, dtype)},
-                                                  {"b", Tensor::from_values({3}, {1, 0.5, 2}, dtype)},
-                                                  {"c", Tensor::from_values({2, 1}, {10, 20}, dtype)}});
+        const Tensor value = evaluate(x * b + c,
+                                      {{"x", Tensor::from_values({2, 3}, {1, 2, 3, 4, 5, 6}, dtype)},
+                                       {"b", Tensor::from_values({3}, {1, 0.5, 2}, dtype)},
+                                       {"c", Tensor::from_values({2, 1}, {10, 20}, dtype)}});
         CHECK(value.dtype() == dtype);
         CHECK(value.to_vector() == std::vector<double>{11, 11, 16, 24, 22.5, 32});
     }

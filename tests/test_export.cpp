@@ -50,9 +50,8 @@ bool close(double a, double b, DType dtype, double scale) {
 
 // The same header serves per-unit and per-channel parameters (one value per index of its `units` axis): `indexed`
 // says which the engine's reference uses, and the call's layout follows it, as the header's comment says.
-template <class T>
-void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<T> forward, Backward<T> backward,
-                nn::Policy indexed = nn::Policy::per_unit) {
+template <class T> void check_case(const ExportedCase& c, const Shape& input, DType dtype, Forward<T> forward, Backward<T> backward,
+                                   nn::Policy indexed = nn::Policy::per_unit) {
     INFO(c.name << ": " << c.expression << " on " << to_string(input) << " in " << dtype_name(dtype)
                 << (indexed == nn::Policy::per_channel ? " per channel" : ""));
     std::vector<nn::ParamSpec> specs;
@@ -151,22 +150,28 @@ TEST_CASE("export refuses what it cannot write, and says why", "[export]") {
     CHECK_THAT(message_of([&] { export_torch("x * 2", input_as_param); }), Catch::Contains("'x' is the input, not a parameter"));
     ExportOptions adjoint_name;
     adjoint_name.params = {nn::parse_param_spec("grad_output", "shared:1")};
-    CHECK_THAT(message_of([&] { export_torch("grad_output * x", adjoint_name); }), Catch::Contains("'grad_output' is a name the generated Python file uses"));
-    CHECK_THAT(message_of([&] { export_cpp("grad_output * x", adjoint_name); }), Catch::Contains("'grad_output' is a name the generated C++ header uses"));
+    CHECK_THAT(message_of([&] { export_torch("grad_output * x", adjoint_name); }),
+               Catch::Contains("'grad_output' is a name the generated Python file uses"));
+    CHECK_THAT(message_of([&] { export_cpp("grad_output * x", adjoint_name); }),
+               Catch::Contains("'grad_output' is a name the generated C++ header uses"));
     ExportOptions keyword;
     keyword.params = {nn::parse_param_spec("lambda", "shared:1")};
-    CHECK_THAT(message_of([&] { export_torch("lambda * x", keyword); }), Catch::Contains("'lambda' is a name the generated Python file uses"));
+    CHECK_THAT(message_of([&] { export_torch("lambda * x", keyword); }),
+               Catch::Contains("'lambda' is a name the generated Python file uses"));
     CHECK(!export_cpp("lambda * x", keyword).empty());  // not a C++ keyword
     ExportOptions cpp_keyword;
     cpp_keyword.params = {nn::parse_param_spec("int", "shared:1")};
     CHECK_THAT(message_of([&] { export_cpp("int * x", cpp_keyword); }), Catch::Contains("'int' is a name the generated C++ header uses"));
     ExportOptions underscore;
     underscore.params = {nn::parse_param_spec("_sum_to", "shared:1")};
-    CHECK_THAT(message_of([&] { export_torch("_sum_to * x", underscore); }), Catch::Contains("names starting with _ are the generated file's own"));
+    CHECK_THAT(message_of([&] { export_torch("_sum_to * x", underscore); }),
+               Catch::Contains("names starting with _ are the generated file's own"));
     ExportOptions output_name;
     output_name.params = {nn::parse_param_spec("output", "shared:1")};
-    CHECK_THAT(message_of([&] { export_torch("output * x", output_name); }), Catch::Contains("'output' is a name the generated Python file uses"));
-    CHECK_THAT(message_of([&] { export_cpp("output * x", output_name); }), Catch::Contains("'output' is a name the generated C++ header uses"));
+    CHECK_THAT(message_of([&] { export_torch("output * x", output_name); }),
+               Catch::Contains("'output' is a name the generated Python file uses"));
+    CHECK_THAT(message_of([&] { export_cpp("output * x", output_name); }),
+               Catch::Contains("'output' is a name the generated C++ header uses"));
     ExportOptions loop_name;
     loop_name.input = std::string("t");  // (a literal here trips g++ 12's -Wrestrict false positive)
     loop_name.params = {nn::parse_param_spec("x", "shared:1")};
@@ -191,17 +196,21 @@ TEST_CASE("export refuses what it cannot write, and says why", "[export]") {
 }
 
 TEST_CASE("symgrad export writes the file, and its header says what and how", "[export][cli]") {
-    const auto r = symgrad::testing::run_cli({"export", "x * sigmoid(beta * x)", "--to", "torch", "--name", "Swish", "--param", "beta=per-unit:1.0"});
+    const auto r =
+        symgrad::testing::run_cli({"export", "x * sigmoid(beta * x)", "--to", "torch", "--name", "Swish", "--param", "beta=per-unit:1.0"});
     CHECK(r.status == 0);
     CHECK_THAT(r.out, Catch::StartsWith("# Swish: an activation exported by symgrad "));
     CHECK_THAT(r.out, Catch::Contains("#   y = x * sigmoid(beta * x)\n"));
     CHECK_THAT(r.out, Catch::Contains("#   dbeta = x * t2\n"));
-    CHECK_THAT(r.out, Catch::Contains("# Produced by: symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0\n"));
+    CHECK_THAT(
+        r.out,
+        Catch::Contains("# Produced by: symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0\n"));
     CHECK_THAT(r.out, Catch::Contains("class SwishFunction(torch.autograd.Function):"));
     CHECK_THAT(r.out, Catch::Contains("        ctx.save_for_backward(x, beta)\n"));
     CHECK_THAT(r.out, Catch::Contains("    def __init__(self, units: int):\n"));
     CHECK_THAT(r.out, Catch::Contains("        self.beta = torch.nn.Parameter(torch.full((units,), 1.0))\n"));
-    const auto cpp = symgrad::testing::run_cli({"export", "swish(x, beta)", "--to", "cpp", "--name", "swish", "--param", "beta=shared:0.5"});
+    const auto cpp =
+        symgrad::testing::run_cli({"export", "swish(x, beta)", "--to", "cpp", "--name", "swish", "--param", "beta=shared:0.5"});
     CHECK(cpp.status == 0);
     CHECK_THAT(cpp.out, Catch::Contains("namespace swish {"));
     CHECK_THAT(cpp.out, Catch::Contains("void forward(const T* x, T* y, std::size_t batch, std::size_t units, std::size_t inner, T beta)"));

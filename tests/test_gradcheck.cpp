@@ -64,6 +64,7 @@ TEST_CASE("gradgradcheck checks second derivatives", "[gradcheck]") {
 TEST_CASE("gradcheck perturbs variables only, and says so", "[gradcheck]") {
     const Expr x = var("x", {3});
     const Expr wrt[] = {x * 2.0};
-    CHECK(message_of([&] { gradcheck(x, wrt, {{"x", Tensor::zeros({3})}}); }) ==
-          "gradcheck: it perturbs variables, and 'x * 2' is not a variable");
+    CHECK(message_of([&] {
+              gradcheck(x, wrt, {{"x", Tensor::zeros({3})}});
+          }) == "gradcheck: it perturbs variables, and 'x * 2' is not a variable");
 }

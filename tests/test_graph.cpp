@@ -13,12 +13,12 @@ TEST_CASE("building the same subexpression twice yields the same node", "[graph]
     CHECK(a == b);
     CHECK(a.get() == b.get());
     CHECK(var("x", {4, 3}) == x);
-    CHECK_FALSE(var("x", {4}) == x);                      // another shape: another variable
-    CHECK_FALSE(var("x", {4, 3}, DType::float32) == x);   // another dtype too
-    CHECK_FALSE(x * beta == beta * x);                    // operand order is part of the node
+    CHECK_FALSE(var("x", {4}) == x);  // another shape: another variable
+    CHECK_FALSE(var("x", {4, 3}, DType::float32) == x);  // another dtype too
+    CHECK_FALSE(x * beta == beta * x);  // operand order is part of the node
     CHECK(constant(2.0) == constant(2.0));
-    CHECK_FALSE(constant(0.0) == constant(-0.0));         // constants compare by bits
-    CHECK(sum(x, {0}) == sum(x, {-2}));                   // axes are normalized first
+    CHECK_FALSE(constant(0.0) == constant(-0.0));  // constants compare by bits
+    CHECK(sum(x, {0}) == sum(x, {-2}));  // axes are normalized first
     CHECK_FALSE(sum(x, {0}) == sum(x, {0}, true));
 }
 
@@ -82,22 +82,20 @@ TEST_CASE("operations on scalar constants fold when built", "[graph]") {
 TEST_CASE("shape errors name the operation, both shapes and the expression", "[graph]") {
     const Expr x = var("x", {5, 4});
     const Expr beta = var("beta", {3});
-    CHECK(message_of([&] { x * beta; }) == "mul: cannot broadcast [5, 4] with [3] in 'x * beta'");
-    CHECK(message_of([&] { where(x > 0, x, beta); }) ==
-          "where: cannot broadcast [5, 4] with [3] in 'where(x > 0, x, beta)'");
-    CHECK(message_of([&] { matmul(x, x); }) ==
-          "matmul: the inner dimensions of [5, 4] and [5, 4] differ (4 vs 5) in 'x @ x'");
+    CHECK(message_of([&] { x* beta; }) == "mul: cannot broadcast [5, 4] with [3] in 'x * beta'");
+    CHECK(message_of([&] { where(x > 0, x, beta); }) == "where: cannot broadcast [5, 4] with [3] in 'where(x > 0, x, beta)'");
+    CHECK(message_of([&] { matmul(x, x); }) == "matmul: the inner dimensions of [5, 4] and [5, 4] differ (4 vs 5) in 'x @ x'");
     CHECK(message_of([&] { sum(x, {2}); }) == "sum: axis 2 is out of range for rank 2 (operand shape [5, 4]) in 'x'");
     CHECK(message_of([&] { sum(x, {0, -2}); }).find("name an axis twice") != std::string::npos);
-    CHECK(message_of([&] { reshape(x, {3, 7}); }) ==
-          "reshape: cannot reshape [5, 4] (20 elements) to [3, 7] (21 elements) in 'reshape(x, [3, 7])'");
-    CHECK(message_of([&] { reshape(x, {3, -1}); }).find("cannot reshape [5, 4] (20 elements) to [3, -1]") !=
-          std::string::npos);
+    CHECK(message_of([&] {
+              reshape(x, {3, 7});
+          }) == "reshape: cannot reshape [5, 4] (20 elements) to [3, 7] (21 elements) in 'reshape(x, [3, 7])'");
+    CHECK(message_of([&] { reshape(x, {3, -1}); }).find("cannot reshape [5, 4] (20 elements) to [3, -1]") != std::string::npos);
     CHECK(message_of([&] { reshape(x, {-1, -1}); }).find("at most one dimension") != std::string::npos);
-    CHECK(message_of([&] { permute(x, {0, 0}); }) ==
-          "permute: [0, 0] is not a permutation of the 2 axes of [5, 4] in 'x'");
-    CHECK(message_of([&] { broadcast_to(beta, {5, 4}); }) ==
-          "broadcast_to: cannot broadcast [3] to [5, 4] in 'broadcast_to(beta, [5, 4])'");
+    CHECK(message_of([&] { permute(x, {0, 0}); }) == "permute: [0, 0] is not a permutation of the 2 axes of [5, 4] in 'x'");
+    CHECK(message_of([&] {
+              broadcast_to(beta, {5, 4});
+          }) == "broadcast_to: cannot broadcast [3] to [5, 4] in 'broadcast_to(beta, [5, 4])'");
     CHECK(message_of([&] { transpose(beta); }).find("transpose needs rank 2 or more, got shape [3]") != std::string::npos);
     CHECK(message_of([&] { matmul(constant(1.0), x); }).find("rank 1 or more") != std::string::npos);
     CHECK(message_of([] { var("", {}); }) == "a variable needs a name");
@@ -113,7 +111,7 @@ TEST_CASE("dtype mismatches are errors that name both dtypes", "[graph]") {
 TEST_CASE("long operands are cut short in messages", "[graph]") {
     Expr e = var("x", {5, 4});
     for (int i = 0; i < 500; ++i) e = tanh(e) + 1;
-    const std::string message = message_of([&] { e * var("beta", {3}); });
+    const std::string message = message_of([&] { e* var("beta", {3}); });
     CHECK(message.size() < 400);
     CHECK(message.find("...") != std::string::npos);
 }

@@ -23,9 +23,7 @@ std::string bytes_of(const std::string& path) {
     return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
 }
 
-void write_bytes(const std::string& path, const std::string& bytes) {
-    std::ofstream(path, std::ios::binary) << bytes;
-}
+void write_bytes(const std::string& path, const std::string& bytes) { std::ofstream(path, std::ios::binary) << bytes; }
 
 }  // namespace
 
@@ -79,7 +77,8 @@ TEST_CASE("truncated, corrupt and inconsistent checkpoints are errors that say w
     const std::string prefix = "'" + path + "' is not a valid checkpoint: ";
     CHECK(load_error(bytes.substr(0, 5)) == prefix + "it has 5 bytes, fewer than the 8 of the header length (truncated?)");
     CHECK(load_error(bytes.substr(0, 20)).find("the header claims") != std::string::npos);
-    CHECK(load_error(bytes.substr(0, bytes.size() - 4)) .find("lies at bytes 0..400 but the data holds 396 (truncated?)") != std::string::npos);
+    CHECK(load_error(bytes.substr(0, bytes.size() - 4)).find("lies at bytes 0..400 but the data holds 396 (truncated?)") !=
+          std::string::npos);
     std::string corrupt = bytes;
     corrupt[8] = 'x';
     CHECK(load_error(corrupt).find("its header is not JSON") != std::string::npos);
@@ -90,5 +89,7 @@ TEST_CASE("truncated, corrupt and inconsistent checkpoints are errors that say w
     wrong_shape.replace(wrong_shape.find("[10,10]"), 7, "[10,11]");
     CHECK(load_error(wrong_shape).find("tensor 'w' of shape [10, 11] and dtype F32 needs 440 bytes but has 400") != std::string::npos);
     CHECK(message_of([] { io::load_safetensors("/nonexistent/x.safetensors"); }) == "cannot read '/nonexistent/x.safetensors'");
-    CHECK(message_of([&] { io::save_safetensors("/nonexistent/dir/x.safetensors", c); }).starts_with("cannot write '/nonexistent/dir/x.safetensors'"));
+    CHECK(message_of([&] {
+              io::save_safetensors("/nonexistent/dir/x.safetensors", c);
+          }).starts_with("cannot write '/nonexistent/dir/x.safetensors'"));
 }

@@ -21,16 +21,24 @@ TEST_CASE("parameter shapes follow their policy, and a batch-shaped parameter is
     CHECK(parameter_shape({"beta", Policy::per_channel}, Shape{256, 64}) == Shape{64});
     CHECK(parse_param_spec("beta", "per-channel:0.25").policy == Policy::per_channel);
     CHECK(parameter_shape({"w", Policy::fixed, Shape{1, 64}}, Shape{256, 64}) == Shape{1, 64});
-    CHECK(message_of([] { parameter_shape({"p1", Policy::fixed, Shape{256, 64}}, Shape{256, 64}); }) ==
+    CHECK(message_of([] {
+              parameter_shape({"p1", Policy::fixed, Shape{256, 64}}, Shape{256, 64});
+          }) ==
           "parameter 'p1' has shape [256, 64], which includes the batch axis: a parameter must not depend on how many examples a "
           "batch holds; use [64] (one per unit) or [] (shared by all units)");
-    CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{5}}, Shape{256, 64}); }) ==
+    CHECK(message_of([] {
+              parameter_shape({"p", Policy::fixed, Shape{5}}, Shape{256, 64});
+          }) ==
           "parameter 'p' has shape [5], which does not broadcast against one example of shape [64]; use [64] (one per unit) or [] "
           "(shared by all units)");
-    CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{4, 3, 32, 32}}, Shape{4, 3, 32, 32}); })
+    CHECK(message_of([] {
+              parameter_shape({"p", Policy::fixed, Shape{4, 3, 32, 32}}, Shape{4, 3, 32, 32});
+          })
               .ends_with("includes the batch axis: a parameter must not depend on how many examples a batch holds; use [32] (one "
                          "per unit, the last axis), [3, 1, 1] (one per channel, dim 1) or [] (shared by all units)"));
-    CHECK(message_of([] { parameter_shape({"p", Policy::fixed, Shape{9, 5, 6}}, Shape{9, 5, 6}); }).ends_with("use [6] (one per unit, the last axis), [5, 1] (one per channel, dim 1) or [] (shared by all units)"));
+    CHECK(message_of([] {
+              parameter_shape({"p", Policy::fixed, Shape{9, 5, 6}}, Shape{9, 5, 6});
+          }).ends_with("use [6] (one per unit, the last axis), [5, 1] (one per channel, dim 1) or [] (shared by all units)"));
 }
 
 TEST_CASE("parameter specs as the command line writes them", "[nn]") {
@@ -47,7 +55,8 @@ TEST_CASE("parameter specs as the command line writes them", "[nn]") {
     CHECK(c.shape == Shape{1, 64});
     CHECK(parse_param_spec("beta", "per-unit").init.a == 1.0);
     CHECK(message_of([] { parse_param_spec("beta", "per-neuron:1"); }).find("write POLICY:INIT") != std::string::npos);
-    CHECK(message_of([] { parse_param_spec("beta", "per-unit:one"); }) == "parameter 'beta' ('per-unit:one'): 'one' is not a finite number");
+    CHECK(message_of([] { parse_param_spec("beta", "per-unit:one"); }) ==
+          "parameter 'beta' ('per-unit:one'): 'one' is not a finite number");
     CHECK(message_of([] { parse_param_spec("beta", "per-unit:uniform(1, -1)"); }).find("needs lo < hi") != std::string::npos);
     CHECK(message_of([] { parse_param_spec("beta", "per-unit:cauchy(0, 1)"); }).find("unknown initializer 'cauchy'") != std::string::npos);
 }
@@ -55,9 +64,12 @@ TEST_CASE("parameter specs as the command line writes them", "[nn]") {
 TEST_CASE("activations: from text with checked specs, the built-in ones, applied with a layer's parameters", "[nn]") {
     CHECK(message_of([] { Activation::parse("mine", "x * sigmoid(beta * x)", {}); }) ==
           "activation 'mine': 'beta' is a variable of 'x * sigmoid(beta * x)' but has no parameter spec (e.g. beta=per-unit:1.0)");
-    CHECK(message_of([] { Activation::parse("mine", "relu(x)", {{"gamma", Policy::shared}}); }) ==
-          "activation 'mine': parameter 'gamma' is not a variable of 'relu(x)'");
-    CHECK(message_of([] { Activation::parse("mine", "2 * y", {{"y", Policy::shared}}); }).find("does not use its input x") != std::string::npos);
+    CHECK(message_of([] {
+              Activation::parse("mine", "relu(x)", {{"gamma", Policy::shared}});
+          }) == "activation 'mine': parameter 'gamma' is not a variable of 'relu(x)'");
+    CHECK(message_of([] {
+              Activation::parse("mine", "2 * y", {{"y", Policy::shared}});
+          }).find("does not use its input x") != std::string::npos);
     CHECK(message_of([] { Activation::builtin("swishh"); }).find("unknown activation 'swishh'") != std::string::npos);
     const Expr x = var("h", {5, 4});
     for (const auto& name : Activation::builtin_names()) {
@@ -122,18 +134,23 @@ TEST_CASE("an activation's text is parsed once per signature; a failing apply fa
 
 TEST_CASE("activations from C++ functions are checked like text ones and train the same", "[nn]") {
     const auto specs = std::vector<ParamSpec>{{"beta", Policy::per_unit, {}, Init::constant(1.0)}};
-    const Activation f = Activation::from_function("swish_cpp", [](const Expr& x, const auto& p) { return x * sigmoid(p.at("beta") * x); }, specs);
+    const Activation f = Activation::from_function(
+        "swish_cpp", [](const Expr& x, const auto& p) { return x * sigmoid(p.at("beta") * x); }, specs);
     CHECK(f.text() == "x * sigmoid(beta * x)");
     const Activation t = Activation::builtin("swish_beta");
     const Expr h = var("h", {4, 3});
     const Expr beta = var("b", {3});
     CHECK(f.apply(h, {{"beta", beta}}) == t.apply(h, {{"beta", beta}}));  // the same nodes
-    CHECK(message_of([&] { Activation::from_function("bad", [](const Expr& x, const auto& p) { return x * p.at("gamma"); }, specs); }) ==
-          "activation 'bad': the function asks for a parameter that has no spec");
+    CHECK(message_of([&] {
+              Activation::from_function(
+                  "bad", [](const Expr& x, const auto& p) { return x * p.at("gamma"); }, specs);
+          }) == "activation 'bad': the function asks for a parameter that has no spec");
     CHECK(message_of([&] { Activation::from_function("bad", [](const Expr& x, const auto&) { return x * var("w"); }, {}); }) ==
           "activation 'bad': the function uses a variable 'w' of its own; take it from params instead");
-    CHECK(message_of([&] { Activation::from_function("bad", [](const Expr&, const auto& p) { return p.at("beta") * 2; }, specs); }) ==
-          "activation 'bad': the function does not use its input x");
+    CHECK(message_of([&] {
+              Activation::from_function(
+                  "bad", [](const Expr&, const auto& p) { return p.at("beta") * 2; }, specs);
+          }) == "activation 'bad': the function does not use its input x");
     // Training with either gives the same bits.
     auto all = data::builtin("two-moons", 200, 1);
     auto [train, test] = data::split(all, 0.2, 1);
@@ -150,9 +167,10 @@ TEST_CASE("the MLP: shapes, initial values, its own activation parameters per la
     MLP model(2, {8, 6}, 3, Activation::builtin("swish_beta"), DType::float64, 7);
     std::vector<std::string> names;
     for (const auto& p : model.parameters()) names.push_back(p.name + " " + to_string(p.value.shape()) + " " + p.group);
-    CHECK(names == std::vector<std::string>{"layer1.weight [2, 8] weights", "layer1.bias [8] biases", "act1.beta [8] activation",
-                                            "layer2.weight [8, 6] weights", "layer2.bias [6] biases", "act2.beta [6] activation",
-                                            "layer3.weight [6, 3] weights", "layer3.bias [3] biases"});
+    CHECK(names ==
+          std::vector<std::string>{"layer1.weight [2, 8] weights", "layer1.bias [8] biases", "act1.beta [8] activation",
+                                   "layer2.weight [8, 6] weights", "layer2.bias [6] biases", "act2.beta [6] activation",
+                                   "layer3.weight [6, 3] weights", "layer3.bias [3] biases"});
     const Tensor& w = model.parameters()[0].value;
     const double bound = std::sqrt(6.0 / 2.0);
     for (std::int64_t i = 0; i < w.numel(); ++i) CHECK(std::fabs(w.get(i)) <= bound);
@@ -191,9 +209,11 @@ TEST_CASE("building blocks: a network of one's own from linear layers and activa
     }
     symgrad::testing::require_passes(gradcheck(sum(tanh(y)), wrt, at), "a residual block");
     const Activation fixed = Activation::parse("scaled", "w * x", {{"w", Policy::fixed, Shape{5, 4}}});
-    CHECK(message_of([&] { activation_parameters(fixed, "act", Shape{5, 4}, DType::float64, 1); }).find("includes the batch axis") !=
-          std::string::npos);
-    CHECK(message_of([] { linear_parameters("l", 0, 3, DType::float32, 1); }) == "linear layer 'l': 0 inputs and 3 outputs; both must be at least 1");
+    CHECK(message_of([&] {
+              activation_parameters(fixed, "act", Shape{5, 4}, DType::float64, 1);
+          }).find("includes the batch axis") != std::string::npos);
+    CHECK(message_of([] { linear_parameters("l", 0, 3, DType::float32, 1); }) ==
+          "linear layer 'l': 0 inputs and 3 outputs; both must be at least 1");
 }
 
 TEST_CASE("losses against values computed by hand, stable at large logits", "[nn]") {
@@ -395,7 +415,8 @@ TEST_CASE("CSV files: features by header, classes from the target column, malfor
     CHECK(message_of([&] { data::load_csv(bad_number, "c"); }) == bad_number + ":3: column 'b' holds 'oops', which is not a finite number");
     CHECK(message_of([&] { data::load_csv(bad_number, "d"); }) == bad_number + ": no column 'd' (the columns are a, b, c)");
     const std::string one_class = write("one.csv", "a,c\n1,x\n2,x\n");
-    CHECK(message_of([&] { data::load_csv(one_class, "c"); }) == one_class + ": the target 'c' has only one value ('x'): nothing to classify");
+    CHECK(message_of([&] { data::load_csv(one_class, "c"); }) ==
+          one_class + ": the target 'c' has only one value ('x'): nothing to classify");
     CHECK(message_of([&] { data::load_csv(write("empty.csv", ""), "c"); }).find("the file is empty") != std::string::npos);
     CHECK(message_of([] { data::load_csv("/nonexistent.csv", "c"); }) == "cannot read '/nonexistent.csv'");
 }
@@ -418,7 +439,8 @@ TEST_CASE("optimizer and training settings out of range are refused with the set
     MLP model(2, {4}, 2, Activation::builtin("relu"));
     TrainOptions options;
     options.schedule = "step";
-    CHECK(message_of([&] { train_classifier(model, train, test, options); }) == "unknown learning-rate schedule 'step': choose cosine or constant");
+    CHECK(message_of([&] { train_classifier(model, train, test, options); }) ==
+          "unknown learning-rate schedule 'step': choose cosine or constant");
     options.schedule = "cosine";
     options.epochs = 5;
     options.first_epoch = 7;

@@ -62,8 +62,7 @@ void check_vjp_identity(const Expr& y, const std::vector<Expr>& vars, const Bind
     REQUIRE(std::fabs(lhs - rhs) <= 1e-6 + 1e-6 * std::fabs(rhs));
 }
 
-void check_all(const Expr& y, const std::vector<Expr>& vars, const Bindings& at, const std::string& what,
-               const std::vector<Expr>& moving) {
+void check_all(const Expr& y, const std::vector<Expr>& vars, const Bindings& at, const std::string& what, const std::vector<Expr>& moving) {
     require_passes(gradcheck(y, vars, at), what + ": first order, random projection");
     GradcheckOptions plain;
     plain.random_projection = false;
@@ -158,20 +157,52 @@ struct StructuralExample {
 // Each structural op composed with a nonlinearity, so the second order is not trivially zero.
 std::vector<StructuralExample> structural_examples() {
     return {
-        {Op::broadcast_to, "[4] -> [3, 4]", [](const auto& v) { return sin(broadcast_to(v[0], {3, 4})); }, {{4}}},
-        {Op::broadcast_to, "[3, 1] -> [2, 3, 4]", [](const auto& v) { return sin(broadcast_to(v[0], {2, 3, 4})); }, {{3, 1}}},
+        {Op::broadcast_to,
+         "[4] -> [3, 4]",
+         [](const auto& v) {
+             return sin(broadcast_to(v[0], {3, 4}));
+         },
+         {{4}}},
+        {Op::broadcast_to,
+         "[3, 1] -> [2, 3, 4]",
+         [](const auto& v) {
+             return sin(broadcast_to(v[0], {2, 3, 4}));
+         },
+         {{3, 1}}},
         {Op::sum, "axis 0", [](const auto& v) { return sin(sum(v[0], {0})); }, {{3, 4}}},
-        {Op::sum, "axes 0, 2 keepdims", [](const auto& v) { return sin(sum(v[0], {0, 2}, true) * v[0]); }, {{2, 3, 4}}},
+        {Op::sum,
+         "axes 0, 2 keepdims",
+         [](const auto& v) {
+             return sin(sum(v[0], {0, 2}, true) * v[0]);
+         },
+         {{2, 3, 4}}},
         {Op::sum, "all", [](const auto& v) { return sin(sum(v[0])); }, {{2, 3}}},
         {Op::mean, "axis -1", [](const auto& v) { return tanh(mean(v[0], {-1})); }, {{3, 4}}},
         {Op::mean, "all keepdims", [](const auto& v) { return tanh(mean(v[0], {}, true) * v[0]); }, {{3, 4}}},
         {Op::amax, "axis -1", [](const auto& v) { return sin(amax(v[0], {-1})); }, {{3, 4}}},
-        {Op::amax, "axis 0 keepdims, the stable log-softmax shift",
-         [](const auto& v) { return v[0] - amax(v[0], {0}, true) - log(sum(exp(v[0] - amax(v[0], {0}, true)), {0}, true)); }, {{3, 4}}},
+        {Op::amax,
+         "axis 0 keepdims, the stable log-softmax shift",
+         [](const auto& v) { return v[0] - amax(v[0], {0}, true) - log(sum(exp(v[0] - amax(v[0], {0}, true)), {0}, true)); },
+         {{3, 4}}},
         {Op::amax, "all", [](const auto& v) { return tanh(amax(v[0]) * v[0]); }, {{2, 3}}},
-        {Op::reshape, "[3, 4] -> [2, 6]", [](const auto& v) { return sin(reshape(v[0], {2, 6})); }, {{3, 4}}},
-        {Op::reshape, "[2, 3, 4] -> [4, -1]", [](const auto& v) { return sin(reshape(v[0], {4, -1}) * 2.0); }, {{2, 3, 4}}},
-        {Op::permute, "[2, 0, 1]", [](const auto& v) { return sin(permute(v[0], {2, 0, 1})); }, {{2, 3, 4}}},
+        {Op::reshape,
+         "[3, 4] -> [2, 6]",
+         [](const auto& v) {
+             return sin(reshape(v[0], {2, 6}));
+         },
+         {{3, 4}}},
+        {Op::reshape,
+         "[2, 3, 4] -> [4, -1]",
+         [](const auto& v) {
+             return sin(reshape(v[0], {4, -1}) * 2.0);
+         },
+         {{2, 3, 4}}},
+        {Op::permute,
+         "[2, 0, 1]",
+         [](const auto& v) {
+             return sin(permute(v[0], {2, 0, 1}));
+         },
+         {{2, 3, 4}}},
         {Op::permute, "transpose", [](const auto& v) { return sin(transpose(v[0]) * v[1]); }, {{3, 4}, {4, 3}}},
         {Op::matmul, "[3, 4] @ [4, 2]", [](const auto& v) { return sin(matmul(v[0], v[1])); }, {{3, 4}, {4, 2}}},
         {Op::matmul, "batched, broadcast", [](const auto& v) { return tanh(matmul(v[0], v[1])); }, {{2, 3, 4}, {4, 5}}},
@@ -220,7 +251,8 @@ TEST_CASE("every elementwise row goes through both exporters, spelled by its row
         // The forward is written with the row's spelling (where, max and min as the exporters write them).
         const auto forward_cpp = cpp.substr(cpp.find("inline T value("));
         const auto forward_torch = torch.substr(torch.find("def forward("));
-        if (!row.exports.cpp.empty() && row.variant == nullptr) CHECK(forward_cpp.find(fmt::format("{}(", row.exports.cpp)) != std::string::npos);
+        if (!row.exports.cpp.empty() && row.variant == nullptr)
+            CHECK(forward_cpp.find(fmt::format("{}(", row.exports.cpp)) != std::string::npos);
         if (!row.exports.infix.empty()) CHECK(forward_cpp.find(fmt::format("{}", row.exports.infix)) != std::string::npos);
         if (!row.exports.torch.empty()) CHECK(forward_torch.find(fmt::format("{}(", row.exports.torch)) != std::string::npos);
         if (row.exports.cpp.empty() && row.exports.infix.empty()) CHECK(row.op == Op::where);

@@ -82,11 +82,10 @@ TEST_CASE("errors name the problem and point at it", "[parse]") {
     CHECK(error_of("x * sigmoidd(beta * x)") ==
           "line 1, column 5: unknown function 'sigmoidd' (did you mean 'sigmoid'?)\n  x * sigmoidd(beta * x)\n      ^~~~~~~~");
     CHECK(error_of("x * ") == "line 1, column 5: 'x * ' ends where an operand was expected\n  x * \n      ^");
-    CHECK(error_of("sigmoid(x, beta)") ==
-          "line 1, column 1: sigmoid takes 1 argument, got 2 (sigmoid(x))\n  sigmoid(x, beta)\n  ^~~~~~~");
+    CHECK(error_of("sigmoid(x, beta)") == "line 1, column 1: sigmoid takes 1 argument, got 2 (sigmoid(x))\n  sigmoid(x, beta)\n  ^~~~~~~");
     CHECK(error_of("x * beta2") == "");  // a new scalar variable: fine
-    CHECK(error_of("x * gamma + matmul(x, x)").starts_with(
-        "line 1, column 13: matmul: the inner dimensions of [5, 4] and [5, 4] differ (4 vs 5) in 'x @ x'"));
+    CHECK(error_of("x * gamma + matmul(x, x)")
+              .starts_with("line 1, column 13: matmul: the inner dimensions of [5, 4] and [5, 4] differ (4 vs 5) in 'x @ x'"));
     CHECK(error_of("x * var(beta)").starts_with("line 1, column 5: unknown function 'var'"));
     CHECK(error_of("(1 + 2") == "line 1, column 1: this '(' is never closed\n  (1 + 2\n  ^");
     CHECK(error_of("exp(1 + 2").starts_with("line 1, column 1: the call of 'exp' is never closed with ')'"));
@@ -172,7 +171,13 @@ TEST_CASE("deep nesting parses without recursion, on an 8 MiB stack", "[parse]")
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 8 << 20);
     pthread_t thread;
-    REQUIRE(pthread_create(&thread, &attr, [](void* f) -> void* { (*static_cast<std::function<void()>*>(f))(); return nullptr; }, &work) == 0);
+    REQUIRE(pthread_create(
+                &thread, &attr,
+                [](void* f) -> void* {
+                    (*static_cast<std::function<void()>*>(f))();
+                    return nullptr;
+                },
+                &work) == 0);
     pthread_join(thread, nullptr);
     pthread_attr_destroy(&attr);
     CHECK(done);

@@ -48,11 +48,9 @@ struct RandomGraph {
     Expr output;
 };
 
-RandomGraph build(std::int64_t batch, std::int64_t units, const std::vector<Instruction>& instructions,
-              DType dtype = DType::float64) {
+RandomGraph build(std::int64_t batch, std::int64_t units, const std::vector<Instruction>& instructions, DType dtype = DType::float64) {
     RandomGraph p;
-    p.variables = {var("x", {batch, units}, dtype), var("beta", {units}, dtype), var("gamma", {}, dtype),
-                   var("row", {batch, 1}, dtype)};
+    p.variables = {var("x", {batch, units}, dtype), var("beta", {units}, dtype), var("gamma", {}, dtype), var("row", {batch, 1}, dtype)};
     std::vector<Expr> pool = p.variables;
     for (const auto& ins : instructions) pool.push_back(apply_instruction(ins, pool));
     // Use every variable, so each has a gradient to check.
@@ -64,10 +62,11 @@ RandomGraph build(std::int64_t batch, std::int64_t units, const std::vector<Inst
 // instruction fields are generated at full size (else small sizes would only ever pick the first ops).
 std::vector<Instruction> instructions(std::size_t max_length) {
     const auto length = *rc::gen::inRange<std::size_t>(1, max_length + 1);
-    const auto instruction = rc::gen::resize(
-        100, rc::gen::build<Instruction>(rc::gen::set(&Instruction::op, rc::gen::inRange(0, op_kinds)),
-                                         rc::gen::set(&Instruction::a, rc::gen::inRange<std::size_t>(0, 64)),
-                                         rc::gen::set(&Instruction::b, rc::gen::inRange<std::size_t>(0, 64))));
+    const auto instruction =
+        rc::gen::resize(100,
+                        rc::gen::build<Instruction>(rc::gen::set(&Instruction::op, rc::gen::inRange(0, op_kinds)),
+                                                    rc::gen::set(&Instruction::a, rc::gen::inRange<std::size_t>(0, 64)),
+                                                    rc::gen::set(&Instruction::b, rc::gen::inRange<std::size_t>(0, 64))));
     return *rc::gen::container<std::vector<Instruction>>(length, instruction);
 }
 

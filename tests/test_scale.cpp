@@ -79,8 +79,8 @@ TEST_CASE("a million-node chain builds, differentiates, evaluates, prints and di
         const double print = seconds_since(start);
         live_peak = live_node_count();
         start = std::chrono::steady_clock::now();
-        WARN(fmt::format("{} nodes: build {:.2f} s, grad {:.2f} s, evaluate {:.2f} s, print {:.2f} s", n, build,
-                         differentiate, eval, print));
+        WARN(fmt::format("{} nodes: build {:.2f} s, grad {:.2f} s, evaluate {:.2f} s, print {:.2f} s", n, build, differentiate, eval,
+                         print));
         finished = true;
     });
     REQUIRE(finished);

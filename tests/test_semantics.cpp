@@ -9,8 +9,8 @@ using namespace symgrad;
 namespace {
 
 // Values of d/dx f and d2/dx2 f at the given points (x is a vector variable).
-std::pair<std::vector<double>, std::vector<double>> derivatives(const std::function<Expr(const Expr&)>& f,
-                                                                std::vector<double> points, DType dtype = DType::float64) {
+std::pair<std::vector<double>, std::vector<double>> derivatives(const std::function<Expr(const Expr&)>& f, std::vector<double> points,
+                                                                DType dtype = DType::float64) {
     const auto n = static_cast<std::int64_t>(points.size());
     const Expr x = var("x", {n}, dtype);
     const Expr d1 = grad(f(x), {x})[0];
@@ -19,8 +19,7 @@ std::pair<std::vector<double>, std::vector<double>> derivatives(const std::funct
     return {values[0].to_vector(), values[1].to_vector()};
 }
 
-std::vector<double> values_of(const std::function<Expr(const Expr&)>& f, std::vector<double> points,
-                              DType dtype = DType::float64) {
+std::vector<double> values_of(const std::function<Expr(const Expr&)>& f, std::vector<double> points, DType dtype = DType::float64) {
     const auto n = static_cast<std::int64_t>(points.size());
     const Expr x = var("x", {n}, dtype);
     return evaluate(f(x), {{"x", Tensor::from_values({n}, points, dtype)}}).to_vector();
@@ -66,17 +65,14 @@ TEST_CASE("clamp passes the gradient on its closed interval", "[semantics]") {
     const Expr lo = var("lo", {});
     const Expr hi = var("hi", {});
     const auto [dx, dlo, dhi] = grad(clamp(x, lo, hi), {x, lo, hi});
-    const Bindings at = {{"x", Tensor::from_values({5}, {-2, -1, 0, 1, 2})},
-                         {"lo", Tensor::scalar(-1)},
-                         {"hi", Tensor::scalar(1)}};
+    const Bindings at = {{"x", Tensor::from_values({5}, {-2, -1, 0, 1, 2})}, {"lo", Tensor::scalar(-1)}, {"hi", Tensor::scalar(1)}};
     CHECK(evaluate(dx, at).to_vector() == std::vector<double>{0, 1, 1, 1, 0});
     CHECK(evaluate(dlo, at).item() == 1);  // only x = -2 is below lo
     CHECK(evaluate(dhi, at).item() == 1);  // only x = 2 is above hi
     CHECK(values_of([](const Expr& v) { return clamp(v, -1, 1); }, {-3, 0.5, 3}) == std::vector<double>{-1, 0.5, 1});
 }
 
-TEST_CASE("where gives the unselected branch exactly zero gradient, even where its derivative is inf or NaN",
-          "[semantics]") {
+TEST_CASE("where gives the unselected branch exactly zero gradient, even where its derivative is inf or NaN", "[semantics]") {
     SECTION("where(x > 0, sqrt(x), 0) at x = -1 and x = 0") {
         const auto [d1, d2] = derivatives([](const Expr& x) { return where(x > 0, sqrt(x), 0); }, {-1, 0, 4});
         CHECK(d1 == std::vector<double>{0, 0, 0.25});
@@ -106,8 +102,8 @@ TEST_CASE("where gives the unselected branch exactly zero gradient, even where i
         const Expr x = var("x", {2, 3});
         const Expr c = var("c", {2, 1});
         const Expr dx = grad(where(c, sqrt(x), 0), {x})[0];
-        const Tensor value = evaluate(dx, {{"x", Tensor::from_values({2, 3}, {-1, 4, 1, -1, 4, 1})},
-                                           {"c", Tensor::from_values({2, 1}, {0, 1})}});
+        const Tensor value =
+            evaluate(dx, {{"x", Tensor::from_values({2, 3}, {-1, 4, 1, -1, 4, 1})}, {"c", Tensor::from_values({2, 1}, {0, 1})}});
         CHECK(value.to_vector()[0] == 0);
         CHECK(value.to_vector()[1] == 0);
         CHECK(std::isnan(value.to_vector()[3]));  // selected: sqrt'(-1) is NaN, and says so
@@ -143,9 +139,9 @@ TEST_CASE("sigmoid, softplus and tanh are stable at |x| = 1000 in float32 and fl
         const auto t = values_of([](const Expr& x) { return tanh(x); }, points, dtype);
         CHECK(t[0] == -1);
         CHECK(t[4] == 1);
-        for (const auto& f : std::vector<std::function<Expr(const Expr&)>>{
-                 [](const Expr& x) { return sigmoid(x); }, [](const Expr& x) { return softplus(x); },
-                 [](const Expr& x) { return tanh(x); }}) {
+        for (const auto& f : std::vector<std::function<Expr(const Expr&)>>{[](const Expr& x) { return sigmoid(x); },
+                                                                           [](const Expr& x) { return softplus(x); },
+                                                                           [](const Expr& x) { return tanh(x); }}) {
             const auto [d1, d2] = derivatives(f, points, dtype);
             for (std::size_t i = 0; i < points.size(); ++i) {
                 CHECK(std::isfinite(d1[i]));
@@ -189,7 +185,8 @@ TEST_CASE("amax: NaN wins, an empty reduction is -inf, ties share the gradient e
     const Tensor m = evaluate(amax(x, {1}), at);
     CHECK(m.get(0) == 5.0);
     CHECK(std::isnan(m.get(1)));
-    const Tensor g = evaluate(grad(amax(x, {1}), std::vector<Expr>{x})[0], {{"x", Tensor::from_values({2, 3}, {1.0, 5.0, 5.0, 4.0, 2.0, 3.0})}});
+    const Tensor g =
+        evaluate(grad(amax(x, {1}), std::vector<Expr>{x})[0], {{"x", Tensor::from_values({2, 3}, {1.0, 5.0, 5.0, 4.0, 2.0, 3.0})}});
     CHECK(g.to_vector() == std::vector<double>{0.0, 0.5, 0.5, 1.0, 0.0, 0.0});
     const Expr empty = var("e", {0, 3});
     CHECK(evaluate(amax(empty, {0}), {{"e", Tensor::zeros({0, 3})}}).to_vector() == std::vector<double>(3, -INFINITY));

@@ -46,8 +46,8 @@ TEST_CASE("identities exact in IEEE arithmetic", "[simplify]") {
     check(-x * -y, x * y);
     check(2 * -x, -2 * x);
     check(where(x > 0, y, y), y);
-    check(x / 4, 0.25 * x);        // 1/4 is exact
-    check(x / 3, x / 3);           // 1/3 is not: no rewrite
+    check(x / 4, 0.25 * x);  // 1/4 is exact
+    check(x / 3, x / 3);  // 1/3 is not: no rewrite
     check(where(x > 0, where(x > 0, y, 1), 2), where(x > 0, y, 2));
     check(where(x > 0, y, where(x > 0, 1, 2)), where(x > 0, y, 2));
     check(where(x > y, 1, 0), x > y);
@@ -103,7 +103,8 @@ TEST_CASE("rewrites inside where branches keep every value, inf, NaN and signed 
         const auto simplified = simplify(outputs);
         const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0, 1.0, -1.0};
         const auto seed = *rc::gen::inRange<std::uint64_t>(0, 1000);
-        Bindings at = {{"x", Tensor::uniform({2, 3}, -2, 2, seed)}, {"a", Tensor::uniform({3}, -2, 2, seed + 1)},
+        Bindings at = {{"x", Tensor::uniform({2, 3}, -2, 2, seed)},
+                       {"a", Tensor::uniform({3}, -2, 2, seed + 1)},
                        {"b", Tensor::uniform({}, -2, 2, seed + 2)}};
         const bool with_specials = *rc::gen::arbitrary<bool>();
         if (with_specials) {
@@ -145,9 +146,9 @@ TEST_CASE("a shared negation is not copied into its users", "[simplify]") {
 }
 
 TEST_CASE("rules that would change inf or NaN are not rules", "[simplify]") {
-    check(x - x, x - x);    // inf - inf is NaN, not 0
-    check(x * 0, 0 * x);    // inf * 0 is NaN (only the operands are ordered)
-    check(x / x, x / x);    // 0 / 0 is NaN, not 1
+    check(x - x, x - x);  // inf - inf is NaN, not 0
+    check(x * 0, 0 * x);  // inf * 0 is NaN (only the operands are ordered)
+    check(x / x, x / x);  // 0 / 0 is NaN, not 1
     check(log(exp(x)), log(exp(x)));  // exp overflows
 }
 
@@ -243,10 +244,10 @@ TEST_CASE("each default rule has a name of its own", "[simplify]") {
 }
 
 TEST_CASE("simplified gradients of activations keep their values", "[simplify]") {
-    for (const char* text : {"x * sigmoid(beta * x)", "p1 * sigmoid(p2 * x + b1) + b2", "max(x, 0) + a * min(x, 0)",
-                             "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))", "x * tanh(softplus(x))",
-                             "where(x > 0, x, alpha * expm1(x))", "x + sin(a * x)^2 / a",
-                             "(a0 + a1*x + a2*x^2 + a3*x^3 + a4*x^4 + a5*x^5) / (1 + abs(b1*x + b2*x^2 + b3*x^3 + b4*x^4))"}) {
+    for (const char* text :
+         {"x * sigmoid(beta * x)", "p1 * sigmoid(p2 * x + b1) + b2", "max(x, 0) + a * min(x, 0)",
+          "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))", "x * tanh(softplus(x))", "where(x > 0, x, alpha * expm1(x))",
+          "x + sin(a * x)^2 / a", "(a0 + a1*x + a2*x^2 + a3*x^3 + a4*x^4 + a5*x^5) / (1 + abs(b1*x + b2*x^2 + b3*x^3 + b4*x^4))"}) {
         INFO(text);
         ParseOptions options;
         options.shapes["x"] = Shape{6, 4};

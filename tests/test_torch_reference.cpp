@@ -113,9 +113,8 @@ TEST_CASE("elementwise primitives agree with PyTorch in value, first and second 
                 continue;
             }
             ++mismatches;
-            FAIL_CHECK(fmt::format("{} {} at ({}, {}, {}) [csv line {}]: {} is {} here, {} in PyTorch", row.op,
-                                   dtype_name(row.dtype), row.operands[0], row.operands[1], row.operands[2], row.line,
-                                   what, pair.first, pair.second));
+            FAIL_CHECK(fmt::format("{} {} at ({}, {}, {}) [csv line {}]: {} is {} here, {} in PyTorch", row.op, dtype_name(row.dtype),
+                                   row.operands[0], row.operands[1], row.operands[2], row.line, what, pair.first, pair.second));
         }
     }
     CHECK(mismatches == 0);

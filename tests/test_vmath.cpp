@@ -57,8 +57,8 @@ TEST_CASE("vmath: within a few ulp of the correctly rounded value over the whole
     CHECK(expm1.ulps <= 2.0);
     CHECK(tanh.ulps <= 2.0);
     CHECK(erf.ulps <= 2.0);
-    WARN("worst errors (ulp): exp " << exp.ulps << ", log " << log.ulps << ", log1p " << log1p.ulps << ", expm1 " << expm1.ulps
-                                    << ", tanh " << tanh.ulps << ", erf " << erf.ulps << " at " << erf.at);
+    WARN("worst errors (ulp): exp " << exp.ulps << ", log " << log.ulps << ", log1p " << log1p.ulps << ", expm1 " << expm1.ulps << ", tanh "
+                                    << tanh.ulps << ", erf " << erf.ulps << " at " << erf.at);
 }
 
 TEST_CASE("vmath: special values") {

@@ -87,8 +87,8 @@ Expr log_softmax(const Expr& x, std::int64_t axis = -1);
 // How a parameter is usually treated when the activation is trained (the nn layer's default for it).
 enum class ParameterRole {
     per_unit,  // learned, one value per unit (the last axis; per-channel is its dim-1 twin, nn::Policy)
-    shared,    // learned, one value for the layer
-    fixed,     // a hyperparameter: a constant at its default value unless given
+    shared,  // learned, one value for the layer
+    fixed,  // a hyperparameter: a constant at its default value unless given
 };
 
 struct ActivationParameter {
@@ -116,12 +116,12 @@ private:
 struct ActivationInfo {
     std::string name;
     std::string signature;  // in the expression language: "swish(x, beta)"
-    std::string formula;    // the definition, in the expression language where it can be written there
+    std::string formula;  // the definition, in the expression language where it can be written there
     std::string latex;
     std::vector<ActivationParameter> params;  // in argument order after x (for pau and apl: a description)
-    std::string torch;      // the PyTorch equivalent, or "" where PyTorch has none
-    std::string note;       // kinks, conventions, references
-    std::size_t min_args;   // counting x
+    std::string torch;  // the PyTorch equivalent, or "" where PyTorch has none
+    std::string note;  // kinks, conventions, references
+    std::size_t min_args;  // counting x
     std::size_t max_args;
     // Builds it from its arguments (args[0] is x). Throws ActivationArgumentError for a bad argument.
     Expr (*build)(std::span<const Expr> args);

@@ -12,8 +12,8 @@
 namespace symgrad::data {
 
 struct Dataset {
-    Tensor features;                    // [N, F], float64
-    std::vector<std::int32_t> labels;   // N labels in 0..classes-1
+    Tensor features;  // [N, F], float64
+    std::vector<std::int32_t> labels;  // N labels in 0..classes-1
     std::int64_t classes = 0;
     std::vector<std::string> feature_names;
     std::vector<std::string> class_names;

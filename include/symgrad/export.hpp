@@ -26,10 +26,10 @@ public:
 };
 
 struct ExportOptions {
-    std::string name = "Activation";      // the Python class (and Function "<name>Function"), or the C++ namespace
-    std::string input = "x";              // the input variable; every other variable is a parameter
-    std::vector<nn::ParamSpec> params;    // one per parameter: policy (shared, per unit over dim 1, fixed) and init
-    std::string command;                  // how it was produced, for the header comment ("" for none)
+    std::string name = "Activation";  // the Python class (and Function "<name>Function"), or the C++ namespace
+    std::string input = "x";  // the input variable; every other variable is a parameter
+    std::vector<nn::ParamSpec> params;  // one per parameter: policy (shared, per unit over dim 1, fixed) and init
+    std::string command;  // how it was produced, for the header comment ("" for none)
 };
 
 std::string export_torch(std::string_view expression, const ExportOptions& options);

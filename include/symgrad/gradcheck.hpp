@@ -51,8 +51,7 @@ struct GradcheckReport {
 GradcheckReport gradcheck(const Expr& y, std::span<const Expr> wrt, const Bindings& at, const GradcheckOptions& options = {});
 
 // Checks the second order: the gradient of sum(r2 * grad(y, wrt, seed = r)) against finite differences.
-GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bindings& at,
-                              const GradcheckOptions& options = {});
+GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bindings& at, const GradcheckOptions& options = {});
 
 // A table: variable, shape, worst error, where, and PASS/FAIL.
 std::string to_string(const GradcheckReport& report);

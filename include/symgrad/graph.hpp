@@ -67,10 +67,10 @@ inline constexpr std::size_t max_arity = 3;
 
 // What a node carries besides its op and operands. Most nodes carry nothing (a null pointer in the node).
 struct Attrs {
-    std::string name;               // variable: its name
-    Tensor value;                   // constant: its value
-    std::vector<std::int64_t> ints; // sum/mean: sorted axes; permute: the permutation; broadcast_to/reshape: the shape
-    bool keepdims = false;          // sum/mean
+    std::string name;  // variable: its name
+    Tensor value;  // constant: its value
+    std::vector<std::int64_t> ints;  // sum/mean: sorted axes; permute: the permutation; broadcast_to/reshape: the shape
+    bool keepdims = false;  // sum/mean
 
     bool empty() const { return name.empty() && value.numel() == 0 && ints.empty() && !keepdims; }
 };

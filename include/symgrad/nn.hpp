@@ -22,10 +22,10 @@ public:
 
 // How a parameter's shape follows from the input's shape ([B, U], or [B, C, H, W] for images).
 enum class Policy {
-    shared,    // [] : one value for every unit
-    per_unit,     // the feature axis, the last: [U] for [B, U] and for [B, T, U] (NumPy broadcasting)
+    shared,  // [] : one value for every unit
+    per_unit,  // the feature axis, the last: [U] for [B, U] and for [B, T, U] (NumPy broadcasting)
     per_channel,  // dim 1, as torch.nn.PReLU: [C, 1, 1] for [B, C, H, W]; [U] for [B, U] (the same as per_unit)
-    fixed,     // the shape given, which must broadcast against one example (the input without its batch axis)
+    fixed,  // the shape given, which must broadcast against one example (the input without its batch axis)
 };
 
 // An initial value: constant(v), uniform(lo, hi) or normal(mean, stddev).
@@ -114,14 +114,15 @@ Expr linear(const Expr& x, const Parameter& weight, const Parameter& bias);
 // by their policies (ParameterError for a batch-shaped one), and the map Activation::apply takes.
 std::vector<Parameter> activation_parameters(const Activation& activation, const std::string& prefix, const Shape& input, DType dtype,
                                              std::uint64_t seed);
-std::map<std::string, Expr> activation_arguments(const Activation& activation, const std::string& prefix, const std::vector<Parameter>& params);
+std::map<std::string, Expr> activation_arguments(const Activation& activation, const std::string& prefix,
+                                                 const std::vector<Parameter>& params);
 
 // A multilayer perceptron: Linear layers (weights [in, out], biases [out]) with the activation after every hidden
 // layer, each with its own activation parameters.
 class MLP {
 public:
-    MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t outputs, Activation activation,
-        DType dtype = DType::float32, std::uint64_t seed = 1, WeightInit weights = WeightInit::kaiming);
+    MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t outputs, Activation activation, DType dtype = DType::float32,
+        std::uint64_t seed = 1, WeightInit weights = WeightInit::kaiming);
 
     // The network's output for input x of shape [B, inputs] (the batch size is x's).
     Expr forward(const Expr& x) const;

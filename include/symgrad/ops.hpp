@@ -41,8 +41,7 @@ public:
     Operand(Expr e) : value_(std::move(e)) {}
     // Any number: 2, 0.5, 1e-3f, 3L (a number is stored as a double, then takes the expression's dtype).
     template <class Number>
-        requires std::is_arithmetic_v<Number>
-    Operand(Number v) : value_(static_cast<double>(v)) {}
+    requires std::is_arithmetic_v<Number> Operand(Number v) : value_(static_cast<double>(v)) {}
     Operand(const Cotangent& g) : value_(g.expr()) {}
     bool is_expr() const { return std::holds_alternative<Expr>(value_); }
     const Expr& expr() const { return std::get<Expr>(value_); }
@@ -235,32 +234,26 @@ struct OpInfo {
     std::string_view name;
     std::size_t arity = 0;
     OpClass kind = OpClass::leaf;
-    std::string_view description;                    // one line for listings: "hyperbolic tangent"
+    std::string_view description;  // one line for listings: "hyperbolic tangent"
     std::array<std::string_view, max_arity> operands{};  // operand names in signatures: {"x"}, {"a", "b"}
     // elementwise: the scalar kernels, written once for both types in src/math/ops_kernels.hpp
     ScalarKernel<float> f32 = nullptr;
     ScalarKernel<double> f64 = nullptr;
-    VariantRule variant = nullptr;                   // hook: a cheaper exact form for some operands (pow)
+    VariantRule variant = nullptr;  // hook: a cheaper exact form for some operands (pow)
     // structural: the shape rule and the reference kernel
     ShapeRule shape = nullptr;
     TensorKernel eval = nullptr;
-    VjpRule vjp = nullptr;                           // null: no gradient flows through this op (comparisons, sign)
+    VjpRule vjp = nullptr;  // null: no gradient flows through this op (comparisons, sign)
     // hook of a selecting op (where): its VJP already gives the unselected operand exactly zero, and the reverse
     // sweep keeps that operand's own derivative out of the elements it did not select (autodiff.cpp, masks)
     SelectionRule selects = nullptr;
     PrintForm print{};
-    AttrText attr_text = nullptr;                    // null when the op has no attributes to print
+    AttrText attr_text = nullptr;  // null when the op has no attributes to print
     ExportForms exports{};
     TestRegions test_regions{};
 
     // The scalar kernel for T (float or double).
-    template <class T> constexpr ScalarKernel<T> kernel() const {
-        if constexpr (std::is_same_v<T, float>) {
-            return f32;
-        } else {
-            return f64;
-        }
-    }
+    template <class T> constexpr ScalarKernel<T> kernel() const { return for_element_type<T>(f32, f64); }
     KernelVariant variant_of(const Node& node) const { return variant ? variant(node) : KernelVariant::general; }
 };
 

@@ -12,21 +12,21 @@ namespace symgrad::nn {
 
 // Settings for one group of parameters (Parameter::group): e.g. no weight decay on activation parameters.
 struct GroupSettings {
-    double lr_scale = 1.0;      // the group's learning rate is lr * lr_scale
-    double weight_decay = -1;   // < 0: the optimizer's own
+    double lr_scale = 1.0;  // the group's learning rate is lr * lr_scale
+    double weight_decay = -1;  // < 0: the optimizer's own
 };
 
 struct OptimizerOptions {
     std::string kind = "adam";  // sgd, adam, adamw
     double lr = 1e-2;
-    double momentum = 0.0;      // sgd
-    bool nesterov = false;      // sgd
-    double beta1 = 0.9;         // adam, adamw
+    double momentum = 0.0;  // sgd
+    bool nesterov = false;  // sgd
+    double beta1 = 0.9;  // adam, adamw
     double beta2 = 0.999;
     double eps = 1e-8;
     // sgd and adam: L2, added to the gradient; adamw: decoupled, lr * weight_decay * value subtracted.
     double weight_decay = 0.0;
-    double clip_norm = 0.0;     // > 0: gradients scaled so that their global L2 norm is at most this
+    double clip_norm = 0.0;  // > 0: gradients scaled so that their global L2 norm is at most this
     std::map<std::string, GroupSettings> groups;
 };
 

@@ -52,7 +52,7 @@ struct FunctionInfo {
     std::string name;
     std::size_t min_args;
     std::size_t max_args;
-    std::string signature;    // e.g. "clamp(x, lo, hi)"
+    std::string signature;  // e.g. "clamp(x, lo, hi)"
     std::string description;  // one line
 };
 

@@ -24,7 +24,7 @@ std::span<const RewriteRule> default_rules();
 
 // How far simplify may go. The defaults let every graph we know of reach its fixpoint in a few passes.
 struct SimplifyOptions {
-    std::size_t max_passes = 32;             // passes over the whole graph
+    std::size_t max_passes = 32;  // passes over the whole graph
     std::size_t max_rewrites_per_node = 64;  // rules applied to one node within a pass
 };
 

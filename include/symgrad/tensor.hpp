@@ -8,6 +8,7 @@
 #include <span>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <fmt/format.h>
@@ -33,6 +34,17 @@ public:
 };
 
 enum class DType : std::uint8_t { float32, float64 };
+
+// Of a pair of things for float32 and float64 (a row's scalar kernels, a kernel set's loops), the one for the
+// element type T: the one place that chooses between them by type.
+template <class T, class ForFloat, class ForDouble> constexpr auto for_element_type(ForFloat for_float, ForDouble for_double) {
+    static_assert(std::is_same_v<T, float> || std::is_same_v<T, double>, "symgrad computes in float and double");
+    if constexpr (std::is_same_v<T, float>) {
+        return for_float;
+    } else {
+        return for_double;
+    }
+}
 
 std::string_view dtype_name(DType dtype);
 std::size_t dtype_size(DType dtype);
@@ -130,7 +142,7 @@ public:
 
     Tensor clone() const;
     Tensor reshape(Shape shape) const;  // shares storage
-    Tensor astype(DType dtype) const;   // a copy when the dtype changes
+    Tensor astype(DType dtype) const;  // a copy when the dtype changes
     bool same_storage(const Tensor& other) const { return storage_ == other.storage_; }
 
     // Bitwise equality of shape, dtype and values (so NaN equals NaN with the same payload).

@@ -13,8 +13,8 @@ struct TrainOptions {
     std::int64_t epochs = 100;
     std::int64_t batch = 64;
     OptimizerOptions optimizer;
-    std::uint64_t seed = 1;    // shuffling (the model's initial values have their own seed)
-    std::size_t threads = 1;   // the engine's threads; 0 = one per hardware thread
+    std::uint64_t seed = 1;  // shuffling (the model's initial values have their own seed)
+    std::size_t threads = 1;  // the engine's threads; 0 = one per hardware thread
     // "cosine": the learning rate falls from optimizer.lr to optimizer.lr / 100 along a half cosine over the
     // epochs (the last epochs settle instead of jumping about); "constant": it stays optimizer.lr.
     std::string schedule = "cosine";
@@ -24,11 +24,11 @@ struct TrainOptions {
 };
 
 struct EpochReport {
-    std::int64_t epoch = 0;         // 1-based
-    double train_loss = 0;          // mean over the epoch's batches, weighted by their sizes
-    double test_accuracy = 0;       // in [0, 1]
+    std::int64_t epoch = 0;  // 1-based
+    double train_loss = 0;  // mean over the epoch's batches, weighted by their sizes
+    double test_accuracy = 0;  // in [0, 1]
     double examples_per_second = 0;
-    double seconds = 0;             // the epoch's training time (without the test evaluation)
+    double seconds = 0;  // the epoch's training time (without the test evaluation)
 };
 
 // Trains model on train with cross-entropy; after every epoch evaluates test and calls on_epoch (if given).

@@ -146,7 +146,8 @@ std::int64_t whole_number(std::span<const Expr> args, std::size_t index, const c
                           std::int64_t hi) {
     const Node& node = args[index].node();
     const double value = node.is_scalar_constant() ? node.scalar_value() : 0.5;
-    if (!node.is_scalar_constant() || !(value >= static_cast<double>(lo) && value <= static_cast<double>(hi)) || value != std::trunc(value)) {
+    if (!node.is_scalar_constant() || !(value >= static_cast<double>(lo) && value <= static_cast<double>(hi)) ||
+        value != std::trunc(value)) {
         throw ActivationArgumentError(index, fmt::format("{}'s {} must be a whole number from {} to {}", function, what, lo, hi));
     }
     return static_cast<std::int64_t>(value);
@@ -326,10 +327,12 @@ std::vector<ActivationInfo> make_catalog() {
          .note = "no gradient to x at the bounds (unlike clamp)",
          .min_args = 1,
          .max_args = 3,
-         .build = [](std::span<const Expr> a) {
-             if (a.size() == 2) throw ActivationArgumentError(1, "hardtanh takes x alone (bounds -1 and 1) or x with both bounds lo and hi", false);
-             return a.size() == 1 ? hardtanh(a[0]) : hardtanh(a[0], a[1], a[2]);
-         }},
+         .build =
+             [](std::span<const Expr> a) {
+                 if (a.size() == 2)
+                     throw ActivationArgumentError(1, "hardtanh takes x alone (bounds -1 and 1) or x with both bounds lo and hi", false);
+                 return a.size() == 1 ? hardtanh(a[0]) : hardtanh(a[0], a[1], a[2]);
+             }},
         {.name = "hardsigmoid",
          .signature = "hardsigmoid(x)",
          .formula = "where(x <= -3, 0, where(x >= 3, 1, (x + 3) / 6))",
@@ -415,7 +418,8 @@ std::vector<ActivationInfo> make_catalog() {
         {.name = "srelu",
          .signature = "srelu(x, tl, al, tr, ar)",
          .formula = "where(x >= tr, tr + ar * (x - tr), where(x <= tl, tl + al * (x - tl), x))",
-         .latex = "\\begin{cases} t_r + a_r (x - t_r) & x \\ge t_r \\\\ x & t_l < x < t_r \\\\ t_l + a_l (x - t_l) & x \\le t_l \\end{cases}",
+         .latex =
+             "\\begin{cases} t_r + a_r (x - t_r) & x \\ge t_r \\\\ x & t_l < x < t_r \\\\ t_l + a_l (x - t_l) & x \\le t_l \\end{cases}",
          .params = {P{.name = "tl", .default_value = 0.0, .role = per_unit, .meaning = "the left threshold"},
                     P{.name = "al", .default_value = 0.01, .role = per_unit, .meaning = "the slope left of tl"},
                     P{.name = "tr", .default_value = 1.0, .role = per_unit, .meaning = "the right threshold"},
@@ -435,15 +439,19 @@ std::vector<ActivationInfo> make_catalog() {
          .note = "adaptive piecewise linear (Agostinelli et al. 2015), S hinges from the (a_s, b_s) pairs given",
          .min_args = 1,
          .max_args = many,
-         .build = [](std::span<const Expr> a) {
-             if (a.size() % 2 == 0) throw ActivationArgumentError(a.size() - 1, fmt::format("apl takes x, then pairs a_s, b_s: an odd number of arguments, got {}", a.size()), false);
-             std::vector<Operand> slopes, hinges;
-             for (std::size_t i = 1; i < a.size(); i += 2) {
-                 slopes.push_back(a[i]);
-                 hinges.push_back(a[i + 1]);
-             }
-             return apl(a[0], slopes, hinges);
-         }},
+         .build =
+             [](std::span<const Expr> a) {
+                 if (a.size() % 2 == 0)
+                     throw ActivationArgumentError(
+                         a.size() - 1, fmt::format("apl takes x, then pairs a_s, b_s: an odd number of arguments, got {}", a.size()),
+                         false);
+                 std::vector<Operand> slopes, hinges;
+                 for (std::size_t i = 1; i < a.size(); i += 2) {
+                     slopes.push_back(a[i]);
+                     hinges.push_back(a[i + 1]);
+                 }
+                 return apl(a[0], slopes, hinges);
+             }},
         {.name = "pau",
          .signature = "pau(x, m, n, a0, ..., am, b1, ..., bn)",
          .formula = "(a0 + a1*x + ... + am*x^m) / (1 + abs(b1*x + ... + bn*x^n))",

@@ -111,9 +111,7 @@ Expr unbroadcast(const Expr& e, const Shape& target, const Shape& logical) {
     return result.shape() == target ? result : broadcast_to(result, target);
 }
 
-std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed) {
-    return grad(y, wrt, seed, SweepObserver());
-}
+std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed) { return grad(y, wrt, seed, SweepObserver()); }
 
 std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed, const SweepObserver& observe) {
     if (!y) throw Error("grad: the output is an empty Expr");
@@ -122,8 +120,8 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
     }
     if (seed) {
         if (seed.dtype() != y.dtype()) {
-            throw DTypeError(fmt::format("grad: the seed is {} but the output '{}' is {}", seed.dtype(),
-                                         to_inline_string(y, 80), y.dtype()));
+            throw DTypeError(
+                fmt::format("grad: the seed is {} but the output '{}' is {}", seed.dtype(), to_inline_string(y, 80), y.dtype()));
         }
         if (!broadcastable_to(seed.shape(), y.shape())) {
             throw ShapeError(fmt::format("grad: the seed has shape {}, which does not broadcast to the output's shape {} ('{}')",
@@ -209,9 +207,10 @@ Expr hvp(const Expr& y, const Expr& x, const Expr& v) {
 Expr hessian(const Expr& y, const Expr& x) {
     const std::int64_t n = x.shape().numel();
     if (n > max_hessian_elements) {
-        throw ShapeError(fmt::format("hessian: '{}' has {} elements (shape {}); the symbolic Hessian is built for at most {}; "
-                                     "use hvp() for larger inputs",
-                                     to_inline_string(x, 80), n, x.shape(), max_hessian_elements));
+        throw ShapeError(
+            fmt::format("hessian: '{}' has {} elements (shape {}); the symbolic Hessian is built for at most {}; "
+                        "use hvp() for larger inputs",
+                        to_inline_string(x, 80), n, x.shape(), max_hessian_elements));
     }
     auto dims = x.shape().dims();
     dims.insert(dims.end(), x.shape().begin(), x.shape().end());

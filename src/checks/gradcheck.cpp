@@ -49,8 +49,7 @@ GradcheckReport compare(const std::string& order_name, const Expr& z, std::span<
                 point[name] = moved;
                 return f(point);
             };
-            const double numeric =
-                (8.0 * (at_offset(1) - at_offset(-1)) - (at_offset(2) - at_offset(-2))) / (12.0 * options.eps);
+            const double numeric = (8.0 * (at_offset(1) - at_offset(-1)) - (at_offset(2) - at_offset(-2))) / (12.0 * options.eps);
             point[name] = original;
             const double a = analytic[k].get(i);
             const double error = std::fabs(a - numeric);
@@ -88,8 +87,8 @@ struct Float64Problem {
 Float64Problem prepare(const Expr& y, std::span<const Expr> wrt, const Bindings& at, const char* caller) {
     for (const auto& w : wrt) {
         if (!w || w.op() != Op::variable) {
-            throw Error(fmt::format("{}: it perturbs variables, and '{}' is not a variable", caller,
-                                    w ? to_inline_string(w, 80) : "<empty>"));
+            throw Error(
+                fmt::format("{}: it perturbs variables, and '{}' is not a variable", caller, w ? to_inline_string(w, 80) : "<empty>"));
         }
     }
     std::vector<Expr> roots{y};
@@ -102,9 +101,7 @@ Float64Problem prepare(const Expr& y, std::span<const Expr> wrt, const Bindings&
     return problem;
 }
 
-Expr projection(const Shape& shape, std::uint64_t seed) {
-    return constant(Tensor::normal(shape, 0.0, 1.0, seed, DType::float64));
-}
+Expr projection(const Shape& shape, std::uint64_t seed) { return constant(Tensor::normal(shape, 0.0, 1.0, seed, DType::float64)); }
 
 }  // namespace
 
@@ -114,15 +111,13 @@ GradcheckReport gradcheck(const Expr& y, std::span<const Expr> wrt, const Bindin
     return compare("first order", z, problem.wrt, std::move(problem.point), options);
 }
 
-GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bindings& at,
-                              const GradcheckOptions& options) {
+GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bindings& at, const GradcheckOptions& options) {
     auto problem = prepare(y, wrt, at, "gradgradcheck");
     const auto first = options.random_projection ? grad(problem.y, problem.wrt, projection(problem.y.shape(), options.seed))
                                                  : grad(problem.y, problem.wrt);
     Expr z;
     for (std::size_t k = 0; k < first.size(); ++k) {
-        const Expr term = options.random_projection ? sum(first[k] * projection(first[k].shape(), options.seed + 1 + k))
-                                                    : sum(first[k]);
+        const Expr term = options.random_projection ? sum(first[k] * projection(first[k].shape(), options.seed + 1 + k)) : sum(first[k]);
         z = z ? z + term : term;
     }
     if (!z) z = constant(0.0);
@@ -131,12 +126,12 @@ GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bi
 
 std::string to_string(const GradcheckReport& report) {
     std::string out = fmt::format("gradcheck ({}, float64)\n", report.order);
-    out += fmt::format("{:<12} {:<12} {:>11} {:>11} {:<14} {:>14} {:>14}  {}\n", "variable", "shape", "max abs err",
-                       "max rel err", "worst at", "analytic", "numeric", "result");
+    out += fmt::format("{:<12} {:<12} {:>11} {:>11} {:<14} {:>14} {:>14}  {}\n", "variable", "shape", "max abs err", "max rel err",
+                       "worst at", "analytic", "numeric", "result");
     for (const auto& e : report.entries) {
-        out += fmt::format("{:<12} {:<12} {:>11.3e} {:>11.3e} {:<14} {:>14.8g} {:>14.8g}  {}\n", e.variable,
-                           to_string(e.shape), e.abs_error, e.rel_error, fmt::format("[{}]", fmt::join(e.worst_index, ", ")),
-                           e.analytic, e.numeric, e.passed ? "PASS" : "FAIL");
+        out += fmt::format("{:<12} {:<12} {:>11.3e} {:>11.3e} {:<14} {:>14.8g} {:>14.8g}  {}\n", e.variable, to_string(e.shape),
+                           e.abs_error, e.rel_error, fmt::format("[{}]", fmt::join(e.worst_index, ", ")), e.analytic, e.numeric,
+                           e.passed ? "PASS" : "FAIL");
     }
     out += report.passed ? "PASS" : "FAIL";
     return out;

@@ -33,9 +33,7 @@ struct BenchOptions {
     double memory_limit_gib = 4.0;
 };
 
-double elapsed_ms(Clock::time_point start) {
-    return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
-}
+double elapsed_ms(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
 
 double median(std::vector<double> values) {
     std::sort(values.begin(), values.end());
@@ -47,7 +45,10 @@ double median(std::vector<double> values) {
 class Copier {
 public:
     Copier(std::size_t bytes, std::size_t threads)
-        : from_(bytes, 1), to_(bytes, 0), threads_(threads), start_(static_cast<std::ptrdiff_t>(threads)),
+        : from_(bytes, 1),
+          to_(bytes, 0),
+          threads_(threads),
+          start_(static_cast<std::ptrdiff_t>(threads)),
           finish_(static_cast<std::ptrdiff_t>(threads)) {
         for (std::size_t t = 1; t < threads; ++t) {
             try {
@@ -101,9 +102,7 @@ private:
     std::vector<std::thread> workers_;
 };
 
-double bytes_of(const Shape& shape, DType dtype) {
-    return static_cast<double>(shape.numel()) * static_cast<double>(dtype_size(dtype));
-}
+double bytes_of(const Shape& shape, DType dtype) { return static_cast<double>(shape.numel()) * static_cast<double>(dtype_size(dtype)); }
 
 std::string shape_list(const std::vector<Expr>& vars) {
     std::vector<std::string> parts;
@@ -136,7 +135,8 @@ int run_bench(const BenchOptions& o) {
 
     const double limit = o.memory_limit_gib * 1073741824.0;
     // The programs' peak, and the copy-bandwidth buffers (two of y's size).
-    const double needed = std::max(evaluation_peak_bytes(forward_outputs), evaluation_peak_bytes(backward_outputs)) + 2 * bytes_of(y.shape(), dtype);
+    const double needed =
+        std::max(evaluation_peak_bytes(forward_outputs), evaluation_peak_bytes(backward_outputs)) + 2 * bytes_of(y.shape(), dtype);
     if (needed > limit) {
         throw InputError(fmt::format("these shapes need about {:.3g} GiB, past the memory limit of {} GiB (--memory-limit to change it)",
                                      needed / 1073741824.0, o.memory_limit_gib));
@@ -185,17 +185,28 @@ int run_bench(const BenchOptions& o) {
     if (o.json) {
         nlohmann::json shapes = nlohmann::json::object();
         for (const auto& v : vars) shapes[v.node().attrs().name] = v.shape().dims();
-        const nlohmann::json answer = {
-            {"expr", o.expression}, {"dtype", std::string(dtype_name(dtype))}, {"shape", shapes}, {"output_shape", y.shape().dims()},
-            {"threads", threads}, {"isa", std::string(forward.instruction_set())}, {"repeat", repeat}, {"block", o.block},
-            {"compile_ms", compile_ms}, {"fwd_ms", fwd}, {"bwd_ms", bwd}, {"fwd_bwd_ms", fwd_bwd},
-            {"min_bytes", min_bytes}, {"gbps", gbps}, {"copy_gbps", copy_gbps}, {"bound_ms", bound_ms},
-            {"bound_fraction", bound_ms / fwd_bwd}};
+        const nlohmann::json answer = {{"expr", o.expression},
+                                       {"dtype", std::string(dtype_name(dtype))},
+                                       {"shape", shapes},
+                                       {"output_shape", y.shape().dims()},
+                                       {"threads", threads},
+                                       {"isa", std::string(forward.instruction_set())},
+                                       {"repeat", repeat},
+                                       {"block", o.block},
+                                       {"compile_ms", compile_ms},
+                                       {"fwd_ms", fwd},
+                                       {"bwd_ms", bwd},
+                                       {"fwd_bwd_ms", fwd_bwd},
+                                       {"min_bytes", min_bytes},
+                                       {"gbps", gbps},
+                                       {"copy_gbps", copy_gbps},
+                                       {"bound_ms", bound_ms},
+                                       {"bound_fraction", bound_ms / fwd_bwd}};
         std::cout << answer.dump() << "\n";
         return 0;
     }
-    std::cout << fmt::format("{}\n  {}; {}; {} thread{}; {} kernels; median of {}\n", o.expression, shape_list(vars), dtype_name(dtype), threads,
-                             threads == 1 ? "" : "s", forward.instruction_set(), repeat);
+    std::cout << fmt::format("{}\n  {}; {}; {} thread{}; {} kernels; median of {}\n", o.expression, shape_list(vars), dtype_name(dtype),
+                             threads, threads == 1 ? "" : "s", forward.instruction_set(), repeat);
     std::cout << fmt::format("  compile (grad + simplify + plan) {:>9.3f} ms\n", compile_ms);
     std::cout << fmt::format("  forward                          {:>9.3f} ms\n", fwd);
     std::cout << fmt::format("  backward                         {:>9.3f} ms\n", bwd);
@@ -210,7 +221,8 @@ int run_bench(const BenchOptions& o) {
 
 Action add_bench(CLI::App& app) {
     auto options = std::make_shared<BenchOptions>();
-    CLI::App* sub = app.add_subcommand("bench", "Time the fused engine on an expression, forward and backward, against the bandwidth bound.");
+    CLI::App* sub =
+        app.add_subcommand("bench", "Time the fused engine on an expression, forward and backward, against the bandwidth bound.");
     add_expression_argument(*sub, options->expression);
     add_shape_option(*sub, options->shapes);
     add_dtype_option(*sub, options->dtype);
@@ -219,13 +231,15 @@ Action add_bench(CLI::App& app) {
         ->check(whole_number(1, 1'000'000));
     sub->add_option("--block", options->block, fmt::format("Elements per block of a fused pass (default {})", CompileOptions{}.block))
         ->check(whole_number(1, 1 << 20));
-    sub->add_flag("--json", options->json, "Print one JSON object (keys fwd_ms, bwd_ms, fwd_bwd_ms, gbps, bound_fraction, threads, shape, ...)");
+    sub->add_flag("--json", options->json,
+                  "Print one JSON object (keys fwd_ms, bwd_ms, fwd_bwd_ms, gbps, bound_fraction, threads, shape, ...)");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse shapes that need more GiB than this (default 4)")
         ->check(positive_number());
-    sub->footer("Example:\n  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024 --threads 2\n"
-                "Forward runs y; backward runs the gradients of every variable given an output gradient. The bound is the\n"
-                "time to move the fewest bytes (read the variables, write y; read them and dy, write the gradients) at the\n"
-                "copy bandwidth measured in the same run. Medians over the repetitions.");
+    sub->footer(
+        "Example:\n  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024 --threads 2\n"
+        "Forward runs y; backward runs the gradients of every variable given an output gradient. The bound is the\n"
+        "time to move the fewest bytes (read the variables, write y; read them and dy, write the gradients) at the\n"
+        "copy bandwidth measured in the same run. Medians over the repetitions.");
     return [options] { return run_bench(*options); };
 }
 

@@ -24,8 +24,10 @@ int run_check(const CheckOptions& o) {
     std::int64_t elements = 0;
     for (const auto& v : vars) elements += v.shape().numel();
     if (elements > max_elements) {
-        throw InputError(fmt::format("the variables have {} elements in all; check perturbs each one, so it takes at most {} "
-                                     "(use smaller shapes: a batch of a few rows checks the same formulas)", elements, max_elements));
+        throw InputError(
+            fmt::format("the variables have {} elements in all; check perturbs each one, so it takes at most {} "
+                        "(use smaller shapes: a batch of a few rows checks the same formulas)",
+                        elements, max_elements));
     }
     const auto [lo, hi] = parse_range(o.range, "--range");
     // Each perturbation evaluates the whole graph, gradients included: its memory and its size bound the run.
@@ -39,9 +41,11 @@ int run_check(const CheckOptions& o) {
     constexpr double max_work = 4e9;  // element operations: about a minute at worst
     const double work = 8.0 * static_cast<double>(elements) * graph_elements;  // 4 points, both orders
     if (work > max_work) {
-        throw InputError(fmt::format("check perturbs each of the {} elements of the variables and evaluates a graph of {:.3g} elements each "
-                                     "time ({:.2g} element operations, more than {:.2g}): use smaller shapes, a batch of a few rows checks "
-                                     "the same formulas", elements, graph_elements, work, max_work));
+        throw InputError(
+            fmt::format("check perturbs each of the {} elements of the variables and evaluates a graph of {:.3g} elements each "
+                        "time ({:.2g} element operations, more than {:.2g}): use smaller shapes, a batch of a few rows checks "
+                        "the same formulas",
+                        elements, graph_elements, work, max_work));
     }
     Bindings at;
     std::uint64_t seed = o.seed * 1000;
@@ -66,8 +70,9 @@ Action add_check(CLI::App& app) {
     sub->add_option("--range", options->range, "Interval the random points are drawn from, LO:HI (default -2:2)");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose evaluation needs more GiB than this (default 4)")
         ->check(positive_number());
-    sub->footer("Example:\n  symgrad check 'x * sigmoid(beta * x)' --shape x=8,4 --shape beta=4\n"
-                "Exit status 1 when a check fails.");
+    sub->footer(
+        "Example:\n  symgrad check 'x * sigmoid(beta * x)' --shape x=8,4 --shape beta=4\n"
+        "Exit status 1 when a check fails.");
     return [options] { return run_check(*options); };
 }
 

@@ -1,9 +1,9 @@
 #include "common.hpp"
 
+#include <unistd.h>
 #include <algorithm>
 #include <charconv>
 #include <cmath>
-#include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
@@ -156,7 +156,8 @@ void write_output(const std::string& path, std::string_view content) {
 
 void reject_repeated_names(const std::vector<std::string>& names, std::string_view flag, std::string_view hint) {
     for (std::size_t i = 0; i < names.size(); ++i) {
-        if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) != names.begin() + static_cast<std::ptrdiff_t>(i)) {
+        if (std::find(names.begin(), names.begin() + static_cast<std::ptrdiff_t>(i), names[i]) !=
+            names.begin() + static_cast<std::ptrdiff_t>(i)) {
             throw InputError(fmt::format("{} gives '{}' twice{}", flag, shown(names[i]), hint.empty() ? "" : fmt::format("; {}", hint)));
         }
     }
@@ -191,8 +192,8 @@ CLI::Validator whole_number(std::int64_t lo, std::int64_t hi) {
 void check_memory(std::span<const Expr> outputs, double limit_gib, std::string_view what) {
     const double peak = evaluation_peak_bytes(outputs);
     if (peak > limit_gib * 1073741824.0) {
-        throw InputError(fmt::format("{} would hold {:.3g} GiB at once, past the memory limit of {} GiB (--memory-limit to change it)", what,
-                                     peak / 1073741824.0, limit_gib));
+        throw InputError(fmt::format("{} would hold {:.3g} GiB at once, past the memory limit of {} GiB (--memory-limit to change it)",
+                                     what, peak / 1073741824.0, limit_gib));
     }
 }
 

@@ -21,9 +21,7 @@ public:
 };
 
 // User text as an error message quotes it: at most about 60 bytes, cut between UTF-8 characters, on one line.
-inline std::string shown(std::string_view text) {
-    return detail::excerpt(text);
-}
+inline std::string shown(std::string_view text) { return detail::excerpt(text); }
 
 // What a subcommand does once its arguments are parsed; returns the exit status.
 using Action = std::function<int()>;

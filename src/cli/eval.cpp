@@ -35,8 +35,8 @@ std::string read_request(const std::string& file, double memory_limit_gib) {
         in.read(chunk.data(), static_cast<std::streamsize>(chunk.size()));
         text.append(chunk.data(), static_cast<std::size_t>(in.gcount()));
         if (text.size() > max_bytes) {
-            throw InputError(fmt::format("the request is larger than the memory limit of {} GiB (--memory-limit to change it)",
-                                         memory_limit_gib));
+            throw InputError(
+                fmt::format("the request is larger than the memory limit of {} GiB (--memory-limit to change it)", memory_limit_gib));
         }
     }
     if (in.bad()) throw InputError(fmt::format("reading '{}' failed", shown(file)));
@@ -49,14 +49,16 @@ Action add_eval(CLI::App& app) {
     auto options = std::make_shared<EvalOptions>();
     CLI::App* sub = app.add_subcommand("eval", "Evaluate an expression and its gradients from a JSON request (for scripts).");
     sub->add_option("file", options->file, "The JSON request, or - for stdin")->required();
-    sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse requests whose text, numbers or tensors need more GiB than this (default 1)")
+    sub->add_option("--memory-limit", options->memory_limit_gib,
+                    "Refuse requests whose text, numbers or tensors need more GiB than this (default 1)")
         ->check(positive_number());
-    sub->footer("Example:\n"
-                "  echo '{\"expr\": \"x * sigmoid(beta * x)\", \"dtype\": \"float64\",\n"
-                "         \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}, \"beta\": {\"shape\": [], \"data\": [1]}}}' | symgrad eval -\n"
-                "  {\"grads\":{\"beta\":{\"data\":[0.19661193324148185],\"shape\":[]},\"x\":{...}},\"output\":{...}}\n"
-                "Keys: expr (required), dtype (float32 default, or float64), values, grad_output (default: ones),\n"
-                "wrt (default: every name in values). Non-finite numbers are \"nan\", \"inf\", \"-inf\".");
+    sub->footer(
+        "Example:\n"
+        "  echo '{\"expr\": \"x * sigmoid(beta * x)\", \"dtype\": \"float64\",\n"
+        "         \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}, \"beta\": {\"shape\": [], \"data\": [1]}}}' | symgrad eval -\n"
+        "  {\"grads\":{\"beta\":{\"data\":[0.19661193324148185],\"shape\":[]},\"x\":{...}},\"output\":{...}}\n"
+        "Keys: expr (required), dtype (float32 default, or float64), values, grad_output (default: ones),\n"
+        "wrt (default: every name in values). Non-finite numbers are \"nan\", \"inf\", \"-inf\".");
     return [options] {
         const std::string answer = answer_eval_request(read_request(options->file, options->memory_limit_gib), {options->memory_limit_gib});
         write_output("", answer + "\n");

@@ -76,8 +76,8 @@ public:
             message = fmt::format("{}; last read: '{}'", message.substr(0, last), shown(token));
         }
         const std::string where = path();
-        throw InputError(fmt::format("the request is not valid JSON{}: {}", where.empty() ? "" : " (in " + where + ")",
-                                     detail::excerpt(message, 240)));
+        throw InputError(
+            fmt::format("the request is not valid JSON{}: {}", where.empty() ? "" : " (in " + where + ")", detail::excerpt(message, 240)));
     }
 
 private:
@@ -90,8 +90,10 @@ private:
 
     bool scalar(bool result) {
         if (++values_ > max_values_) {
-            throw InputError(fmt::format("{}: the request holds more than {} values, past the memory limit of {} GiB "
-                                         "(--memory-limit to change it)", path_or_request(), max_values_, memory_limit_gib_));
+            throw InputError(
+                fmt::format("{}: the request holds more than {} values, past the memory limit of {} GiB "
+                            "(--memory-limit to change it)",
+                            path_or_request(), max_values_, memory_limit_gib_));
         }
         next();
         return result;
@@ -185,8 +187,8 @@ double number_of(const json& v, const std::string& where, std::size_t index) {
         if (s == "inf") return std::numeric_limits<double>::infinity();
         if (s == "-inf") return -std::numeric_limits<double>::infinity();
     }
-    throw InputError(fmt::format("{}.data[{}] is {}, not a number (non-finite numbers are \"nan\", \"inf\", \"-inf\")", where,
-                                 index, describe(v)));
+    throw InputError(
+        fmt::format("{}.data[{}] is {}, not a number (non-finite numbers are \"nan\", \"inf\", \"-inf\")", where, index, describe(v)));
 }
 
 struct TensorSpec {
@@ -195,15 +197,16 @@ struct TensorSpec {
 };
 
 TensorSpec tensor_spec(const json& j, const std::string& where) {
-    if (!j.is_object()) throw InputError(fmt::format("{} must be an object {{\"shape\": [...], \"data\": [...]}}, not {}", where, describe(j)));
+    if (!j.is_object())
+        throw InputError(fmt::format("{} must be an object {{\"shape\": [...], \"data\": [...]}}, not {}", where, describe(j)));
     check_keys(j, {"shape", "data"}, where);
     if (!j.contains("shape")) throw InputError(fmt::format("{} has no \"shape\"", where));
     if (!j.contains("data")) throw InputError(fmt::format("{} has no \"data\" array", where));
     if (!j["data"].is_array()) throw InputError(fmt::format("{}.data must be an array of numbers, not {}", where, describe(j["data"])));
     TensorSpec spec{shape_of(j["shape"], where), &j["data"]};
     if (static_cast<std::int64_t>(spec.data->size()) != spec.shape.numel()) {
-        throw InputError(fmt::format("{}: shape {} holds {} numbers but \"data\" has {}", where, spec.shape, spec.shape.numel(),
-                                     spec.data->size()));
+        throw InputError(
+            fmt::format("{}: shape {} holds {} numbers but \"data\" has {}", where, spec.shape, spec.shape.numel(), spec.data->size()));
     }
     return spec;
 }
@@ -264,8 +267,10 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
     auto account = [&](const Shape& shape, const std::string& what) {
         total_bytes += static_cast<double>(shape.numel()) * element_bytes;
         if (total_bytes > limit_bytes) {
-            throw InputError(fmt::format("{} (shape {}) takes the request past the memory limit of {} GiB "
-                                         "(--memory-limit to change it)", what, shape, limits.memory_limit_gib));
+            throw InputError(
+                fmt::format("{} (shape {}) takes the request past the memory limit of {} GiB "
+                            "(--memory-limit to change it)",
+                            what, shape, limits.memory_limit_gib));
         }
     };
 
@@ -277,9 +282,12 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
         }
         for (const auto& [name, value] : request["values"].items()) {
             const std::string where = fmt::format("values[\"{}\"]", shown(name));
-            if (!is_identifier(name) || std::find(std::begin(reserved_constants), std::end(reserved_constants), name) != std::end(reserved_constants)) {
-                throw InputError(fmt::format("{}: \"{}\" is not a variable name (letters, digits and _, not starting with a digit; "
-                                             "not pi, inf or nan)", where, shown(name)));
+            if (!is_identifier(name) ||
+                std::find(std::begin(reserved_constants), std::end(reserved_constants), name) != std::end(reserved_constants)) {
+                throw InputError(
+                    fmt::format("{}: \"{}\" is not a variable name (letters, digits and _, not starting with a digit; "
+                                "not pi, inf or nan)",
+                                where, shown(name)));
             }
             TensorSpec spec = tensor_spec(value, where);
             account(spec.shape, where);

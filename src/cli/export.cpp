@@ -1,6 +1,6 @@
 // symgrad export EXPR --to torch|cpp [--name N] [--param NAME=POLICY:INIT ...] [--input x] [-o FILE]
-#include "common.hpp"
 #include "symgrad/export.hpp"
+#include "common.hpp"
 
 namespace symgrad::cli {
 
@@ -58,9 +58,10 @@ Action add_export(CLI::App& app) {
     add_param_spec_option(*sub, o->params);
     sub->add_option("--input", o->input, "The input variable (default x)");
     sub->add_option("-o,--output", o->output, "The file to write (default: stdout)");
-    sub->footer("Examples:\n"
-                "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
-                "  symgrad export 'swish(x, beta)' --to cpp --name swish --param beta=per-unit:1.0 -o swish.hpp");
+    sub->footer(
+        "Examples:\n"
+        "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
+        "  symgrad export 'swish(x, beta)' --to cpp --name swish --param beta=per-unit:1.0 -o swish.hpp");
     return [o] { return run_export(*o); };
 }
 

@@ -37,9 +37,10 @@ bool on_path(const std::string& program) {
 // Runs Graphviz's dot on the DOT text and returns what it printed.
 std::string render_with_dot(const std::string& dot_text, const std::string& format) {
     if (!on_path("dot")) {
-        throw InputError(fmt::format("--format {} needs Graphviz's 'dot', which is not installed "
-                                     "(Debian: apt-get install graphviz); --format dot prints the graph as text",
-                                     format));
+        throw InputError(
+            fmt::format("--format {} needs Graphviz's 'dot', which is not installed "
+                        "(Debian: apt-get install graphviz); --format dot prints the graph as text",
+                        format));
     }
     int to_child[2];
     int from_child[2];
@@ -99,10 +100,13 @@ std::string render_with_dot(const std::string& dot_text, const std::string& form
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (timed_out) {
-        throw InputError(fmt::format("Graphviz's dot did not finish the layout within {} s; --format dot prints the graph as text, "
-                                     "or draw a smaller expression", limit_seconds));
+        throw InputError(
+            fmt::format("Graphviz's dot did not finish the layout within {} s; --format dot prints the graph as text, "
+                        "or draw a smaller expression",
+                        limit_seconds));
     }
-    if (WIFSIGNALED(status)) throw InputError(fmt::format("Graphviz's dot was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status))));
+    if (WIFSIGNALED(status))
+        throw InputError(fmt::format("Graphviz's dot was killed by signal {} ({})", WTERMSIG(status), strsignal(WTERMSIG(status))));
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
         throw InputError(fmt::format("Graphviz's dot failed to render the graph (exit status {}{})", WEXITSTATUS(status),
                                      written < dot_text.size() ? ", before it read the whole graph" : ""));
@@ -132,9 +136,7 @@ int run_graph(const GraphOptions& o) {
         auto forward = std::make_shared<std::unordered_set<const Node*>>();
         const Expr y_roots[] = {roots[0]};
         for (const Node* node : topo_order(y_roots)) forward->insert(node);
-        options.fill_color = [forward](const Node& node) {
-            return std::string(forward->contains(&node) ? "#cfe2f3" : "#f4cccc");
-        };
+        options.fill_color = [forward](const Node& node) { return std::string(forward->contains(&node) ? "#cfe2f3" : "#f4cccc"); };
     }
     std::string dot_text = to_dot(roots, options);
     if (o.with_grad) {
@@ -146,8 +148,10 @@ int run_graph(const GraphOptions& o) {
         const std::size_t nodes = index_graph(roots).size();  // to_dot draws each node of the graph once
         constexpr std::size_t max_drawn = 250;
         if (nodes > max_drawn) {
-            throw InputError(fmt::format("the graph has {} nodes; Graphviz lays out at most {} in reasonable time: --format dot prints it "
-                                         "as text, or draw a smaller expression", nodes, max_drawn));
+            throw InputError(
+                fmt::format("the graph has {} nodes; Graphviz lays out at most {} in reasonable time: --format dot prints it "
+                            "as text, or draw a smaller expression",
+                            nodes, max_drawn));
         }
     }
     write_output(o.output, o.format == "dot" ? dot_text : render_with_dot(dot_text, o.format));

@@ -15,9 +15,9 @@ struct ListOptions {
 
 std::string_view role_name(ParameterRole role) {
     switch (role) {
-        case ParameterRole::per_unit: return "learned per unit";
-        case ParameterRole::shared: return "learned, shared";
-        case ParameterRole::fixed: return "fixed";
+    case ParameterRole::per_unit: return "learned per unit";
+    case ParameterRole::shared: return "learned, shared";
+    case ParameterRole::fixed: return "fixed";
     }
     return "";
 }
@@ -38,7 +38,8 @@ std::string text_entry(const ActivationInfo& a) {
 
 std::string markdown_entry(const ActivationInfo& a) {
     std::string out = fmt::format("### {}\n\n`{}`\n\n$$ {} $$\n\n- formula: `{}`\n", a.name, a.signature, a.latex, a.formula);
-    for (const auto& p : a.params) out += fmt::format("- parameter `{}`: default {:g}, {}; {}\n", p.name, p.default_value, role_name(p.role), p.meaning);
+    for (const auto& p : a.params)
+        out += fmt::format("- parameter `{}`: default {:g}, {}; {}\n", p.name, p.default_value, role_name(p.role), p.meaning);
     out += fmt::format("- PyTorch: {}\n", a.torch.empty() ? "none" : fmt::format("`{}`", a.torch));
     if (!a.note.empty()) out += fmt::format("- {}\n", a.note);
     return out + "\n";
@@ -73,9 +74,10 @@ int run_list(const ListOptions& o) {
         return 0;
     }
     if (o.format == "text" && o.name.empty()) {
-        std::cout << fmt::format("{} built-in activations; each is a function of the expression language and of the C++ API "
-                                 "(symgrad/activations.hpp).\n'symgrad list NAME' shows one.\n\n",
-                                 shown.size());
+        std::cout << fmt::format(
+            "{} built-in activations; each is a function of the expression language and of the C++ API "
+            "(symgrad/activations.hpp).\n'symgrad list NAME' shows one.\n\n",
+            shown.size());
     }
     for (std::size_t i = 0; i < shown.size(); ++i) {
         if (o.format == "markdown") {
@@ -91,7 +93,8 @@ int run_list(const ListOptions& o) {
 
 Action add_list(CLI::App& app) {
     auto options = std::make_shared<ListOptions>();
-    CLI::App* sub = app.add_subcommand("list", "List the built-in activations: formulas (text and LaTeX), parameters, PyTorch equivalents.");
+    CLI::App* sub =
+        app.add_subcommand("list", "List the built-in activations: formulas (text and LaTeX), parameters, PyTorch equivalents.");
     sub->add_option("name", options->name, "Show this activation only");
     sub->add_option("--format", options->format, "text (default), markdown or json")->check(CLI::IsMember({"text", "markdown", "json"}));
     sub->footer("Examples:\n  symgrad list\n  symgrad list swish\n  symgrad plot 'swish(x, beta)' --param beta=0.5,1,4 -o swish.svg");

@@ -53,18 +53,20 @@ int main(int argc, char** argv) {
         return fmt::format("symgrad {}\nkernels: {} (this CPU runs: {}; SYMGRAD_ISA chooses another)", symgrad::version, kernels,
                            fmt::join(symgrad::available_instruction_sets(), ", "));
     });
-    app.footer("Examples:\n"
-               "  symgrad grad 'x * sigmoid(beta * x)'\n"
-               "  symgrad check 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4\n"
-               "  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg\n"
-               "  echo '{\"expr\": \"x * sigmoid(x)\", \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}}}' | symgrad eval -\n"
-               "  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024\n"
-               "  symgrad train --act swish_beta --data spirals\n"
-               "  symgrad list\n"
-               "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
-               "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
+    app.footer(
+        "Examples:\n"
+        "  symgrad grad 'x * sigmoid(beta * x)'\n"
+        "  symgrad check 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4\n"
+        "  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg\n"
+        "  echo '{\"expr\": \"x * sigmoid(x)\", \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}}}' | symgrad eval -\n"
+        "  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024\n"
+        "  symgrad train --act swish_beta --data spirals\n"
+        "  symgrad list\n"
+        "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
+        "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
     std::vector<std::pair<CLI::App*, Action>> actions;
-    for (auto add : {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench, add_train, add_predict, add_list, add_export}) {
+    for (auto add :
+         {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench, add_train, add_predict, add_list, add_export}) {
         Action action = add(app);
         actions.emplace_back(app.get_subcommands({}).back(), std::move(action));
     }

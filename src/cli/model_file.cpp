@@ -22,9 +22,7 @@ std::vector<double> numbers_of(const std::string& text, const std::string& what)
 
 }  // namespace
 
-std::string_view weight_init_name(nn::WeightInit init) {
-    return init == nn::WeightInit::xavier ? "xavier" : "kaiming";
-}
+std::string_view weight_init_name(nn::WeightInit init) { return init == nn::WeightInit::xavier ? "xavier" : "kaiming"; }
 
 std::optional<nn::WeightInit> weight_init_named(std::string_view name) {
     for (const nn::WeightInit init : {nn::WeightInit::kaiming, nn::WeightInit::xavier}) {
@@ -34,21 +32,15 @@ std::optional<nn::WeightInit> weight_init_named(std::string_view name) {
 }
 
 std::string param_spec_text(const nn::ParamSpec& spec) {
-    const std::string policy = spec.policy == nn::Policy::shared        ? "shared"
-                               : spec.policy == nn::Policy::per_unit    ? "per-unit"
-                               : spec.policy == nn::Policy::per_channel ? "per-channel"
-                                                                        : fmt::format("[{}]", fmt::join(spec.shape.dims(), ","));
+    const std::string policy = spec.policy == nn::Policy::shared ? "shared"
+        : spec.policy == nn::Policy::per_unit                    ? "per-unit"
+        : spec.policy == nn::Policy::per_channel                 ? "per-channel"
+                                                                 : fmt::format("[{}]", fmt::join(spec.shape.dims(), ","));
     std::string init;
     switch (spec.init.kind) {
-    case nn::Init::Kind::uniform:
-        init = fmt::format("uniform({:.17g},{:.17g})", spec.init.a, spec.init.b);
-        break;
-    case nn::Init::Kind::normal:
-        init = fmt::format("normal({:.17g},{:.17g})", spec.init.a, spec.init.b);
-        break;
-    case nn::Init::Kind::constant:
-        init = fmt::format("{:.17g}", spec.init.a);
-        break;
+    case nn::Init::Kind::uniform: init = fmt::format("uniform({:.17g},{:.17g})", spec.init.a, spec.init.b); break;
+    case nn::Init::Kind::normal: init = fmt::format("normal({:.17g},{:.17g})", spec.init.a, spec.init.b); break;
+    case nn::Init::Kind::constant: init = fmt::format("{:.17g}", spec.init.a); break;
     }
     return policy + ":" + init;
 }
@@ -100,7 +92,8 @@ SavedModel load_model(const std::string& path) {
         if (it == m.end()) throw InputError(fmt::format("'{}' is not a symgrad model checkpoint: its metadata has no '{}'", path, key));
         return it->second;
     };
-    if (get("format") != "symgrad.mlp.1") throw InputError(fmt::format("'{}' holds a model of format '{}', not symgrad.mlp.1", path, get("format")));
+    if (get("format") != "symgrad.mlp.1")
+        throw InputError(fmt::format("'{}' holds a model of format '{}', not symgrad.mlp.1", path, get("format")));
     const std::string where = fmt::format("'{}' metadata", path);
     ModelRecipe& r = saved.recipe;
     r.activation_name = get("activation.name");
@@ -135,9 +128,10 @@ SavedModel load_model(const std::string& path) {
         double stored = 0;
         for (const auto& [name, t] : saved.checkpoint.tensors) stored += static_cast<double>(t.numel());
         if (described > stored) {
-            throw InputError(fmt::format("{} describes layers of {:.0f} weights (inputs {}, hidden {}, classes {}) but the file holds {:.0f} "
-                                         "numbers: it does not fit its tensors", where, described, r.inputs, fmt::join(r.hidden, ","), r.classes,
-                                         stored));
+            throw InputError(
+                fmt::format("{} describes layers of {:.0f} weights (inputs {}, hidden {}, classes {}) but the file holds {:.0f} "
+                            "numbers: it does not fit its tensors",
+                            where, described, r.inputs, fmt::join(r.hidden, ","), r.classes, stored));
         }
     }
     const auto dtype = dtype_named(get("model.dtype"));
@@ -228,8 +222,9 @@ void restore_parameters(nn::MLP& model, const io::Checkpoint& checkpoint, const 
             throw InputError(fmt::format("'{}' does not fit the model: it has no tensor '{}' (shape {})", path, p.name, p.value.shape()));
         }
         if (it->second.shape() != p.value.shape() || it->second.dtype() != p.value.dtype()) {
-            throw InputError(fmt::format("'{}' does not fit the model: tensor '{}' is {} {} in the file but {} {} in the model", path, p.name,
-                                         dtype_name(it->second.dtype()), it->second.shape(), dtype_name(p.value.dtype()), p.value.shape()));
+            throw InputError(fmt::format("'{}' does not fit the model: tensor '{}' is {} {} in the file but {} {} in the model", path,
+                                         p.name, dtype_name(it->second.dtype()), it->second.shape(), dtype_name(p.value.dtype()),
+                                         p.value.shape()));
         }
         // In place: the model's bindings share this storage.
         for (std::int64_t i = 0; i < p.value.numel(); ++i) p.value.set(i, it->second.get(i));

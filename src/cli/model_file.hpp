@@ -21,14 +21,14 @@ struct ModelRecipe {
     std::int64_t inputs = 0;
     std::int64_t classes = 0;
     DType dtype = DType::float32;
-    std::string data;    // a built-in dataset's name, or a CSV file's path
+    std::string data;  // a built-in dataset's name, or a CSV file's path
     std::string target;  // the CSV file's class column
     std::int64_t examples = 0;
     double test_fraction = 0.2;
     std::uint64_t seed = 1;
     std::vector<std::string> feature_names;  // the columns the model reads, in order (empty in files before 0.2)
-    std::vector<std::string> class_names;    // what its outputs mean, in order (empty in files before 0.2)
-    std::vector<double> mean;    // the standardizer fitted on the training set
+    std::vector<std::string> class_names;  // what its outputs mean, in order (empty in files before 0.2)
+    std::vector<double> mean;  // the standardizer fitted on the training set
     std::vector<double> stddev;
     std::int64_t epochs_done = 0;
     std::string optimizer;  // whose state the file holds

@@ -25,8 +25,8 @@ struct Curve {
     std::vector<double> df;
 };
 
-using svg::ticks;
 using svg::escape_xml;
+using svg::ticks;
 
 // The range of the finite values, widened a little (and made nonempty).
 std::pair<double, double> value_range(const std::vector<Curve>& curves, bool derivative) {
@@ -51,8 +51,7 @@ std::pair<double, double> value_range(const std::vector<Curve>& curves, bool der
 
 using svg::colours;
 
-std::string render(const std::string& title, const std::vector<double>& xs, const std::vector<Curve>& curves,
-                   const std::string& variable) {
+std::string render(const std::string& title, const std::vector<double>& xs, const std::vector<Curve>& curves, const std::string& variable) {
     constexpr double width = 760;
     constexpr double panel_height = 300;
     constexpr double left = 70;
@@ -78,21 +77,25 @@ std::string render(const std::string& title, const std::vector<double>& xs, cons
         const double lo = range.first;
         const double hi = range.second;
         auto sy = [&](double v) { return y0 + panel_height - (v - lo) / (hi - lo) * panel_height; };
-        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", left, y0,
-                           plot_width, panel_height);
+        svg += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", left, y0, plot_width,
+                           panel_height);
         for (double t : ticks(lo, hi)) {
-            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"#ddd\"/>\n", left, left + plot_width, sy(t), sy(t));
+            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"#ddd\"/>\n", left, left + plot_width, sy(t),
+                               sy(t));
             svg += fmt::format("<text x=\"{}\" y=\"{:.2f}\" text-anchor=\"end\">{:g}</text>\n", left - 6, sy(t) + 4, t);
         }
         for (double t : ticks(x_lo, x_hi)) {
-            svg += fmt::format("<line x1=\"{:.2f}\" x2=\"{:.2f}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>\n", sx(t), sx(t), y0, y0 + panel_height);
+            svg += fmt::format("<line x1=\"{:.2f}\" x2=\"{:.2f}\" y1=\"{}\" y2=\"{}\" stroke=\"#ddd\"/>\n", sx(t), sx(t), y0,
+                               y0 + panel_height);
             svg += fmt::format("<text x=\"{:.2f}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", sx(t), y0 + panel_height + 16, t);
         }
         if (lo < 0 && hi > 0) {
-            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"#888\"/>\n", left, left + plot_width, sy(0), sy(0));
+            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{:.2f}\" y2=\"{:.2f}\" stroke=\"#888\"/>\n", left, left + plot_width, sy(0),
+                               sy(0));
         }
         if (x_lo < 0 && x_hi > 0) {
-            svg += fmt::format("<line x1=\"{:.2f}\" x2=\"{:.2f}\" y1=\"{}\" y2=\"{}\" stroke=\"#888\"/>\n", sx(0), sx(0), y0, y0 + panel_height);
+            svg += fmt::format("<line x1=\"{:.2f}\" x2=\"{:.2f}\" y1=\"{}\" y2=\"{}\" stroke=\"#888\"/>\n", sx(0), sx(0), y0,
+                               y0 + panel_height);
         }
         const std::string label = derivative ? fmt::format("df/d{}", variable) : "f";
         svg += fmt::format("<text x=\"18\" y=\"{}\" transform=\"rotate(-90 18 {})\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
@@ -128,8 +131,8 @@ std::string render(const std::string& title, const std::vector<double>& xs, cons
                            left + 10, top + 10, box_width, box_height);
         for (std::size_t c = 0; c < curves.size(); ++c) {
             const double y = top + 26 + 18.0 * static_cast<double>(c);
-            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n", left + 18, left + 42, y - 4,
-                               y - 4, colours[c % std::size(colours)]);
+            svg += fmt::format("<line x1=\"{}\" x2=\"{}\" y1=\"{}\" y2=\"{}\" stroke=\"{}\" stroke-width=\"3\"/>\n", left + 18, left + 42,
+                               y - 4, y - 4, colours[c % std::size(colours)]);
             svg += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", left + 50, y, escape_xml(curves[c].label));
         }
     }
@@ -166,9 +169,10 @@ int run_plot(const PlotOptions& o) {
             depends[i] = &node == plotted->get();
             for (auto operand : index.operands(i)) depends[i] = depends[i] || depends[operand];
             if (depends[i] && !node.is_leaf() && op_info(node.op()).kind != OpClass::elementwise && node.op() != Op::broadcast_to) {
-                throw InputError(fmt::format("plot draws elementwise expressions, and '{}' uses {}, which mixes the values of different "
-                                             "points (its f and df/dx would depend on the plot's sampling)",
-                                             shown(o.expression), op_info(node.op()).name));
+                throw InputError(
+                    fmt::format("plot draws elementwise expressions, and '{}' uses {}, which mixes the values of different "
+                                "points (its f and df/dx would depend on the plot's sampling)",
+                                shown(o.expression), op_info(node.op()).name));
             }
         }
     }
@@ -176,7 +180,8 @@ int run_plot(const PlotOptions& o) {
     std::vector<std::string> param_names;
     for (const auto& spec : o.params) {
         auto param = parse_named_values(spec, "--param");
-        if (param.first == o.variable) throw InputError(fmt::format("--param '{}': '{}' is the plotted variable", shown(spec), shown(param.first)));
+        if (param.first == o.variable)
+            throw InputError(fmt::format("--param '{}': '{}' is the plotted variable", shown(spec), shown(param.first)));
         param_names.push_back(param.first);
         params.push_back(std::move(param));
     }
@@ -196,8 +201,8 @@ int run_plot(const PlotOptions& o) {
     std::size_t combinations = 1;
     for (const auto& p : params) combinations *= p.second.size();
     if (combinations > std::size(colours)) {
-        throw InputError(fmt::format("{} curves are too many to tell apart; give at most {} parameter combinations", combinations,
-                                     std::size(colours)));
+        throw InputError(
+            fmt::format("{} curves are too many to tell apart; give at most {} parameter combinations", combinations, std::size(colours)));
     }
 
     std::vector<double> xs(static_cast<std::size_t>(o.points));

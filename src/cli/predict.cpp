@@ -45,7 +45,8 @@ int run_predict(const PredictOptions& o) {
     }
     const data::Standardizer standardizer{r.mean, r.stddev};
     test = standardizer.apply(test);
-    std::cout << fmt::format("model: {} (activation {} = {}, trained {} epochs)\n", o.file, r.activation_name, r.activation_text, r.epochs_done);
+    std::cout << fmt::format("model: {} (activation {} = {}, trained {} epochs)\n", o.file, r.activation_name, r.activation_text,
+                             r.epochs_done);
     std::cout << fmt::format("evaluated on {}\n", what);
     std::cout << fmt::format("test accuracy: {:.1f}%\n", 100.0 * nn::accuracy(model, test, o.threads));
     return 0;
@@ -59,8 +60,7 @@ Action add_predict(CLI::App& app) {
     sub->add_option("file", o->file, "The saved model")->required();
     sub->add_option("--data", o->data, "Evaluate on new examples of this built-in dataset (default: the training set's held-out part)");
     sub->add_option("--target", o->target, "The class column, when --data is a CSV file");
-    sub->add_option("--examples", o->examples, "How many new examples (10 to 1,000,000)")
-        ->check(whole_number(10, 1'000'000));
+    sub->add_option("--examples", o->examples, "How many new examples (10 to 1,000,000)")->check(whole_number(10, 1'000'000));
     sub->add_option("--seed", o->seed, "Seed of the new examples (default: the training seed + 1)")->check(whole_number(0, INT64_MAX));
     add_threads_option(*sub, o->threads);
     sub->footer("Example:\n  symgrad train --data spirals -o spirals.safetensors && symgrad predict spirals.safetensors");

@@ -18,9 +18,7 @@ struct TraceOptions {
 };
 
 // A number as the trace prints it; NaN's sign bit means nothing, so never "-nan".
-std::string number_text(double v) {
-    return std::isnan(v) ? "nan" : fmt::format("{:.6g}", v);
-}
+std::string number_text(double v) { return std::isnan(v) ? "nan" : fmt::format("{:.6g}", v); }
 
 std::string value_text(const Tensor& t) {
     if (t.rank() == 0) return number_text(t.get(0));
@@ -50,15 +48,15 @@ Bindings bindings_from(const std::vector<std::string>& specs, const std::vector<
         if (found == nullptr) throw InputError(fmt::format("--at '{}': the expression has no variable '{}'", spec, name));
         const Shape& shape = found->shape();
         if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
-            throw InputError(fmt::format("--at '{}': '{}' has shape {} ({} values) but {} value{} given (set its shape with --shape)",
-                                         spec, name, shape, shape.numel(), values.size(), values.size() == 1 ? " is" : "s are"));
+            throw InputError(fmt::format("--at '{}': '{}' has shape {} ({} values) but {} value{} given (set its shape with --shape)", spec,
+                                         name, shape, shape.numel(), values.size(), values.size() == 1 ? " is" : "s are"));
         }
         at[name] = Tensor::from_values(shape, values);
     }
     for (const auto& v : vars) {
         if (!at.contains(v.node().attrs().name)) {
-            throw InputError(fmt::format("variable '{}' has no value: give one with --at {}=...", v.node().attrs().name,
-                                         v.node().attrs().name));
+            throw InputError(
+                fmt::format("variable '{}' has no value: give one with --at {}=...", v.node().attrs().name, v.node().attrs().name));
         }
     }
     return at;
@@ -76,9 +74,10 @@ int run_trace(const TraceOptions& o) {
         held += static_cast<double>(index.node(i)->shape().numel()) * static_cast<double>(dtype_size(index.node(i)->dtype()));
     }
     if (3 * held > o.memory_limit_gib * 1073741824.0) {  // values, adjoints and the contributions shown
-        throw InputError(fmt::format("tracing this expression would hold about {:.3g} GiB (every value and adjoint is kept), past the "
-                                     "memory limit of {} GiB (--memory-limit to change it; a trace is read best on small shapes)",
-                                     3 * held / 1073741824.0, o.memory_limit_gib));
+        throw InputError(
+            fmt::format("tracing this expression would hold about {:.3g} GiB (every value and adjoint is kept), past the "
+                        "memory limit of {} GiB (--memory-limit to change it; a trace is read best on small shapes)",
+                        3 * held / 1073741824.0, o.memory_limit_gib));
     }
     const auto values = evaluate_all(roots, at);
 
@@ -178,7 +177,8 @@ int run_trace(const TraceOptions& o) {
         const Node& node = *step.node;
         const std::size_t i = index.position(&node);
         if (step.operand == SweepStep::node_step) {
-            std::cout << fmt::format("  {} = {}    adjoint {}\n", names[i], to_inline_string(written(i), 80), value_text(numbers[shown[s].adjoint]));
+            std::cout << fmt::format("  {} = {}    adjoint {}\n", names[i], to_inline_string(written(i), 80),
+                                     value_text(numbers[shown[s].adjoint]));
             if (!step.has_rule) std::cout << fmt::format("      {} passes no gradient to its operands\n", op_info(node.op()).name);
             continue;
         }
@@ -196,8 +196,8 @@ int run_trace(const TraceOptions& o) {
         const Shape& operand_shape = index.node(operand)->shape();
         std::string summed;
         if (step.logical != operand_shape) {
-            summed = fmt::format(" (summed over the axes along which {} {} was broadcast to {})", names[operand], operand_shape,
-                                 step.logical);
+            summed =
+                fmt::format(" (summed over the axes along which {} {} was broadcast to {})", names[operand], operand_shape, step.logical);
         }
         if (step.mask) {
             // Where the adjoint came only through a where() branch that was not selected, the product is 0, even
@@ -228,8 +228,9 @@ Action add_trace(CLI::App& app) {
     add_shape_option(*sub, options->shapes);
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose trace needs more GiB than this (default 4)")
         ->check(positive_number());
-    sub->footer("Example:\n  symgrad trace 'x * sigmoid(beta * x)' --at x=1.5 --at beta=2\n"
-                "  symgrad trace 'x * beta' --shape x=2,2 --shape beta=2 --at x=1,2,3,4 --at beta=10,20");
+    sub->footer(
+        "Example:\n  symgrad trace 'x * sigmoid(beta * x)' --at x=1.5 --at beta=2\n"
+        "  symgrad trace 'x * beta' --shape x=2,2 --shape beta=2 --at x=1,2,3,4 --at beta=10,20");
     return [options] { return run_trace(*options); };
 }
 

@@ -69,7 +69,8 @@ nn::Activation activation_of(const TrainCliOptions& o) {
             for (const auto& param : o.params) {
                 auto it = std::find_if(specs.begin(), specs.end(), [&](const nn::ParamSpec& s) { return s.name == param.spec.name; });
                 if (it == specs.end()) {
-                    throw InputError(fmt::format("--param '{}': the activation '{}' has no parameter '{}'", param.text, o.act, param.spec.name));
+                    throw InputError(
+                        fmt::format("--param '{}': the activation '{}' has no parameter '{}'", param.text, o.act, param.spec.name));
                 }
                 *it = param.spec;
             }
@@ -79,7 +80,7 @@ nn::Activation activation_of(const TrainCliOptions& o) {
     }
     // A bare name that is not a built-in one is a mistyped name, not an expression in a variable of that name.
     const bool bare_name = !o.act.empty() && o.act != "x" &&
-                           std::all_of(o.act.begin(), o.act.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+        std::all_of(o.act.begin(), o.act.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
     if (bare_name) nn::Activation::builtin(o.act);  // throws: unknown activation, and the list
     std::vector<nn::ParamSpec> specs;
     for (const auto& param : o.params) specs.push_back(param.spec);
@@ -115,7 +116,8 @@ Summary summarize(const Tensor& t) {
 
 int run_train(const TrainCliOptions& o) {
     if (o.examples < 10 || o.examples > 1'000'000) throw InputError(fmt::format("--examples {}: choose 10 to 1,000,000", o.examples));
-    if (!(o.test_fraction > 0 && o.test_fraction < 1)) throw InputError(fmt::format("--test-fraction {}: choose a number between 0 and 1", o.test_fraction));
+    if (!(o.test_fraction > 0 && o.test_fraction < 1))
+        throw InputError(fmt::format("--test-fraction {}: choose a number between 0 and 1", o.test_fraction));
     if (o.epochs < 1 || o.epochs > 1'000'000) throw InputError(fmt::format("--epochs {}: choose 1 to 1,000,000", o.epochs));
     if (o.batch < 1) throw InputError(fmt::format("--batch {}: choose at least 1", o.batch));
     // Output paths are checked before the run, not after it.
@@ -127,16 +129,18 @@ int run_train(const TrainCliOptions& o) {
     SavedModel saved;
     if (!o.resume.empty()) {
         if (!o.model_flags_given.empty()) {
-            throw InputError(fmt::format("--resume takes the model and its data from '{}': drop {}", o.resume, fmt::join(o.model_flags_given, ", ")));
+            throw InputError(
+                fmt::format("--resume takes the model and its data from '{}': drop {}", o.resume, fmt::join(o.model_flags_given, ", ")));
         }
         saved = load_model(o.resume);
         recipe = saved.recipe;
         if (recipe.optimizer != o.optimizer) {
-            throw InputError(fmt::format("'{}' holds the state of {}, not {}: resume with --optimizer {}", o.resume, recipe.optimizer, o.optimizer,
-                                         recipe.optimizer));
+            throw InputError(fmt::format("'{}' holds the state of {}, not {}: resume with --optimizer {}", o.resume, recipe.optimizer,
+                                         o.optimizer, recipe.optimizer));
         }
         if (recipe.epochs_done >= o.epochs) {
-            throw InputError(fmt::format("'{}' has been trained for {} epochs already: ask for more with --epochs", o.resume, recipe.epochs_done));
+            throw InputError(
+                fmt::format("'{}' has been trained for {} epochs already: ask for more with --epochs", o.resume, recipe.epochs_done));
         }
     } else {
         const nn::Activation activation = activation_of(o);
@@ -198,11 +202,13 @@ int run_train(const TrainCliOptions& o) {
         double widths_sum = 0;
         for (std::int64_t width : recipe.hidden) widths_sum += static_cast<double>(width);
         const double rows = static_cast<double>(std::max<std::int64_t>(std::min<std::int64_t>(o.batch, train.size()), test.size()));
-        const double bytes = static_cast<double>(dtype_size(recipe.dtype)) * (5 * weights + 4 * rows * (widths_sum + static_cast<double>(recipe.classes)));
+        const double bytes =
+            static_cast<double>(dtype_size(recipe.dtype)) * (5 * weights + 4 * rows * (widths_sum + static_cast<double>(recipe.classes)));
         if (bytes > o.memory_limit_gib * 1073741824.0) {
-            throw InputError(fmt::format("training an MLP {}-{}-{} on batches of {} would hold about {:.3g} GiB, past the memory limit of {} "
-                                         "GiB (--memory-limit to change it)", recipe.inputs, fmt::join(recipe.hidden, "-"), recipe.classes,
-                                         o.batch, bytes / 1073741824.0, o.memory_limit_gib));
+            throw InputError(fmt::format(
+                "training an MLP {}-{}-{} on batches of {} would hold about {:.3g} GiB, past the memory limit of {} "
+                "GiB (--memory-limit to change it)",
+                recipe.inputs, fmt::join(recipe.hidden, "-"), recipe.classes, o.batch, bytes / 1073741824.0, o.memory_limit_gib));
         }
     }
     nn::MLP model = build_model(recipe);
@@ -217,19 +223,20 @@ int run_train(const TrainCliOptions& o) {
     std::vector<std::int64_t> widths{static_cast<std::int64_t>(all.feature_names.size())};
     widths.insert(widths.end(), hidden.begin(), hidden.end());
     widths.push_back(all.classes);
-    std::cout << fmt::format("training: {} ({} examples: {} train, {} test, {} classes), MLP {}, activation {} = {}\n", all.name, all.size(),
-                             train.size(), test.size(), all.classes, fmt::join(widths, "-"), activation.name(), activation.text());
+    std::cout << fmt::format("training: {} ({} examples: {} train, {} test, {} classes), MLP {}, activation {} = {}\n", all.name,
+                             all.size(), train.size(), test.size(), all.classes, fmt::join(widths, "-"), activation.name(),
+                             activation.text());
     for (const auto& spec : activation.params()) {
         std::cout << fmt::format("  parameter {}: {}, initially {}\n", spec.name,
-                                 spec.policy == nn::Policy::shared        ? "shared"
-                                 : spec.policy == nn::Policy::per_unit    ? "per unit"
-                                 : spec.policy == nn::Policy::per_channel ? "per channel"
-                                                                          : to_string(spec.shape),
+                                 spec.policy == nn::Policy::shared            ? "shared"
+                                     : spec.policy == nn::Policy::per_unit    ? "per unit"
+                                     : spec.policy == nn::Policy::per_channel ? "per channel"
+                                                                              : to_string(spec.shape),
                                  spec.init.describe());
     }
-    std::cout << fmt::format("  {} epochs, batches of {}, {} (lr {}, {} schedule), seed {}, {} thread{}, {}\n", o.epochs, o.batch, o.optimizer,
-                             o.lr, o.schedule, recipe.seed, o.threads == 0 ? "all" : std::to_string(o.threads), o.threads == 1 ? "" : "s",
-                             dtype_name(recipe.dtype));
+    std::cout << fmt::format("  {} epochs, batches of {}, {} (lr {}, {} schedule), seed {}, {} thread{}, {}\n", o.epochs, o.batch,
+                             o.optimizer, o.lr, o.schedule, recipe.seed, o.threads == 0 ? "all" : std::to_string(o.threads),
+                             o.threads == 1 ? "" : "s", dtype_name(recipe.dtype));
     std::cout.flush();
 
     // A live line on a terminal; otherwise about twenty plain lines (and the last epoch).
@@ -237,9 +244,9 @@ int run_train(const TrainCliOptions& o) {
     const std::int64_t every = std::max<std::int64_t>(1, o.epochs / 20);
     if (!o.resume.empty()) std::cout << fmt::format("  resuming from '{}' after epoch {}\n", o.resume, recipe.epochs_done);
     const auto history = nn::train_classifier(model, *optimizer, train, test, options, [&](const nn::EpochReport& r) {
-        const std::string line = fmt::format("epoch {:>{}}/{}  loss {:.4f}  test accuracy {:5.1f}%  {:.0f} examples/s", r.epoch,
-                                             std::to_string(o.epochs).size(), o.epochs, r.train_loss, 100.0 * r.test_accuracy,
-                                             r.examples_per_second);
+        const std::string line =
+            fmt::format("epoch {:>{}}/{}  loss {:.4f}  test accuracy {:5.1f}%  {:.0f} examples/s", r.epoch, std::to_string(o.epochs).size(),
+                        o.epochs, r.train_loss, 100.0 * r.test_accuracy, r.examples_per_second);
         if (live) {
             std::cout << "\r" << line << std::flush;
             if (r.epoch == o.epochs) std::cout << "\n";
@@ -263,16 +270,18 @@ int run_train(const TrainCliOptions& o) {
         any = true;
         const Summary before = summarize(initial[k].value);
         const Summary after = summarize(p.value);
-        std::cout << fmt::format("  {:<12} {:<6} {:.4g} -> mean {:.4g}, std {:.4g}, min {:.4g}, max {:.4g}\n", p.name, to_string(p.value.shape()),
-                                 before.mean, after.mean, after.stddev, after.min, after.max);
+        std::cout << fmt::format("  {:<12} {:<6} {:.4g} -> mean {:.4g}, std {:.4g}, min {:.4g}, max {:.4g}\n", p.name,
+                                 to_string(p.value.shape()), before.mean, after.mean, after.stddev, after.min, after.max);
     }
     if (!o.plot.empty()) {
-        write_output(o.plot, training_curves_svg(fmt::format("{} on {}: training loss and test accuracy", activation.name(), all.name), history));
+        write_output(o.plot,
+                     training_curves_svg(fmt::format("{} on {}: training loss and test accuracy", activation.name(), all.name), history));
         std::cout << fmt::format("curves: {}\n", o.plot);
     }
     if (!o.boundary.empty()) {
-        write_output(o.boundary, decision_boundary_svg(fmt::format("{} on {}: decision regions, test examples", activation.name(), all.name), model,
-                                                       test, standardizer, o.threads));
+        write_output(o.boundary,
+                     decision_boundary_svg(fmt::format("{} on {}: decision regions, test examples", activation.name(), all.name), model,
+                                           test, standardizer, o.threads));
         std::cout << fmt::format("decision regions: {}\n", o.boundary);
     }
     if (!o.output.empty()) std::cout << fmt::format("saved: {}\n", o.output);
@@ -311,12 +320,14 @@ Action add_train(CLI::App& app) {
     sub->add_option("--plot", o->plot, "Write the loss and test-accuracy curves as an SVG file");
     sub->add_option("--boundary", o->boundary, "Write the decision regions (two-feature data) with the test examples as an SVG file");
     sub->add_option("--resume", o->resume, "Continue training a saved model up to --epochs (model and data from the file)");
-    sub->footer("Examples:\n"
-                "  symgrad train --act swish_beta --data spirals\n"
-                "  symgrad train --act 'x * sigmoid(beta * x)' --param beta=per-unit:1.0 --data two-moons --hidden 32 --epochs 100\n"
-                "One thread and the same seed give the same numbers on every run.");
+    sub->footer(
+        "Examples:\n"
+        "  symgrad train --act swish_beta --data spirals\n"
+        "  symgrad train --act 'x * sigmoid(beta * x)' --param beta=per-unit:1.0 --data two-moons --hidden 32 --epochs 100\n"
+        "One thread and the same seed give the same numbers on every run.");
     return [o, sub] {
-        for (const char* flag : {"--act", "--param", "--hidden", "--data", "--target", "--examples", "--test-fraction", "--seed", "--dtype", "--weights"}) {
+        for (const char* flag :
+             {"--act", "--param", "--hidden", "--data", "--target", "--examples", "--test-fraction", "--seed", "--dtype", "--weights"}) {
             if (sub->count(flag) > 0) o->model_flags_given.emplace_back(flag);
         }
         return run_train(*o);

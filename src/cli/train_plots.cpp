@@ -13,11 +13,12 @@ constexpr double left = 70;
 constexpr double right = 20;
 
 std::string header(double height, const std::string& title) {
-    return fmt::format("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
-                       "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
-                       "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
-                       "<text x=\"{}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
-                       width, height, width, height, width / 2, svg::escape_xml(title));
+    return fmt::format(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" viewBox=\"0 0 {} {}\" "
+        "font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n"
+        "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
+        "<text x=\"{}\" y=\"24\" font-size=\"15\" text-anchor=\"middle\">{}</text>\n",
+        width, height, width, height, width / 2, svg::escape_xml(title));
 }
 
 // Axes, grid and labels of a panel at (x0, y0) of the given size, for [x_lo, x_hi] x [y_lo, y_hi].
@@ -35,9 +36,10 @@ std::string axes(double x0, double y0, double w, double h, double x_lo, double x
         out += fmt::format("<text x=\"{:.2f}\" y=\"{}\" text-anchor=\"middle\">{:g}</text>\n", sx(t), y0 + h + 16, t);
     }
     out += fmt::format("<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" fill=\"none\" stroke=\"#444\"/>\n", x0, y0, w, h);
-    out += fmt::format("<text x=\"18\" y=\"{}\" transform=\"rotate(-90 18 {})\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", y0 + h / 2,
-                       y0 + h / 2, svg::escape_xml(y_label));
-    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", x0 + w / 2, y0 + h + 34, svg::escape_xml(x_label));
+    out += fmt::format("<text x=\"18\" y=\"{}\" transform=\"rotate(-90 18 {})\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n",
+                       y0 + h / 2, y0 + h / 2, svg::escape_xml(y_label));
+    out += fmt::format("<text x=\"{}\" y=\"{}\" text-anchor=\"middle\" font-size=\"14\">{}</text>\n", x0 + w / 2, y0 + h + 34,
+                       svg::escape_xml(x_label));
     return out;
 }
 
@@ -73,8 +75,8 @@ std::string training_curves_svg(const std::string& title, const std::vector<nn::
     return out;
 }
 
-std::string decision_boundary_svg(const std::string& title, const nn::MLP& model, const data::Dataset& shown, const data::Standardizer& standardizer,
-                                  std::size_t threads) {
+std::string decision_boundary_svg(const std::string& title, const nn::MLP& model, const data::Dataset& shown,
+                                  const data::Standardizer& standardizer, std::size_t threads) {
     if (shown.feature_names.size() != 2) {
         throw InputError(fmt::format("--boundary draws the plane of two features; {} has {}", shown.name, shown.feature_names.size()));
     }
@@ -112,8 +114,8 @@ std::string decision_boundary_svg(const std::string& title, const nn::MLP& model
             const auto k = regions[static_cast<std::size_t>(r * cells + c)];
             int end = c + 1;
             while (end < cells && regions[static_cast<std::size_t>(r * cells + end)] == k) ++end;
-            out += fmt::format("<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"/>\n", left + c * cell, top + r * cell,
-                               (end - c) * cell + 0.3, cell + 0.3, svg::light_colours[k % 8]);
+            out += fmt::format("<rect x=\"{:.2f}\" y=\"{:.2f}\" width=\"{:.2f}\" height=\"{:.2f}\" fill=\"{}\"/>\n", left + c * cell,
+                               top + r * cell, (end - c) * cell + 0.3, cell + 0.3, svg::light_colours[k % 8]);
             c = end;
         }
     }
@@ -128,8 +130,8 @@ std::string decision_boundary_svg(const std::string& title, const nn::MLP& model
         const double y = top + size - (shown.features.get(2 * i + 1) - lo[1]) / (hi[1] - lo[1]) * size;
         const auto label = shown.labels[static_cast<std::size_t>(i)];
         const bool wrong = predicted[static_cast<std::size_t>(i)] != label;
-        out += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>\n", x, y, wrong ? 4 : 3,
-                           svg::colours[label % 8], wrong ? "black" : "white", wrong ? 1.5 : 0.6);
+        out += fmt::format("<circle cx=\"{:.2f}\" cy=\"{:.2f}\" r=\"{}\" fill=\"{}\" stroke=\"{}\" stroke-width=\"{}\"/>\n", x, y,
+                           wrong ? 4 : 3, svg::colours[label % 8], wrong ? "black" : "white", wrong ? 1.5 : 0.6);
     }
     // Legend: the classes, beside the plane.
     for (std::size_t k = 0; k < shown.class_names.size() && k < 8; ++k) {
@@ -137,7 +139,8 @@ std::string decision_boundary_svg(const std::string& title, const nn::MLP& model
         out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\"/>\n", left + size + 22, y - 4, svg::colours[k]);
         out += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", left + size + 32, y, svg::escape_xml(shown.class_names[k]));
     }
-    out += fmt::format("<text x=\"{}\" y=\"{}\">ringed: misclassified</text>\n", left + size + 16, top + 30 + 20.0 * static_cast<double>(std::min<std::size_t>(shown.class_names.size(), 8)));
+    out += fmt::format("<text x=\"{}\" y=\"{}\">ringed: misclassified</text>\n", left + size + 16,
+                       top + 30 + 20.0 * static_cast<double>(std::min<std::size_t>(shown.class_names.size(), 8)));
     out += "</svg>\n";
     return out;
 }

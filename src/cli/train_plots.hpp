@@ -10,7 +10,7 @@ std::string training_curves_svg(const std::string& title, const std::vector<nn::
 // The plane of the two (standardized) features, coloured by the class the model predicts, with the examples of
 // `shown` on top in the colours of their labels (a dark ring marks the misclassified ones). Axes in the features'
 // own units (standardizer undone).
-std::string decision_boundary_svg(const std::string& title, const nn::MLP& model, const data::Dataset& shown, const data::Standardizer& standardizer,
-                                  std::size_t threads);
+std::string decision_boundary_svg(const std::string& title, const nn::MLP& model, const data::Dataset& shown,
+                                  const data::Standardizer& standardizer, std::size_t threads);
 
 }  // namespace symgrad::cli

@@ -26,22 +26,19 @@ std::vector<std::int64_t> matrix_strides(const Shape& s, const Shape& batch) {
     return strides;
 }
 
-void gemm(const float* a, const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k, bool ta, bool tb,
-          std::int64_t lda, std::int64_t ldb) {
-    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c,
-                static_cast<int>(n));
+void gemm(const float* a, const float* b, float* c, std::int64_t m, std::int64_t n, std::int64_t k, bool ta, bool tb, std::int64_t lda,
+          std::int64_t ldb) {
+    cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), 1.0f, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0f, c, static_cast<int>(n));
 }
 
-void gemm(const double* a, const double* b, double* c, std::int64_t m, std::int64_t n, std::int64_t k, bool ta, bool tb,
-          std::int64_t lda, std::int64_t ldb) {
-    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m),
-                static_cast<int>(n), static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0, c,
-                static_cast<int>(n));
+void gemm(const double* a, const double* b, double* c, std::int64_t m, std::int64_t n, std::int64_t k, bool ta, bool tb, std::int64_t lda,
+          std::int64_t ldb) {
+    cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
+                static_cast<int>(k), 1.0, a, static_cast<int>(lda), b, static_cast<int>(ldb), 0.0, c, static_cast<int>(n));
 }
 
-template <class T>
-void run(const Shape& shape, const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& out, std::size_t threads) {
+template <class T> void run(const Shape& shape, const Tensor& a, bool ta, const Tensor& b, bool tb, Tensor& out, std::size_t threads) {
     const std::size_t rank = shape.rank();
     const std::int64_t m = shape[rank - 2];
     const std::int64_t n = shape[rank - 1];

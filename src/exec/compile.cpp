@@ -146,16 +146,28 @@ struct Placement {
 Instruction make_instruction(const Node& node, std::uint32_t position, const KernelSet& kernels) {
     const OpInfo& info = op_info(node.op());
     const auto op = static_cast<std::size_t>(node.op());
-    Instruction ins{.info = &info, .kind = KernelKind::row, .kernel32 = kernels.f32[op], .kernel64 = kernels.f64[op],
-                    .node = position, .arity = info.arity};
+    Instruction ins{.info = &info,
+                    .kind = KernelKind::row,
+                    .kernel32 = kernels.f32[op],
+                    .kernel64 = kernels.f64[op],
+                    .node = position,
+                    .arity = info.arity};
     switch (info.variant_of(node)) {
     case KernelVariant::square:
-        ins = {.info = &info, .kind = KernelKind::variant, .kernel32 = kernels.square32, .kernel64 = kernels.square64,
-               .node = position, .arity = info.arity};
+        ins = {.info = &info,
+               .kind = KernelKind::variant,
+               .kernel32 = kernels.square32,
+               .kernel64 = kernels.square64,
+               .node = position,
+               .arity = info.arity};
         break;
     case KernelVariant::cube:
-        ins = {.info = &info, .kind = KernelKind::variant, .kernel32 = kernels.cube32, .kernel64 = kernels.cube64,
-               .node = position, .arity = info.arity};
+        ins = {.info = &info,
+               .kind = KernelKind::variant,
+               .kernel32 = kernels.cube32,
+               .kernel64 = kernels.cube64,
+               .node = position,
+               .arity = info.arity};
         break;
     case KernelVariant::general: break;
     }
@@ -166,13 +178,17 @@ Instruction make_instruction(const Node& node, std::uint32_t position, const Ker
 // max_region_instructions each; every other node becomes a step of its own.
 Placement form_regions(Program::Plan& plan, std::vector<std::uint32_t> stage) {
     const GraphIndex& index = plan.index;
-    Placement placed{std::move(stage), std::vector<std::int64_t>(index.size(), -1), std::vector<std::uint32_t>(index.size(), none), {},
+    Placement placed{std::move(stage),
+                     std::vector<std::int64_t>(index.size(), -1),
+                     std::vector<std::uint32_t>(index.size(), none),
+                     {},
                      std::vector<std::int64_t>(index.size(), -1)};
     for (std::size_t i = 0; i < index.size(); ++i) {
         const Node& node = *index.node(i);
         const std::uint32_t node_stage = placed.stage[i];
         if (op_info(node.op()).kind != OpClass::elementwise) {
-            plan.steps.push_back(Step{.stage = node_stage, .region = -1, .node = static_cast<std::uint32_t>(i), .matmul = {}, .release_after = {}});
+            plan.steps.push_back(
+                Step{.stage = node_stage, .region = -1, .node = static_cast<std::uint32_t>(i), .matmul = {}, .release_after = {}});
             continue;
         }
         const auto key = std::make_pair(node_stage, node.shape().dims());
@@ -180,7 +196,8 @@ Placement form_regions(Program::Plan& plan, std::vector<std::uint32_t> stage) {
         if (it == placed.open_region.end() || plan.regions[it->second].instructions.size() >= max_region_instructions) {
             const std::size_t r = plan.regions.size();
             plan.regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}});
-            plan.steps.push_back(Step{.stage = node_stage, .region = static_cast<std::int64_t>(r), .node = none, .matmul = {}, .release_after = {}});
+            plan.steps.push_back(
+                Step{.stage = node_stage, .region = static_cast<std::int64_t>(r), .node = none, .matmul = {}, .release_after = {}});
             it = placed.open_region.insert_or_assign(key, r).first;
         }
         Region& region = plan.regions[it->second];
@@ -404,9 +421,7 @@ Tensor run_compiled(const Expr& output, const Bindings& bindings, const CompileO
     return run_compiled(outputs, bindings, options)[0];
 }
 
-std::size_t Program::region_count() const {
-    return plan_->regions.size();
-}
+std::size_t Program::region_count() const { return plan_->regions.size(); }
 
 std::size_t Program::fused_pair_count() const {
     std::size_t count = 0;
@@ -416,22 +431,16 @@ std::size_t Program::fused_pair_count() const {
     return count;
 }
 
-std::size_t Program::step_count() const {
-    return plan_->steps.size();
-}
+std::size_t Program::step_count() const { return plan_->steps.size(); }
 
-std::string_view Program::instruction_set() const {
-    return plan_->kernels->isa;
-}
+std::string_view Program::instruction_set() const { return plan_->kernels->isa; }
 
 std::vector<std::string> available_instruction_sets() {
     const auto isas = detail::available_isas();
     return {isas.begin(), isas.end()};
 }
 
-std::string resolve_instruction_set(const std::string& isa) {
-    return std::string(detail::kernel_set(isa).isa);
-}
+std::string resolve_instruction_set(const std::string& isa) { return std::string(detail::kernel_set(isa).isa); }
 
 std::string Program::describe() const {
     const Plan& plan = *plan_;

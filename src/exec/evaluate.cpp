@@ -13,17 +13,17 @@ Tensor bound_value(const Node& node, const Bindings& bindings) {
         std::vector<std::string> bound;
         for (const auto& [key, value] : bindings) bound.push_back(key);
         std::sort(bound.begin(), bound.end());
-        throw BindingError(fmt::format("no value is bound to variable '{}' (shape {}, {}); bound: {}", name, node.shape(),
-                                       node.dtype(), bound.empty() ? "nothing" : fmt::format("{}", fmt::join(bound, ", "))));
+        throw BindingError(fmt::format("no value is bound to variable '{}' (shape {}, {}); bound: {}", name, node.shape(), node.dtype(),
+                                       bound.empty() ? "nothing" : fmt::format("{}", fmt::join(bound, ", "))));
     }
     const Tensor& value = found->second;
     if (value.shape() != node.shape()) {
-        throw BindingError(fmt::format("variable '{}' has shape {} but the value bound to it has shape {}", name,
-                                       node.shape(), value.shape()));
+        throw BindingError(
+            fmt::format("variable '{}' has shape {} but the value bound to it has shape {}", name, node.shape(), value.shape()));
     }
     if (value.dtype() != node.dtype()) {
-        throw BindingError(fmt::format("variable '{}' is {} but the value bound to it is {} (convert it with astype)",
-                                       name, node.dtype(), value.dtype()));
+        throw BindingError(
+            fmt::format("variable '{}' is {} but the value bound to it is {} (convert it with astype)", name, node.dtype(), value.dtype()));
     }
     return value;
 }
@@ -34,8 +34,7 @@ template <class T> void run_elementwise(const Node& node, std::span<const Tensor
     for (std::size_t i = 0; i < in.size(); ++i) operand[i] = in[i].data<T>();
     T* result = out.data<T>();
     const std::int64_t n = out.numel();
-    const bool same_shapes =
-        std::all_of(in.begin(), in.end(), [&](const Tensor& t) { return t.shape() == node.shape(); });
+    const bool same_shapes = std::all_of(in.begin(), in.end(), [&](const Tensor& t) { return t.shape() == node.shape(); });
     if (same_shapes) {
         for (std::int64_t i = 0; i < n; ++i) {
             result[i] = kernel(operand[0][i], in.size() > 1 ? operand[1][i] : T(0), in.size() > 2 ? operand[2][i] : T(0));
@@ -58,12 +57,9 @@ template <class T> void run_elementwise(const Node& node, std::span<const Tensor
 Tensor evaluate_node(const Node& node, std::span<const Tensor> operands, const Bindings& bindings) {
     const OpInfo& info = op_info(node.op());
     switch (info.kind) {
-    case OpClass::leaf:
-        return node.op() == Op::variable ? bound_value(node, bindings) : node.attrs().value;
-    case OpClass::structural:
-        return info.eval(node, operands);
-    case OpClass::elementwise:
-        break;
+    case OpClass::leaf: return node.op() == Op::variable ? bound_value(node, bindings) : node.attrs().value;
+    case OpClass::structural: return info.eval(node, operands);
+    case OpClass::elementwise: break;
     }
     Tensor out = Tensor::empty(node.shape(), node.dtype());  // every element is written below
     if (node.dtype() == DType::float32) {
@@ -115,9 +111,7 @@ std::vector<Tensor> evaluate(std::span<const Expr> outputs, const Bindings& bind
     return result;
 }
 
-Tensor evaluate(const Expr& output, const Bindings& bindings) {
-    return evaluate(std::span<const Expr>(&output, 1), bindings)[0];
-}
+Tensor evaluate(const Expr& output, const Bindings& bindings) { return evaluate(std::span<const Expr>(&output, 1), bindings)[0]; }
 
 double evaluation_peak_bytes(std::span<const Expr> outputs) {
     const GraphIndex index = index_graph(outputs);

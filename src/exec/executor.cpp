@@ -58,9 +58,8 @@ template <class T> void gather(const Tensor& value, const Shape& shape, std::int
 
 // The elements [begin, end) of a region: its instructions block by block, writing out what leaves the region and
 // adding fused reductions' operands into acc (one row of accumulators per reduction, each `period` long).
-template <class T>
-void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values, std::int64_t begin, std::int64_t end,
-               std::vector<double>& acc) {
+template <class T> void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values, std::int64_t begin,
+                                  std::int64_t end, std::vector<double>& acc) {
     const std::size_t block = plan.block;
     const std::size_t width = region.instructions.size();
     // Registers: one block per instruction, one per gathered operand, and a block of zeros.
@@ -151,7 +150,8 @@ template <class T> void run_region(const Program::Plan& plan, const Region& regi
         std::vector<double> total(acc[0].begin() + static_cast<std::ptrdiff_t>(row_offset),
                                   acc[0].begin() + static_cast<std::ptrdiff_t>(row_offset) + r.period);
         for (std::size_t c = 1; c < chunks; ++c) {
-            for (std::int64_t k = 0; k < r.period; ++k) total[static_cast<std::size_t>(k)] += acc[c][row_offset + static_cast<std::size_t>(k)];
+            for (std::int64_t k = 0; k < r.period; ++k)
+                total[static_cast<std::size_t>(k)] += acc[c][row_offset + static_cast<std::size_t>(k)];
         }
         Tensor out(plan.index.node(r.node)->shape(), region.dtype);
         fold_accumulators(total.data(), r.period, r.groups, [&](std::int64_t j, double sum) { out.set(j, sum * r.scale); });

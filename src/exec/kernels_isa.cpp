@@ -16,11 +16,11 @@ bool cpu_runs(Isa isa) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
     const bool avx2 = __builtin_cpu_supports("avx") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                      __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
+        __builtin_cpu_supports("bmi") && __builtin_cpu_supports("bmi2");
     if (isa == Isa::avx2) return avx2;
     if (isa == Isa::avx512) {
         return avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-               __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd");
+            __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512cd");
     }
 #endif
     return isa == Isa::generic;
@@ -70,7 +70,8 @@ const KernelSet& checked_set(std::string_view name, std::string_view source) {
         throw Error(fmt::format("{}unknown instruction set '{}': expected auto, avx512, avx2 or generic", source, name));
     }
     const KernelSet* set = entry->get_if_runs();
-    if (!set) throw Error(fmt::format("{}this CPU cannot run the '{}' kernels (it runs: {})", source, name, fmt::join(available_isas(), ", ")));
+    if (!set)
+        throw Error(fmt::format("{}this CPU cannot run the '{}' kernels (it runs: {})", source, name, fmt::join(available_isas(), ", ")));
     return *set;
 }
 

@@ -40,18 +40,14 @@ struct Source {
 
 // A kernel set's accumulation loop for T. (Here, not in kernels_isa.hpp, which the wide kernel files see too.)
 template <class T> AccumulateKernel<T> accumulate_kernel(const KernelSet& set) {
-    if constexpr (std::is_same_v<T, float>) {
-        return set.accumulate32;
-    } else {
-        return set.accumulate64;
-    }
+    return for_element_type<T>(set.accumulate32, set.accumulate64);
 }
 
 // Which block kernel an instruction runs.
 enum class KernelKind : std::uint8_t {
-    row,      // the table row's kernel
+    row,  // the table row's kernel
     variant,  // a cheaper form with the same bits (the row's variant hook: pow as square or cube)
-    pair,     // two arithmetic ops in one loop: this instruction and the one it absorbed (fuse_pairs)
+    pair,  // two arithmetic ops in one loop: this instruction and the one it absorbed (fuse_pairs)
 };
 
 struct Instruction {
@@ -65,22 +61,16 @@ struct Instruction {
     std::size_t arity = 0;
     bool fused_away = false;  // computed inside its only reader (a pair kernel); its register is unused
 
-    template <class T> BlockKernel<T> kernel() const {
-        if constexpr (std::is_same_v<T, float>) {
-            return kernel32;
-        } else {
-            return kernel64;
-        }
-    }
+    template <class T> BlockKernel<T> kernel() const { return for_element_type<T>(kernel32, kernel64); }
 };
 
 // A sum or mean over leading axes computed in a region's pass.
 struct Reduction {
-    std::uint32_t node;   // the reduction's position in the index
-    Source source;        // what it sums: a register, or a value of the region's shape
+    std::uint32_t node;  // the reduction's position in the index
+    Source source;  // what it sums: a register, or a value of the region's shape
     std::int64_t groups;  // elements of the result
     std::int64_t period;  // accumulators (reduce_order.hpp): the length of the row kept per chunk
-    double scale;         // 1 for sum, 1/count for mean
+    double scale;  // 1 for sum, 1/count for mean
 };
 
 // A register whose value leaves the region: written into the value itself.

@@ -90,7 +90,7 @@ private:
     std::size_t count_ = 0;
     std::atomic<std::size_t> next_{0};
     std::size_t helpers_ = 0;  // workers still to join the current job
-    std::size_t active_ = 0;   // workers that joined (or will) and have not finished
+    std::size_t active_ = 0;  // workers that joined (or will) and have not finished
     std::uint64_t generation_ = 0;
     bool stopping_ = false;
     std::exception_ptr error_;

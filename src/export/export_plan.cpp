@@ -19,9 +19,10 @@ ExportPlan make_export_plan(std::string_view expression, const ExportOptions& op
         for (std::size_t i = 0; i < index.size(); ++i) {
             const Node& node = *index.node(i);
             if (op_info(node.op()).kind == OpClass::structural) {
-                throw ExportError(fmt::format("export writes elementwise activations, and '{}' uses {}, which works across elements "
-                                              "(sums, matrix products, reshapes)",
-                                              expression, op_info(node.op()).name));
+                throw ExportError(
+                    fmt::format("export writes elementwise activations, and '{}' uses {}, which works across elements "
+                                "(sums, matrix products, reshapes)",
+                                expression, op_info(node.op()).name));
             }
         }
     };
@@ -41,9 +42,10 @@ ExportPlan make_export_plan(std::string_view expression, const ExportOptions& op
     if (!match.input_used) throw ExportError(fmt::format("'{}' does not use the input '{}'", expression, options.input));
     if (!match.variables_without_spec.empty()) {
         const std::string& name = match.variables_without_spec.front();
-        throw ExportError(fmt::format("'{}' is a variable of the expression but has no --param (e.g. --param {}=per-unit:1.0 or "
-                                      "--param {}=shared:0.5)",
-                                      name, name, name));
+        throw ExportError(
+            fmt::format("'{}' is a variable of the expression but has no --param (e.g. --param {}=per-unit:1.0 or "
+                        "--param {}=shared:0.5)",
+                        name, name, name));
     }
     const auto& misplaced = match.specs_without_variable;
     for (const auto& spec : options.params) {
@@ -85,7 +87,7 @@ Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b) {
 void check_identifier(const std::string& name, const char* what, std::string_view language, std::string_view file,
                       std::span<const std::string_view> reserved) {
     const bool identifier = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&
-                            std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
+        std::all_of(name.begin(), name.end(), [](char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; });
     if (!identifier) throw ExportError(fmt::format("{} '{}' is not a {} identifier", what, name, language));
     if (std::find(reserved.begin(), reserved.end(), name) != reserved.end()) {
         throw ExportError(fmt::format("{} '{}' is a name the generated {} uses itself; rename it", what, name, file));

@@ -12,14 +12,14 @@
 namespace symgrad::detail {
 
 struct ExportPlan {
-    Expr x;                              // the input, a float64 scalar variable
-    std::vector<nn::ParamSpec> params;   // in the order of the options, each a variable of y
+    Expr x;  // the input, a float64 scalar variable
+    std::vector<nn::ParamSpec> params;  // in the order of the options, each a variable of y
     std::vector<Expr> param_vars;
-    Expr y;                              // the activation of scalars: what one element computes
-    Expr grad_output;                    // the adjoint of y, a variable named "grad_output"
-    std::vector<Expr> grads;             // simplified: grad_output * dy/dx, then grad_output * dy/dp per parameter
-    std::string formula;                 // y printed
-    std::string gradient_formulas;       // the gradients printed with let bindings: "let t1 = ...\ndx = ..."
+    Expr y;  // the activation of scalars: what one element computes
+    Expr grad_output;  // the adjoint of y, a variable named "grad_output"
+    std::vector<Expr> grads;  // simplified: grad_output * dy/dx, then grad_output * dy/dp per parameter
+    std::string formula;  // y printed
+    std::string gradient_formulas;  // the gradients printed with let bindings: "let t1 = ...\ndx = ..."
 };
 
 // Parses and differentiates; throws ExportError (not elementwise, parameters without specs or specs without
@@ -31,15 +31,15 @@ ExportPlan make_export_plan(std::string_view expression, const ExportOptions& op
 struct Spelling {
     std::string text;
     int precedence = atom;  // of its outermost operator: how tightly it binds
-    static constexpr int sum = 1;       // a + b, a - b
-    static constexpr int product = 2;   // a * b, a / b
-    static constexpr int unary = 3;     // -a
+    static constexpr int sum = 1;  // a + b, a - b
+    static constexpr int product = 2;  // a * b, a / b
+    static constexpr int unary = 3;  // -a
     static constexpr int conditional = 0;  // c ? a : b (C++)
-    static constexpr int atom = 10;     // names, numbers, calls
+    static constexpr int atom = 10;  // names, numbers, calls
 };
 struct StraightLine {
     std::vector<std::pair<std::string, std::string>> temporaries;  // name, definition, in order
-    std::vector<std::string> results;                               // one per root
+    std::vector<std::string> results;  // one per root
 };
 // leaf: a variable's or constant's text; op: a node's text from its operands' spellings.
 StraightLine straight_line(std::span<const Expr> roots, const std::string& temporary_prefix,

@@ -12,20 +12,19 @@ using detail::Spelling;
 
 // Names the generated file uses for itself; a parameter may not take one.
 constexpr std::string_view reserved_python[] = {
-    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif",
-    "else", "except", "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or",
-    "pass", "raise", "return", "try", "while", "with", "yield", "torch", "F", "math", "ctx", "self", "grad_output", "units",
+    "False", "None", "True", "and", "as", "assert", "async", "await", "break", "class", "continue", "def", "del", "elif", "else", "except",
+    "finally", "for", "from", "global", "if", "import", "in", "is", "lambda", "nonlocal", "not", "or", "pass", "raise", "return", "try",
+    "while", "with", "yield", "torch", "F", "math", "ctx", "self", "grad_output", "units",
     "output",  // its gradient would be called grad_output, the adjoint's name
     // Parameters become attributes of the torch.nn.Module: none may hide one of its own (PyTorch 1.13 to 2.x; a
     // newer PyTorch may add names, which torch.nn.Module then refuses with a KeyError naming it).
-    "T_destination", "add_module", "apply", "bfloat16", "buffers", "children", "compile", "cpu", "cuda", "double", "dump_patches",
-    "eval", "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu",
-    "load_state_dict", "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters",
-    "register_backward_hook", "register_buffer", "register_forward_hook", "register_forward_pre_hook",
-    "register_full_backward_hook", "register_full_backward_pre_hook", "register_load_state_dict_post_hook",
-    "register_load_state_dict_pre_hook", "register_module", "register_parameter", "register_state_dict_pre_hook",
-    "requires_grad_", "set_extra_state", "set_submodule", "share_memory", "state_dict", "to", "to_empty", "train", "training",
-    "type", "xpu", "zero_grad",
+    "T_destination", "add_module", "apply", "bfloat16", "buffers", "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval",
+    "extra_repr", "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule", "half", "ipu", "load_state_dict",
+    "modules", "mtia", "named_buffers", "named_children", "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook", "register_full_backward_hook",
+    "register_full_backward_pre_hook", "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook", "register_module",
+    "register_parameter", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule", "share_memory",
+    "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad",
     // Python's builtins that the generated file calls or names in annotations.
     "int", "str", "super", "len", "tuple", "list", "range", "print", "object", "isinstance", "bool"};
 
@@ -63,14 +62,17 @@ public:
         case Op::maximum: return extremum(node, a, info.exports.torch, "min");
         case Op::minimum: return extremum(node, a, info.exports.torch, "max");
         case Op::where: {
-            const std::string spelled = fmt::format("torch.where({}, {}, {})", condition(node.input(0).node(), a[0]), arg(1).text, arg(2).text);
+            const std::string spelled =
+                fmt::format("torch.where({}, {}, {})", condition(node.input(0).node(), a[0]), arg(1).text, arg(2).text);
             // Between two numbers torch.where answers in the default dtype (float32): the input's dtype instead.
-            if (is_constant(node.input(1).node()) && is_constant(node.input(2).node())) return {fmt::format("{}.to({}.dtype)", spelled, input_)};
+            if (is_constant(node.input(1).node()) && is_constant(node.input(2).node()))
+                return {fmt::format("{}.to({}.dtype)", spelled, input_)};
             return {spelled};
         }
         case Op::eq:
             // c == 0 for a comparison c (a gradient's mask for the other branch of a where): not c
-            if (is_comparison(node.input(0).op()) && is_zero(node.input(1).node())) return {fmt::format("torch.logical_not({})", a[0].text)};
+            if (is_comparison(node.input(0).op()) && is_zero(node.input(1).node()))
+                return {fmt::format("torch.logical_not({})", a[0].text)};
             break;
         case Op::ne:
             if (is_comparison(node.input(0).op()) && is_zero(node.input(1).node())) return a[0];
@@ -80,7 +82,8 @@ public:
         // The row's spelling: an operator, or a call of a torch function.
         if (is_comparison(node.op())) return compare(info.exports.infix);
         if (!info.exports.infix.empty()) {
-            if (node.arity() == 1) return {fmt::format("{}{}", info.exports.infix, detail::operand(arg(0), Spelling::unary)), Spelling::unary};
+            if (node.arity() == 1)
+                return {fmt::format("{}{}", info.exports.infix, detail::operand(arg(0), Spelling::unary)), Spelling::unary};
             return detail::infix(arg(0), info.exports.infix, arg(1));
         }
         if (!info.exports.torch.empty()) {
@@ -143,7 +146,8 @@ std::string python_leaf(const Node& node) {
 void check_name(const std::string& name, const char* what) {
     detail::check_identifier(name, what, "Python", "Python file", reserved_python);
     if (name.starts_with("_")) {
-        throw ExportError(fmt::format("{} '{}': names starting with _ are the generated file's own (_sum_to, _per_unit, _t1, ...)", what, name));
+        throw ExportError(
+            fmt::format("{} '{}': names starting with _ are the generated file's own (_sum_to, _per_unit, _t1, ...)", what, name));
     }
 }
 
@@ -170,8 +174,10 @@ std::string init_code(const nn::ParamSpec& spec) {
     }
     switch (spec.init.kind) {
     case nn::Init::Kind::constant: return fmt::format("torch.full({}, {})", shape, python_number(spec.init.a));
-    case nn::Init::Kind::uniform: return fmt::format("torch.empty({}).uniform_({}, {})", shape, python_number(spec.init.a), python_number(spec.init.b));
-    case nn::Init::Kind::normal: return fmt::format("torch.empty({}).normal_({}, {})", shape, python_number(spec.init.a), python_number(spec.init.b));
+    case nn::Init::Kind::uniform:
+        return fmt::format("torch.empty({}).uniform_({}, {})", shape, python_number(spec.init.a), python_number(spec.init.b));
+    case nn::Init::Kind::normal:
+        return fmt::format("torch.empty({}).normal_({}, {})", shape, python_number(spec.init.a), python_number(spec.init.b));
     }
     return "";
 }
@@ -315,16 +321,18 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
 
     std::string out;
     out += fmt::format("# {}: an activation exported by symgrad {}.\n#\n#   y = {}\n#\n", options.name, version, plan.formula);
-    out += "# Its gradients, as symgrad derived and simplified them (grad_output is the adjoint of y; dNAME is what the\n"
-           "# backward returns for NAME, before the sum over the axes the parameter was broadcast along):\n#\n";
+    out +=
+        "# Its gradients, as symgrad derived and simplified them (grad_output is the adjoint of y; dNAME is what the\n"
+        "# backward returns for NAME, before the sum over the axes the parameter was broadcast along):\n#\n";
     out += detail::comment_lines(plan.gradient_formulas, "#   ");
     out += "#\n";
     if (plan.params.empty()) out += "# No parameters.\n";
     for (const auto& p : plan.params) out += fmt::format("# Parameter {}: {}, initially {}.\n", p.name, policy_text(p), p.init.describe());
     if (!options.command.empty()) out += fmt::format("#\n# Produced by: {}\n", options.command);
-    out += "#\n# The backward is written with differentiable torch operations, so it can be differentiated again (double\n"
-           "# backward, gradgradcheck, Hessian-vector products). It saves only its inputs and recomputes the intermediates.\n"
-           "# Under torch.jit.script the module runs the forward expression and TorchScript's autograd differentiates it.\n";
+    out +=
+        "#\n# The backward is written with differentiable torch operations, so it can be differentiated again (double\n"
+        "# backward, gradgradcheck, Hessian-vector products). It saves only its inputs and recomputes the intermediates.\n"
+        "# Under torch.jit.script the module runs the forward expression and TorchScript's autograd differentiates it.\n";
     out += "import math\n\nimport torch\nimport torch.nn.functional as F\n\n";
     out += fmt::format("__all__ = [\"{}\", \"{}\"]\n\n\n", function, options.name);
 
@@ -343,7 +351,8 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
 
     // The autograd Function.
     out += fmt::format("class {}(torch.autograd.Function):\n", function);
-    out += fmt::format("    \"\"\"{}({}): forward y = {}; backward from symgrad's gradient.\"\"\"\n\n", function, fmt::join(inputs, ", "), plan.formula);
+    out += fmt::format("    \"\"\"{}({}): forward y = {}; backward from symgrad's gradient.\"\"\"\n\n", function, fmt::join(inputs, ", "),
+                       plan.formula);
     out += "    @staticmethod\n";
     out += fmt::format("    def forward(ctx, {}):\n", fmt::join(inputs, ", "));
     out += fmt::format("        ctx.save_for_backward({})\n", fmt::join(inputs, ", "));
@@ -367,7 +376,8 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
             const Expr& g = plan.grads[k];
             std::string value = results[k];
             if (g.op() == Op::constant) {
-                value = g.node().scalar_value() == 0 ? fmt::format("torch.zeros_like({})", target) : fmt::format("torch.full_like({}, {})", target, value);
+                value = g.node().scalar_value() == 0 ? fmt::format("torch.zeros_like({})", target)
+                                                     : fmt::format("torch.full_like({}, {})", target, value);
             } else {
                 value = fmt::format("_sum_to({}, {})", value, target);
             }
@@ -377,8 +387,9 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         return text + fmt::format("{}return {}\n", indent, fmt::join(returned, ", "));
     };
     {
-        out += "        if torch.is_grad_enabled():\n"
-               "            # create_graph=True: differentiable operations, so the gradient can be differentiated again\n";
+        out +=
+            "        if torch.is_grad_enabled():\n"
+            "            # create_graph=True: differentiable operations, so the gradient can be differentiated again\n";
         const auto code = detail::straight_line(plan.grads, "_t", python_leaf, speller);
         append_lines(out, code, "            ");
         out += returns(code.results, "            ");
@@ -389,32 +400,36 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         out += returns(results, "        ") + "\n\n";
     }
 
-    out += "def _sum_to(gradient: torch.Tensor, like: torch.Tensor) -> torch.Tensor:\n"
-           "    \"\"\"The gradient summed over the axes along which `like` was broadcast.\"\"\"\n"
-           "    return gradient if gradient.shape == like.shape else gradient.sum_to_size(like.shape)\n\n\n";
+    out +=
+        "def _sum_to(gradient: torch.Tensor, like: torch.Tensor) -> torch.Tensor:\n"
+        "    \"\"\"The gradient summed over the axes along which `like` was broadcast.\"\"\"\n"
+        "    return gradient if gradient.shape == like.shape else gradient.sum_to_size(like.shape)\n\n\n";
     if (needs_per_unit) {
-        out += "def _per_unit(p: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:\n"
-               "    \"\"\"A per-unit parameter [U]: one value per feature of the last axis of x ([B, U], [B, T, U]).\"\"\"\n"
-               "    if x.dim() < 2 or x.shape[-1] != p.shape[0]:\n"
-               "        raise ValueError(\"parameter \" + name + \" has \" + str(p.shape[0]) + \" units, but the input has shape \"\n"
-               "                         + str(list(x.shape)) + \"; its last axis must have that many\")\n"
-               "    return p\n\n\n";
+        out +=
+            "def _per_unit(p: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:\n"
+            "    \"\"\"A per-unit parameter [U]: one value per feature of the last axis of x ([B, U], [B, T, U]).\"\"\"\n"
+            "    if x.dim() < 2 or x.shape[-1] != p.shape[0]:\n"
+            "        raise ValueError(\"parameter \" + name + \" has \" + str(p.shape[0]) + \" units, but the input has shape \"\n"
+            "                         + str(list(x.shape)) + \"; its last axis must have that many\")\n"
+            "    return p\n\n\n";
     }
     if (needs_per_channel) {
-        out += "def _per_channel(p: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:\n"
-               "    \"\"\"A per-channel parameter [C] as [C, 1, ...], to broadcast over dim 1 of x ([B, C, H, W]), as nn.PReLU.\"\"\"\n"
-               "    if x.dim() < 2 or x.shape[1] != p.shape[0]:\n"
-               "        raise ValueError(\"parameter \" + name + \" has \" + str(p.shape[0]) + \" channels, but the input has shape \"\n"
-               "                         + str(list(x.shape)) + \"; dim 1 must have that many\")\n"
-               "    return p.reshape([p.shape[0]] + [1] * (x.dim() - 2))\n\n\n";
+        out +=
+            "def _per_channel(p: torch.Tensor, x: torch.Tensor, name: str) -> torch.Tensor:\n"
+            "    \"\"\"A per-channel parameter [C] as [C, 1, ...], to broadcast over dim 1 of x ([B, C, H, W]), as nn.PReLU.\"\"\"\n"
+            "    if x.dim() < 2 or x.shape[1] != p.shape[0]:\n"
+            "        raise ValueError(\"parameter \" + name + \" has \" + str(p.shape[0]) + \" channels, but the input has shape \"\n"
+            "                         + str(list(x.shape)) + \"; dim 1 must have that many\")\n"
+            "    return p.reshape([p.shape[0]] + [1] * (x.dim() - 2))\n\n\n";
     }
 
     // The module.
     out += fmt::format("class {}(torch.nn.Module):\n", options.name);
     out += fmt::format("    \"\"\"y = {}\n\n", plan.formula);
     if (needs_units) {
-        out += needs_per_channel ? "    units: the size of the input's last axis (per-unit parameters) or of its dim 1 (per-channel ones).\n"
-                                 : "    units: the size of the input's last axis (the features of [B, U] or [B, T, U]).\n";
+        out += needs_per_channel
+            ? "    units: the size of the input's last axis (per-unit parameters) or of its dim 1 (per-channel ones).\n"
+            : "    units: the size of the input's last axis (the features of [B, U] or [B, T, U]).\n";
     }
     for (const auto& p : plan.params) out += fmt::format("    {}: {}, initially {}.\n", p.name, policy_text(p), p.init.describe());
     out += "    \"\"\"\n\n";
@@ -426,8 +441,8 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
     std::vector<std::string> call{x};
     for (const auto& p : plan.params) {
         if (p.policy == nn::Policy::per_unit || p.policy == nn::Policy::per_channel) {
-            out += fmt::format("        {} = {}(self.{}, {}, \"{}\")\n", p.name, p.policy == nn::Policy::per_unit ? "_per_unit" : "_per_channel", p.name,
-                               x, p.name);
+            out += fmt::format("        {} = {}(self.{}, {}, \"{}\")\n", p.name,
+                               p.policy == nn::Policy::per_unit ? "_per_unit" : "_per_channel", p.name, x, p.name);
         } else {
             out += fmt::format("        {} = self.{}\n", p.name, p.name);
         }

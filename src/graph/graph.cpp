@@ -111,17 +111,11 @@ const Attrs& no_attrs() {
 
 }  // namespace
 
-const Attrs& Node::attrs() const {
-    return attrs_ ? *attrs_ : no_attrs();
-}
+const Attrs& Node::attrs() const { return attrs_ ? *attrs_ : no_attrs(); }
 
-bool Node::is_scalar_constant() const {
-    return op_ == Op::constant && shape_.numel() == 1 && shape_.rank() == 0;
-}
+bool Node::is_scalar_constant() const { return op_ == Op::constant && shape_.numel() == 1 && shape_.rank() == 0; }
 
-double Node::scalar_value() const {
-    return attrs().value.get(0);
-}
+double Node::scalar_value() const { return attrs().value.get(0); }
 
 Node::~Node() {
     {
@@ -161,8 +155,7 @@ Expr make_node(Op op, DType dtype, Shape shape, std::span<const Expr> inputs, At
     std::lock_guard lock(table.mutex);
     std::shared_ptr<const Node> alive;
     table.find(h, [&](const Node* candidate) {
-        if (candidate->op() != op || candidate->dtype() != dtype || candidate->shape() != shape ||
-            candidate->arity() != inputs.size()) {
+        if (candidate->op() != op || candidate->dtype() != dtype || candidate->shape() != shape || candidate->arity() != inputs.size()) {
             return false;
         }
         for (std::size_t i = 0; i < inputs.size(); ++i) {
@@ -193,9 +186,7 @@ std::size_t live_node_count() {
     return table.size();
 }
 
-Expr handle(const Node* node) {
-    return Expr(node->shared_from_this());
-}
+Expr handle(const Node* node) { return Expr(node->shared_from_this()); }
 
 std::span<const std::uint32_t> GraphIndex::operands(std::size_t position) const {
     return {operands_[position].data(), operands_[position][max_arity]};
@@ -254,8 +245,6 @@ GraphIndex index_graph(std::span<const Expr> roots) {
     return index;
 }
 
-std::vector<const Node*> topo_order(std::span<const Expr> roots) {
-    return index_graph(roots).nodes();
-}
+std::vector<const Node*> topo_order(std::span<const Expr> roots) { return index_graph(roots).nodes(); }
 
 }  // namespace symgrad

@@ -26,9 +26,7 @@ static_assert(std::endian::native == std::endian::little, "safetensors data is l
 
 constexpr std::uint64_t max_header_bytes = 100'000'000;  // the format's own limit
 
-std::string dtype_code(DType dtype) {
-    return dtype == DType::float32 ? "F32" : "F64";
-}
+std::string dtype_code(DType dtype) { return dtype == DType::float32 ? "F32" : "F64"; }
 
 void write_all(int fd, const void* data, std::size_t size, const std::string& path) {
     const char* p = static_cast<const char*>(data);
@@ -70,9 +68,7 @@ public:
             }
         }
     }
-    void remember(const std::string& temporary) const {
-        std::memcpy(pending_temporary, temporary.c_str(), temporary.size() + 1);
-    }
+    void remember(const std::string& temporary) const { std::memcpy(pending_temporary, temporary.c_str(), temporary.size() + 1); }
     ~TemporaryGuard() {
         for (std::size_t i = 0; i < std::size(cleanup_signals); ++i) {
             if (installed_[i]) ::signal(cleanup_signals[i], SIG_DFL);
@@ -189,7 +185,8 @@ void write_file(const std::string& path, std::string_view content) {
 
 Checkpoint load_safetensors(const std::string& path) {
     struct stat info {};
-    if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode)) throw CheckpointError(fmt::format("cannot read '{}': it is a directory", path));
+    if (::stat(path.c_str(), &info) == 0 && S_ISDIR(info.st_mode))
+        throw CheckpointError(fmt::format("cannot read '{}': it is a directory", path));
     std::ifstream in(path, std::ios::binary);
     if (!in) throw CheckpointError(fmt::format("cannot read '{}'", path));
     in.seekg(0, std::ios::end);
@@ -240,9 +237,13 @@ Checkpoint load_safetensors(const std::string& path) {
         if (!entry["shape"].is_array() || entry["shape"].size() > 16) throw bad(fmt::format("{} has a malformed shape", where));
         std::uint64_t elements = 1;
         for (const auto& d : entry["shape"]) {
-            if (!d.is_number_unsigned() || d.get<std::uint64_t>() > (std::uint64_t{1} << 40)) throw bad(fmt::format("{} has a malformed shape", where));
+            if (!d.is_number_unsigned() || d.get<std::uint64_t>() > (std::uint64_t{1} << 40))
+                throw bad(fmt::format("{} has a malformed shape", where));
             dims.push_back(d.get<std::int64_t>());
-            elements = dims.back() == 0 ? 0 : (elements > (std::uint64_t{1} << 50) / static_cast<std::uint64_t>(dims.back()) ? std::uint64_t{1} << 50 : elements * static_cast<std::uint64_t>(dims.back()));
+            elements = dims.back() == 0 ? 0
+                                        : (elements > (std::uint64_t{1} << 50) / static_cast<std::uint64_t>(dims.back())
+                                               ? std::uint64_t{1} << 50
+                                               : elements * static_cast<std::uint64_t>(dims.back()));
         }
         const auto& offsets = entry["data_offsets"];
         if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() || !offsets[1].is_number_unsigned()) {
@@ -254,8 +255,8 @@ Checkpoint load_safetensors(const std::string& path) {
             throw bad(fmt::format("{} lies at bytes {}..{} but the data holds {} (truncated?)", where, begin, end, data_size));
         }
         if (end - begin != elements * dtype_size(dtype)) {
-            throw bad(fmt::format("{} of shape {} and dtype {} needs {} bytes but has {}", where, Shape(dims), dtype_json.get<std::string>(),
-                                  elements * dtype_size(dtype), end - begin));
+            throw bad(fmt::format("{} of shape {} and dtype {} needs {} bytes but has {}", where, Shape(dims),
+                                  dtype_json.get<std::string>(), elements * dtype_size(dtype), end - begin));
         }
         ranges.emplace_back(begin, end);
         Tensor t = Tensor::empty(Shape(dims), dtype);

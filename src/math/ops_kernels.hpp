@@ -21,13 +21,13 @@ template <class T> constexpr bool is_f32 = std::is_same_v<T, float>;
 
 // A transcendental function: vmath's in float32 (vectorizable, the same bits at every width), the C library's in
 // float64.
-#define SYMGRAD_VMATH_KERNEL(name)                                                                                  \
-    template <class T> T name(T a, T, T) {                                                                          \
-        if constexpr (is_f32<T>) {                                                                                  \
-            return vmath::name(a);                                                                                  \
-        } else {                                                                                                    \
-            return std::name(a);                                                                                    \
-        }                                                                                                           \
+#define SYMGRAD_VMATH_KERNEL(name)         \
+    template <class T> T name(T a, T, T) { \
+        if constexpr (is_f32<T>) {         \
+            return vmath::name(a);         \
+        } else {                           \
+            return std::name(a);           \
+        }                                  \
     }
 
 // Each kernel takes three operands and ignores those beyond its arity, so one pointer type fits all rows.

@@ -45,8 +45,8 @@ inline float exp_tail(float r) {
 // themselves: exp(max_arg) rounds to inf and exp(min_arg) to 0. NaN passes the clamps (its comparisons are false)
 // and every operation after them, so it comes out NaN; the integer steps only move its bits around.
 inline float exp(float x) {
-    constexpr float max_arg = 88.72283935546875f;        // the float above log(FLT_MAX): exp rounds to inf
-    constexpr float min_arg = -103.97208404541015625f;   // the float below log(FLT_TRUE_MIN / 2): exp rounds to 0
+    constexpr float max_arg = 88.72283935546875f;  // the float above log(FLT_MAX): exp rounds to inf
+    constexpr float min_arg = -103.97208404541015625f;  // the float below log(FLT_TRUE_MIN / 2): exp rounds to 0
     constexpr float shifter = 12582912.0f;  // 1.5 * 2^23
     float xc = x < min_arg ? min_arg : x;
     xc = xc > max_arg ? max_arg : xc;

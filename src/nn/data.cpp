@@ -144,9 +144,7 @@ Dataset height_weight(std::int64_t n, std::uint64_t seed) {
     return d;
 }
 
-std::vector<std::string> builtin_names() {
-    return {"two-moons", "spirals", "circles", "xor", "height-weight"};
-}
+std::vector<std::string> builtin_names() { return {"two-moons", "spirals", "circles", "xor", "height-weight"}; }
 
 Dataset builtin(std::string_view name, std::int64_t n, std::uint64_t seed) {
     if (name == "two-moons" || name == "moons") return two_moons(n, 0.1, seed);
@@ -259,8 +257,8 @@ Dataset load_csv(const std::string& path, const std::string& target) {
             if (j == target_index) continue;
             double v = 0;
             if (!detail::parse_finite_number(fields[j], v)) {
-                throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number, detail::excerpt(header[j], 40),
-                                        detail::excerpt(fields[j], 40)));
+                throw Error(fmt::format("{}:{}: column '{}' holds '{}', which is not a finite number", path, line_number,
+                                        detail::excerpt(header[j], 40), detail::excerpt(fields[j], 40)));
             }
             row.push_back(v);
         }
@@ -270,7 +268,9 @@ Dataset load_csv(const std::string& path, const std::string& target) {
         target_lines.push_back(line_number);
         if (rows.size() > 10'000'000) throw Error(fmt::format("{}: more than 10,000,000 rows", path));
     }
-    if (rows.size() < 2) throw Error(fmt::format("{}: {} example{} after the header; at least 2 are needed", path, rows.size(), rows.size() == 1 ? "" : "s"));
+    if (rows.size() < 2)
+        throw Error(
+            fmt::format("{}: {} example{} after the header; at least 2 are needed", path, rows.size(), rows.size() == 1 ? "" : "s"));
 
     // Classes, by one rule: when every label reads as a number, the labels are numbers (1 and 1.0 are one class),
     // in numeric order; otherwise they are words, in byte order. A label that reads as NaN or infinity is an error
@@ -312,8 +312,11 @@ Dataset load_csv(const std::string& path, const std::string& target) {
             }
         }
     }
-    if (classes.size() < 2) throw Error(fmt::format("{}: the target '{}' has only one value ('{}'): nothing to classify", path, target, detail::excerpt(targets[0], 40)));
-    if (classes.size() > 1000) throw Error(fmt::format("{}: the target '{}' has {} distinct values; is it a class column?", path, target, classes.size()));
+    if (classes.size() < 2)
+        throw Error(fmt::format("{}: the target '{}' has only one value ('{}'): nothing to classify", path, target,
+                                detail::excerpt(targets[0], 40)));
+    if (classes.size() > 1000)
+        throw Error(fmt::format("{}: the target '{}' has {} distinct values; is it a class column?", path, target, classes.size()));
     Dataset d;
     d.name = path;
     d.classes = static_cast<std::int64_t>(classes.size());
@@ -331,13 +334,14 @@ Dataset load_csv(const std::string& path, const std::string& target) {
 }
 
 std::pair<Dataset, Dataset> split(const Dataset& d, double test_fraction, std::uint64_t seed) {
-    if (!(test_fraction > 0 && test_fraction < 1)) throw Error(fmt::format("the test fraction must be between 0 and 1, got {}", test_fraction));
+    if (!(test_fraction > 0 && test_fraction < 1))
+        throw Error(fmt::format("the test fraction must be between 0 and 1, got {}", test_fraction));
     std::vector<std::int64_t> order(static_cast<std::size_t>(d.size()));
     for (std::size_t i = 0; i < order.size(); ++i) order[i] = static_cast<std::int64_t>(i);
     Random r{seed ^ 0x5eed5eedULL};
     for (std::size_t i = order.size(); i > 1; --i) std::swap(order[i - 1], order[r.below(i)]);  // Fisher-Yates
-    const auto test = std::clamp<std::int64_t>(static_cast<std::int64_t>(std::llround(test_fraction * static_cast<double>(d.size()))), 1,
-                                               d.size() - 1);
+    const auto test =
+        std::clamp<std::int64_t>(static_cast<std::int64_t>(std::llround(test_fraction * static_cast<double>(d.size()))), 1, d.size() - 1);
     const std::vector<std::int64_t> test_rows(order.begin(), order.begin() + test);
     const std::vector<std::int64_t> train_rows(order.begin() + test, order.end());
     return {d.subset(train_rows), d.subset(test_rows)};

@@ -63,24 +63,18 @@ std::string shape_advice(const Shape& input) {
 
 Tensor Init::make(const Shape& shape, DType dtype, std::uint64_t seed) const {
     switch (kind) {
-    case Kind::uniform:
-        return Tensor::uniform(shape, a, b, seed, dtype);
-    case Kind::normal:
-        return Tensor::normal(shape, a, b, seed, dtype);
-    case Kind::constant:
-        break;
+    case Kind::uniform: return Tensor::uniform(shape, a, b, seed, dtype);
+    case Kind::normal: return Tensor::normal(shape, a, b, seed, dtype);
+    case Kind::constant: break;
     }
     return Tensor::full(shape, a, dtype);
 }
 
 std::string Init::describe() const {
     switch (kind) {
-    case Kind::uniform:
-        return fmt::format("uniform({}, {})", a, b);
-    case Kind::normal:
-        return fmt::format("normal({}, {})", a, b);
-    case Kind::constant:
-        break;
+    case Kind::uniform: return fmt::format("uniform({}, {})", a, b);
+    case Kind::normal: return fmt::format("normal({}, {})", a, b);
+    case Kind::constant: break;
     }
     return fmt::format("{}", a);
 }
@@ -112,9 +106,10 @@ ParamSpec parse_param_spec(const std::string& name, const std::string& text) {
         }
         spec.shape = Shape(dims);
     } else {
-        throw ParameterError(fmt::format("{}: write POLICY:INIT with POLICY per-unit, per-channel, shared or a shape like [64], and INIT a "
-                                         "number, uniform(lo, hi) or normal(mean, stddev), e.g. per-unit:1.0",
-                                         where));
+        throw ParameterError(
+            fmt::format("{}: write POLICY:INIT with POLICY per-unit, per-channel, shared or a shape like [64], and INIT a "
+                        "number, uniform(lo, hi) or normal(mean, stddev), e.g. per-unit:1.0",
+                        where));
     }
     spec.init = init.empty() ? Init::constant(spec.policy == Policy::fixed ? 0.0 : 1.0) : parse_init(init, where);
     return spec;
@@ -122,18 +117,16 @@ ParamSpec parse_param_spec(const std::string& name, const std::string& text) {
 
 Shape parameter_shape(const ParamSpec& spec, const Shape& input) {
     if (input.rank() < 2) {
-        throw ParameterError(fmt::format("parameter '{}': the input has shape {}; a layer's input needs a batch axis and at least one "
-                                         "more ([B, U] or [B, C, H, W])", spec.name, input));
+        throw ParameterError(
+            fmt::format("parameter '{}': the input has shape {}; a layer's input needs a batch axis and at least one "
+                        "more ([B, U] or [B, C, H, W])",
+                        spec.name, input));
     }
     switch (spec.policy) {
-    case Policy::shared:
-        return Shape{};
-    case Policy::per_unit:
-        return Shape{input[input.rank() - 1]};
-    case Policy::per_channel:
-        return per_channel_shape(input);
-    case Policy::fixed:
-        break;
+    case Policy::shared: return Shape{};
+    case Policy::per_unit: return Shape{input[input.rank() - 1]};
+    case Policy::per_channel: return per_channel_shape(input);
+    case Policy::fixed: break;
     }
     const Shape& shape = spec.shape;
     const std::size_t example_rank = input.rank() - 1;
@@ -141,11 +134,14 @@ Shape parameter_shape(const ParamSpec& spec, const Shape& input) {
     bool batch_dependent = false;
     for (std::size_t i = 0; i + example_rank < shape.rank(); ++i) batch_dependent = batch_dependent || shape[i] != 1;
     if (batch_dependent) {
-        throw ParameterError(fmt::format("parameter '{}' has shape {}, which includes the batch axis: a parameter must not depend on "
-                                         "how many examples a batch holds; {}", spec.name, shape, shape_advice(input)));
+        throw ParameterError(
+            fmt::format("parameter '{}' has shape {}, which includes the batch axis: a parameter must not depend on "
+                        "how many examples a batch holds; {}",
+                        spec.name, shape, shape_advice(input)));
     }
     const Shape example(std::vector<std::int64_t>(input.begin() + 1, input.end()));
-    const Shape own(std::vector<std::int64_t>(shape.end() - static_cast<std::ptrdiff_t>(std::min(shape.rank(), example_rank)), shape.end()));
+    const Shape own(
+        std::vector<std::int64_t>(shape.end() - static_cast<std::ptrdiff_t>(std::min(shape.rank(), example_rank)), shape.end()));
     if (!broadcastable_to(own, example)) {
         throw ParameterError(fmt::format("parameter '{}' has shape {}, which does not broadcast against one example of shape {}; {}",
                                          spec.name, shape, example, shape_advice(input)));
@@ -256,9 +252,12 @@ std::vector<OwnForm> make_own_forms() {
         {"pau", "pau(x, 5, 4, a0, a1, a2, a3, a4, a5, b1, b2, b3, b4)", std::move(pau_specs)},
         // Two hinges per unit, at -1 and 1 with small slopes, so it starts near relu and every parameter gets a
         // gradient from the start.
-        {"apl", "apl(x, a1, b1, a2, b2)",
-         {{"a1", Policy::per_unit, {}, Init::constant(0.2)}, {"b1", Policy::per_unit, {}, Init::constant(-1.0)},
-          {"a2", Policy::per_unit, {}, Init::constant(-0.2)}, {"b2", Policy::per_unit, {}, Init::constant(1.0)}}},
+        {"apl",
+         "apl(x, a1, b1, a2, b2)",
+         {{"a1", Policy::per_unit, {}, Init::constant(0.2)},
+          {"b1", Policy::per_unit, {}, Init::constant(-1.0)},
+          {"a2", Policy::per_unit, {}, Init::constant(-0.2)},
+          {"b2", Policy::per_unit, {}, Init::constant(1.0)}}},
     };
 }
 
@@ -335,7 +334,8 @@ Activation Activation::from_function(std::string name, Builder build, std::vecto
 Expr Activation::apply(const Expr& input, const std::map<std::string, Expr>& params) const {
     if (build_) {
         for (const auto& spec : params_) {
-            if (!params.contains(spec.name)) throw ParameterError(fmt::format("activation '{}': no value given for parameter '{}'", name_, spec.name));
+            if (!params.contains(spec.name))
+                throw ParameterError(fmt::format("activation '{}': no value given for parameter '{}'", name_, spec.name));
         }
         return build_(input, params);
     }
@@ -359,7 +359,8 @@ Expr Activation::apply(const Expr& input, const std::map<std::string, Expr>& par
 MLP::MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t outputs, Activation activation, DType dtype,
          std::uint64_t seed, WeightInit weights)
     : inputs_(inputs), hidden_(std::move(hidden)), outputs_(outputs), activation_(std::move(activation)), dtype_(dtype) {
-    if (inputs < 1 || outputs < 1) throw ParameterError(fmt::format("an MLP needs at least one input and one output, got {} and {}", inputs, outputs));
+    if (inputs < 1 || outputs < 1)
+        throw ParameterError(fmt::format("an MLP needs at least one input and one output, got {} and {}", inputs, outputs));
     for (auto h : hidden_) {
         if (h < 1) throw ParameterError(fmt::format("a hidden layer needs at least one unit, got {}", h));
     }
@@ -389,17 +390,18 @@ MLP::MLP(std::int64_t inputs, std::vector<std::int64_t> hidden, std::int64_t out
 
 std::vector<Parameter> linear_parameters(const std::string& prefix, std::int64_t in, std::int64_t out, DType dtype, std::uint64_t seed,
                                          WeightInit weights) {
-    if (in < 1 || out < 1) throw ParameterError(fmt::format("linear layer '{}': {} inputs and {} outputs; both must be at least 1", prefix, in, out));
-    const double bound = weights == WeightInit::kaiming ? std::sqrt(6.0 / static_cast<double>(in)) : std::sqrt(6.0 / static_cast<double>(in + out));
+    if (in < 1 || out < 1)
+        throw ParameterError(fmt::format("linear layer '{}': {} inputs and {} outputs; both must be at least 1", prefix, in, out));
+    const double bound =
+        weights == WeightInit::kaiming ? std::sqrt(6.0 / static_cast<double>(in)) : std::sqrt(6.0 / static_cast<double>(in + out));
     std::vector<Parameter> params;
-    params.push_back({prefix + ".weight", var(prefix + ".weight", {in, out}, dtype), Tensor::uniform({in, out}, -bound, bound, seed, dtype), "weights"});
+    params.push_back(
+        {prefix + ".weight", var(prefix + ".weight", {in, out}, dtype), Tensor::uniform({in, out}, -bound, bound, seed, dtype), "weights"});
     params.push_back({prefix + ".bias", var(prefix + ".bias", {out}, dtype), Tensor::zeros({out}, dtype), "biases"});
     return params;
 }
 
-Expr linear(const Expr& x, const Parameter& weight, const Parameter& bias) {
-    return matmul(x, weight.variable) + bias.variable;
-}
+Expr linear(const Expr& x, const Parameter& weight, const Parameter& bias) { return matmul(x, weight.variable) + bias.variable; }
 
 std::vector<Parameter> activation_parameters(const Activation& activation, const std::string& prefix, const Shape& input, DType dtype,
                                              std::uint64_t seed) {
@@ -413,7 +415,8 @@ std::vector<Parameter> activation_parameters(const Activation& activation, const
     return params;
 }
 
-std::map<std::string, Expr> activation_arguments(const Activation& activation, const std::string& prefix, const std::vector<Parameter>& params) {
+std::map<std::string, Expr> activation_arguments(const Activation& activation, const std::string& prefix,
+                                                 const std::vector<Parameter>& params) {
     std::map<std::string, Expr> arguments;
     for (const auto& spec : activation.params()) {
         const std::string name = fmt::format("{}.{}", prefix, spec.name);
@@ -452,9 +455,7 @@ Expr mse_loss(const Expr& prediction, const Expr& target) {
     return mean(d * d);
 }
 
-Expr bce_with_logits_loss(const Expr& logits, const Expr& target) {
-    return mean(softplus(logits) - target * logits);
-}
+Expr bce_with_logits_loss(const Expr& logits, const Expr& target) { return mean(softplus(logits) - target * logits); }
 
 Expr cross_entropy_loss(const Expr& logits, const Expr& one_hot_target) {
     if (logits.rank() != 2 || logits.shape() != one_hot_target.shape()) {

@@ -64,7 +64,8 @@ std::vector<std::int32_t> predict(const MLP& model, const Tensor& features, std:
         const std::int64_t count = std::min(chunk, n - first);
         const Expr input = var("input", {count, model.inputs()}, model.dtype());
         const Expr outputs[] = {model.forward(input)};
-        at.insert_or_assign("input", gather_rows(features, rows, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
+        at.insert_or_assign("input",
+                            gather_rows(features, rows, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
         const Tensor logits = compile_cached(outputs, options).run(at)[0];
         const std::int64_t k = model.outputs();
         for (std::int64_t i = 0; i < count; ++i) {
@@ -134,8 +135,11 @@ std::vector<EpochReport> train_classifier(MLP& model, Optimizer& optimizer_ref, 
             const std::int64_t count = std::min(options.batch, n - first);
             auto it = steps.find(count);
             if (it == steps.end()) it = steps.emplace(count, training_step_graph(model, count)).first;
-            at.insert_or_assign("input", gather_rows(train.features, order, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
-            at.insert_or_assign("target", gather_rows(targets, order, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
+            at.insert_or_assign(
+                "input",
+                gather_rows(train.features, order, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
+            at.insert_or_assign(
+                "target", gather_rows(targets, order, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
             auto values = compile_cached(it->second, compile_options).run(at);
             loss_sum += values[0].item() * static_cast<double>(count);
             values.erase(values.begin());

@@ -32,8 +32,8 @@ Expr build(Op op, std::span<const Expr> in, Attrs attrs) {
     const DType dtype = in[0].dtype();
     for (std::size_t i = 1; i < in.size(); ++i) {
         if (in[i].dtype() != dtype) {
-            throw DTypeError(fmt::format("{}: operands have different dtypes, {} and {}, in '{}'", info.name, dtype,
-                                         in[i].dtype(), describe_call(op, in, attrs)));
+            throw DTypeError(fmt::format("{}: operands have different dtypes, {} and {}, in '{}'", info.name, dtype, in[i].dtype(),
+                                         describe_call(op, in, attrs)));
         }
     }
     Shape shape;
@@ -49,8 +49,7 @@ Expr build(Op op, std::span<const Expr> in, Attrs attrs) {
     }
     if (info.kind == OpClass::elementwise &&
         std::all_of(in.begin(), in.end(), [](const Expr& e) { return e.node().is_scalar_constant(); })) {
-        const double value = dtype == DType::float32 ? static_cast<double>(fold_scalar<float>(info, in))
-                                                     : fold_scalar<double>(info, in);
+        const double value = dtype == DType::float32 ? static_cast<double>(fold_scalar<float>(info, in)) : fold_scalar<double>(info, in);
         return constant(value, dtype);
     }
     return make_node(op, dtype, std::move(shape), in, std::move(attrs));
@@ -72,25 +71,18 @@ std::vector<std::int64_t> normalized_axes(const Expr& x, const std::vector<std::
     }
     std::sort(result.begin(), result.end());
     if (std::adjacent_find(result.begin(), result.end()) != result.end()) {
-        throw ShapeError(fmt::format("{}: axes [{}] name an axis twice (operand shape {})", op, fmt::join(axes, ", "),
-                                     x.shape()));
+        throw ShapeError(fmt::format("{}: axes [{}] name an axis twice (operand shape {})", op, fmt::join(axes, ", "), x.shape()));
     }
     return result;
 }
 
 }  // namespace
 
-const OpInfo& op_info(Op op) {
-    return primitive_table[static_cast<std::size_t>(op)];
-}
+const OpInfo& op_info(Op op) { return primitive_table[static_cast<std::size_t>(op)]; }
 
-std::span<const OpInfo> op_table() {
-    return primitive_table;
-}
+std::span<const OpInfo> op_table() { return primitive_table; }
 
-bool is_comparison(Op op) {
-    return op == Op::lt || op == Op::le || op == Op::gt || op == Op::ge || op == Op::eq || op == Op::ne;
-}
+bool is_comparison(Op op) { return op == Op::lt || op == Op::le || op == Op::gt || op == Op::ge || op == Op::eq || op == Op::ne; }
 
 std::optional<Op> op_by_name(std::string_view name) {
     for (const auto& row : primitive_table) {
@@ -106,9 +98,7 @@ Expr var(std::string name, Shape shape, DType dtype) {
     return make_node(Op::variable, dtype, std::move(shape), {}, std::move(attrs));
 }
 
-Expr constant(double value, DType dtype) {
-    return constant(Tensor::scalar(value, dtype));
-}
+Expr constant(double value, DType dtype) { return constant(Tensor::scalar(value, dtype)); }
 
 Expr constant(Tensor value) {
     Attrs attrs;
@@ -119,9 +109,7 @@ Expr constant(Tensor value) {
     return make_node(Op::constant, dtype, std::move(shape), {}, std::move(attrs));
 }
 
-Expr apply_exprs(Op op, std::span<const Expr> operands, Attrs attrs) {
-    return build(op, operands, std::move(attrs));
-}
+Expr apply_exprs(Op op, std::span<const Expr> operands, Attrs attrs) { return build(op, operands, std::move(attrs)); }
 
 Expr apply(Op op, std::span<const Operand> operands, Attrs attrs) {
     // Plain numbers take the dtype of the first expression operand (float64 when there is none).
@@ -220,24 +208,18 @@ Expr broadcast_to(const Expr& x, Shape shape) {
     return unary_structural(Op::broadcast_to, x, std::move(attrs));
 }
 
-Expr sum(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
-    return reduction(Op::sum, x, axes, keepdims);
-}
+Expr sum(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) { return reduction(Op::sum, x, axes, keepdims); }
 
-Expr mean(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
-    return reduction(Op::mean, x, axes, keepdims);
-}
+Expr mean(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) { return reduction(Op::mean, x, axes, keepdims); }
 
-Expr amax(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) {
-    return reduction(Op::amax, x, axes, keepdims);
-}
+Expr amax(const Expr& x, std::vector<std::int64_t> axes, bool keepdims) { return reduction(Op::amax, x, axes, keepdims); }
 
 Expr reshape(const Expr& x, std::vector<std::int64_t> shape) {
     // Resolve one -1 from the element count.
     const auto inferred = std::count(shape.begin(), shape.end(), -1);
     if (inferred > 1) {
-        throw ShapeError(fmt::format("reshape: at most one dimension of [{}] may be -1, in '{}'", fmt::join(shape, ", "),
-                                     to_inline_string(x, 200)));
+        throw ShapeError(
+            fmt::format("reshape: at most one dimension of [{}] may be -1, in '{}'", fmt::join(shape, ", "), to_inline_string(x, 200)));
     }
     if (inferred == 1) {
         std::int64_t known = 1;
@@ -280,8 +262,8 @@ Expr permute(const Expr& x, std::vector<std::int64_t> permutation) {
         }
     }
     if (!valid) {
-        throw ShapeError(fmt::format("permute: [{}] is not a permutation of the {} axes of {} in '{}'",
-                                     fmt::join(permutation, ", "), rank, x.shape(), to_inline_string(x, 200)));
+        throw ShapeError(fmt::format("permute: [{}] is not a permutation of the {} axes of {} in '{}'", fmt::join(permutation, ", "), rank,
+                                     x.shape(), to_inline_string(x, 200)));
     }
     bool identity = true;
     for (std::size_t i = 0; i < rank; ++i) identity = identity && normalized[i] == static_cast<std::int64_t>(i);
@@ -312,8 +294,8 @@ Expr transpose(const Expr& x, std::int64_t axis_a, std::int64_t axis_b) {
 Expr matmul(const Expr& a, const Expr& b) {
     // NumPy's rank-1 rules, expressed with reshapes around the rank-2 primitive.
     if (a.rank() == 0 || b.rank() == 0) {
-        throw ShapeError(fmt::format("matmul: operands must have rank 1 or more, got {} and {} in '{} @ {}'", a.shape(),
-                                     b.shape(), to_inline_string(a, 100), to_inline_string(b, 100)));
+        throw ShapeError(fmt::format("matmul: operands must have rank 1 or more, got {} and {} in '{} @ {}'", a.shape(), b.shape(),
+                                     to_inline_string(a, 100), to_inline_string(b, 100)));
     }
     const bool a_vector = a.rank() == 1;
     const bool b_vector = b.rank() == 1;
@@ -328,25 +310,15 @@ Expr matmul(const Expr& a, const Expr& b) {
     return reshape(product, dims);
 }
 
-Expr operator*(const Cotangent& g, const Expr& e) {
-    return g.is_one() ? e : g.expr() * e;
-}
+Expr operator*(const Cotangent& g, const Expr& e) { return g.is_one() ? e : g.expr() * e; }
 
-Expr operator*(const Expr& e, const Cotangent& g) {
-    return g.is_one() ? e : e * g.expr();
-}
+Expr operator*(const Expr& e, const Cotangent& g) { return g.is_one() ? e : e * g.expr(); }
 
-Expr operator/(const Cotangent& g, const Expr& e) {
-    return g.expr() / e;
-}
+Expr operator/(const Cotangent& g, const Expr& e) { return g.expr() / e; }
 
-Expr operator-(const Cotangent& g) {
-    return -g.expr();
-}
+Expr operator-(const Cotangent& g) { return -g.expr(); }
 
-Expr Vjp::full_grad() const {
-    return broadcast_to(grad.expr(), node.shape());
-}
+Expr Vjp::full_grad() const { return broadcast_to(grad.expr(), node.shape()); }
 
 std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Expr(const Node&)>& replace) {
     const GraphIndex index = index_graph(roots);

@@ -80,8 +80,7 @@ std::string leaf_text(const Node& node, Style style) {
 // Splits a print template into literal text, operands and attribute text, deciding parentheses.
 // `child_precedence` says how each operand binds.
 template <class ChildPrecedence>
-std::vector<Part> expand_template(Op op, std::span<const Expr> inputs, const Attrs& attrs, Style style,
-                                  ChildPrecedence child_precedence) {
+std::vector<Part> expand_template(Op op, std::span<const Expr> inputs, const Attrs& attrs, Style style, ChildPrecedence child_precedence) {
     const OpInfo& info = op_info(op);
     const std::string_view form = style == Style::text ? info.print.text : info.print.latex;
     const int precedence = form_precedence(info.print, style);
@@ -89,7 +88,7 @@ std::vector<Part> expand_template(Op op, std::span<const Expr> inputs, const Att
     std::string literal;
     for (std::size_t i = 0; i < form.size(); ++i) {
         const bool placeholder = form[i] == '{' && i + 2 < form.size() && form[i + 2] == '}' &&
-                                 (form[i + 1] == 'a' || (form[i + 1] >= '0' && form[i + 1] <= '2'));
+            (form[i + 1] == 'a' || (form[i + 1] >= '0' && form[i + 1] <= '2'));
         if (!placeholder) {
             literal += form[i];
             continue;
@@ -177,8 +176,8 @@ public:
                 if (part.parens) out += close();
                 continue;
             }
-            auto parts = expand_template(node.op(), node.inputs(), node.attrs(), style_,
-                                         [this](const Node& child) { return precedence(child); });
+            auto parts =
+                expand_template(node.op(), node.inputs(), node.attrs(), style_, [this](const Node& child) { return precedence(child); });
             if (part.parens) stack.push_back({nullptr, false, close()});
             for (auto it = parts.rbegin(); it != parts.rend(); ++it) stack.push_back(std::move(*it));
             if (part.parens) stack.push_back({nullptr, false, open()});
@@ -253,9 +252,9 @@ std::string print_program(std::span<const Expr> outputs, std::span<const std::st
 
 bool is_greek(std::string_view name) {
     static const std::unordered_set<std::string_view> greek = {
-        "alpha", "beta",  "gamma", "delta", "epsilon", "zeta", "eta", "theta", "iota",  "kappa", "lambda", "mu",
-        "nu",    "xi",    "pi",    "rho",   "sigma",   "tau",  "upsilon", "phi", "chi", "psi",   "omega",  "Gamma",
-        "Delta", "Theta", "Lambda", "Xi",   "Pi",      "Sigma", "Phi", "Psi",  "Omega"};
+        "alpha", "beta",  "gamma", "delta", "epsilon", "zeta",  "eta", "theta",   "iota", "kappa", "lambda",
+        "mu",    "nu",    "xi",    "pi",    "rho",     "sigma", "tau", "upsilon", "phi",  "chi",   "psi",
+        "omega", "Gamma", "Delta", "Theta", "Lambda",  "Xi",    "Pi",  "Sigma",   "Phi",  "Psi",   "Omega"};
     return greek.contains(name);
 }
 
@@ -264,8 +263,10 @@ std::string latex_word(std::string_view word) {
     if (word.size() == 1) return std::string(word);
     std::string escaped;
     for (char c : word) {
-        if (c == '_') escaped += "\\_";
-        else escaped += c;
+        if (c == '_')
+            escaped += "\\_";
+        else
+            escaped += c;
     }
     return fmt::format("\\mathrm{{{}}}", escaped);
 }
@@ -292,9 +293,7 @@ std::string latex_name(std::string_view name) {
     return text;
 }
 
-std::string to_string(const Expr& e) {
-    return print_program(std::span<const Expr>(&e, 1), {}, Style::text);
-}
+std::string to_string(const Expr& e) { return print_program(std::span<const Expr>(&e, 1), {}, Style::text); }
 
 std::string to_string(std::span<const Expr> outputs, std::span<const std::string> names) {
     return print_program(outputs, names, Style::text);
@@ -308,9 +307,7 @@ std::string to_inline_string(const Expr& e, std::size_t max_chars) {
     return out;
 }
 
-std::string to_latex(const Expr& e) {
-    return print_program(std::span<const Expr>(&e, 1), {}, Style::latex);
-}
+std::string to_latex(const Expr& e) { return print_program(std::span<const Expr>(&e, 1), {}, Style::latex); }
 
 std::string to_latex(std::span<const Expr> outputs, std::span<const std::string> names) {
     return print_program(outputs, names, Style::latex);
@@ -318,8 +315,8 @@ std::string to_latex(std::span<const Expr> outputs, std::span<const std::string>
 
 std::string describe_call(Op op, std::span<const Expr> operands, const Attrs& attrs, std::size_t max_chars) {
     const std::size_t budget = std::max<std::size_t>(max_chars / std::max<std::size_t>(operands.size(), 1), 20);
-    const auto parts = expand_template(op, operands, attrs, Style::text,
-                                       [](const Node& child) { return precedence_of(child, Style::text, false); });
+    const auto parts =
+        expand_template(op, operands, attrs, Style::text, [](const Node& child) { return precedence_of(child, Style::text, false); });
     std::string out;
     for (const auto& part : parts) {
         if (part.node == nullptr) {

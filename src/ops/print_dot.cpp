@@ -109,7 +109,9 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
             const EdgeData& data = graph[e];
             if (!data.label.empty()) os << "[label=\"" << data.label << "\"]";
         },
-        [](std::ostream& os) { os << "rankdir=BT;\nnode [shape=box, fontname=\"Helvetica\"];\nedge [fontname=\"Helvetica\", fontsize=10];\n"; });
+        [](std::ostream& os) {
+            os << "rankdir=BT;\nnode [shape=box, fontname=\"Helvetica\"];\nedge [fontname=\"Helvetica\", fontsize=10];\n";
+        });
     return out.str();
 }
 

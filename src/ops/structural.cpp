@@ -29,15 +29,13 @@ Shape shape_broadcast_to(std::span<const Expr> in, const Attrs& attrs) {
     return target;
 }
 
-Shape shape_reduce(std::span<const Expr> in, const Attrs& attrs) {
-    return reduced_shape(in[0].shape(), attrs.ints, attrs.keepdims);
-}
+Shape shape_reduce(std::span<const Expr> in, const Attrs& attrs) { return reduced_shape(in[0].shape(), attrs.ints, attrs.keepdims); }
 
 Shape shape_reshape(std::span<const Expr> in, const Attrs& attrs) {
     Shape target(attrs.ints);
     if (target.numel() != in[0].shape().numel()) {
-        throw ShapeError(fmt::format("cannot reshape {} ({} elements) to {} ({} elements)", in[0].shape(),
-                                     in[0].shape().numel(), target, target.numel()));
+        throw ShapeError(fmt::format("cannot reshape {} ({} elements) to {} ({} elements)", in[0].shape(), in[0].shape().numel(), target,
+                                     target.numel()));
     }
     return target;
 }
@@ -56,8 +54,7 @@ Shape shape_matmul(std::span<const Expr> in, const Attrs&) {
         throw ShapeError(fmt::format("operands need rank 2 or more, got {} and {}", a, b));
     }
     if (a[a.rank() - 1] != b[b.rank() - 2]) {
-        throw ShapeError(fmt::format("the inner dimensions of {} and {} differ ({} vs {})", a, b,
-                                     a[a.rank() - 1], b[b.rank() - 2]));
+        throw ShapeError(fmt::format("the inner dimensions of {} and {} differ ({} vs {})", a, b, a[a.rank() - 1], b[b.rank() - 2]));
     }
     const Shape batch_a(std::vector<std::int64_t>(a.begin(), a.end() - 2));
     const Shape batch_b(std::vector<std::int64_t>(b.begin(), b.end() - 2));
@@ -105,7 +102,8 @@ template <class T> void accumulate(const Tensor& x, const std::vector<std::int64
             const std::int64_t row = std::min(period, n - i);
             for (std::int64_t j = 0; j < row; ++j) partial[static_cast<std::size_t>(j)] += static_cast<double>(data[i + j]);
         }
-        detail::fold_accumulators(partial.data(), period, groups, [&](std::int64_t j, double total) { acc[static_cast<std::size_t>(j)] = total; });
+        detail::fold_accumulators(partial.data(), period, groups,
+                                  [&](std::int64_t j, double total) { acc[static_cast<std::size_t>(j)] = total; });
         return;
     }
     if (trailing && groups > 0) {
@@ -136,9 +134,7 @@ Tensor reduce_sum(const Node& node, const Tensor& x, double scale) {
 
 }  // namespace
 
-Tensor eval_sum(const Node& node, std::span<const Tensor> in) {
-    return reduce_sum(node, in[0], 1.0);
-}
+Tensor eval_sum(const Node& node, std::span<const Tensor> in) { return reduce_sum(node, in[0], 1.0); }
 
 Tensor eval_mean(const Node& node, std::span<const Tensor> in) {
     const std::int64_t count = in[0].numel() / std::max<std::int64_t>(node.shape().numel(), 1);
@@ -162,9 +158,7 @@ Tensor eval_amax(const Node& node, std::span<const Tensor> in) {
     return out;
 }
 
-Tensor eval_reshape(const Node& node, std::span<const Tensor> in) {
-    return in[0].reshape(node.shape());
-}
+Tensor eval_reshape(const Node& node, std::span<const Tensor> in) { return in[0].reshape(node.shape()); }
 
 Tensor eval_permute(const Node& node, std::span<const Tensor> in) {
     const auto in_strides = in[0].shape().strides();
@@ -226,9 +220,7 @@ Tensor eval_matmul(const Node& node, std::span<const Tensor> in) {
 
 namespace {
 
-std::string dims_text(const std::vector<std::int64_t>& dims) {
-    return fmt::format("[{}]", fmt::join(dims, ", "));
-}
+std::string dims_text(const std::vector<std::int64_t>& dims) { return fmt::format("[{}]", fmt::join(dims, ", ")); }
 
 }  // namespace
 
@@ -239,9 +231,7 @@ std::string reduce_attr_text(const Attrs& attrs, std::span<const Expr> in) {
     return text;
 }
 
-std::string ints_attr_text(const Attrs& attrs, std::span<const Expr>) {
-    return ", " + dims_text(attrs.ints);
-}
+std::string ints_attr_text(const Attrs& attrs, std::span<const Expr>) { return ", " + dims_text(attrs.ints); }
 
 // VJP helpers.
 

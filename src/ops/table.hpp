@@ -49,9 +49,7 @@ constexpr double two_over_sqrt_pi = 2.0 / 1.772453850905516027298167483341145182
 
 // Where generated tests sample each operand.
 constexpr TestRegion anywhere{};
-constexpr TestRegion region(Interval a, Interval b = {}, Interval c = {}) {
-    return TestRegion{{a, b, c}};
-}
+constexpr TestRegion region(Interval a, Interval b = {}, Interval c = {}) { return TestRegion{{a, b, c}}; }
 constexpr Interval positive{0.2, 3.0};
 constexpr Interval negative{-3.0, -0.2};
 
@@ -65,6 +63,9 @@ constexpr std::array<std::string_view, max_arity> binary{"a", "b"};
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 
+// Not formatted: the rows keep the layout of the table (a row's head on one line, one field per line after),
+// which a formatter would break into one field per line.
+// clang-format off
 constexpr std::array<OpInfo, op_count> primitive_table{{
     {.op = Op::variable, .name = "variable", .print = {"", "", atom_precedence}},
     {.op = Op::constant, .name = "constant", .print = {"", "", atom_precedence}},
@@ -388,6 +389,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
      .print = {"{0} @ {1}", "{0} {1}", 3},
      .test_regions = {anywhere}},
 }};
+// clang-format on
 #pragma GCC diagnostic pop
 
 #undef SYMGRAD_KERNELS

@@ -26,30 +26,16 @@ namespace {
 // ---------------------------------------------------------------------------------------------
 
 // Operand i of a node, or of an expression's node.
-const Expr& operand(const Node& n, std::size_t i) {
-    return n.input(i);
-}
-const Expr& operand(const Expr& e, std::size_t i) {
-    return e.node().input(i);
-}
+const Expr& operand(const Node& n, std::size_t i) { return n.input(i); }
+const Expr& operand(const Expr& e, std::size_t i) { return e.node().input(i); }
 
 // The operands of a binary node (a + b, a * b, max(a, b), ...), or of an expression's node.
-const Expr& lhs(const Node& n) {
-    return n.input(0);
-}
-const Expr& rhs(const Node& n) {
-    return n.input(1);
-}
-const Expr& lhs(const Expr& e) {
-    return e.node().input(0);
-}
-const Expr& rhs(const Expr& e) {
-    return e.node().input(1);
-}
+const Expr& lhs(const Node& n) { return n.input(0); }
+const Expr& rhs(const Node& n) { return n.input(1); }
+const Expr& lhs(const Expr& e) { return e.node().input(0); }
+const Expr& rhs(const Expr& e) { return e.node().input(1); }
 
-bool is_op(const Expr& e, Op op) {
-    return e.op() == op;
-}
+bool is_op(const Expr& e, Op op) { return e.op() == op; }
 
 // The value of a scalar constant; nothing for any other expression.
 std::optional<double> scalar_constant(const Expr& e) {
@@ -57,9 +43,7 @@ std::optional<double> scalar_constant(const Expr& e) {
     return std::nullopt;
 }
 
-bool is_scalar_constant(const Expr& e) {
-    return e.node().is_scalar_constant();
-}
+bool is_scalar_constant(const Expr& e) { return e.node().is_scalar_constant(); }
 
 // A scalar constant equal to value.
 bool is_constant(const Expr& e, double value) {
@@ -364,8 +348,6 @@ const RewriteRule rules[] = {
 
 }  // namespace
 
-std::span<const RewriteRule> default_rules() {
-    return rules;
-}
+std::span<const RewriteRule> default_rules() { return rules; }
 
 }  // namespace symgrad

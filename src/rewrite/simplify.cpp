@@ -64,9 +64,7 @@ std::vector<Expr> simplify(std::span<const Expr> roots, std::span<const RewriteR
     return simplify(roots, rules, SimplifyOptions{}, report);
 }
 
-Expr simplify(const Expr& root) {
-    return simplify(std::span<const Expr>(&root, 1))[0];
-}
+Expr simplify(const Expr& root) { return simplify(std::span<const Expr>(&root, 1))[0]; }
 
 std::size_t operation_count(std::span<const Expr> roots) {
     const GraphIndex index = index_graph(roots);

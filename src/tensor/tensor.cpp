@@ -13,13 +13,9 @@
 
 namespace symgrad {
 
-std::string_view dtype_name(DType dtype) {
-    return dtype == DType::float32 ? "float32" : "float64";
-}
+std::string_view dtype_name(DType dtype) { return dtype == DType::float32 ? "float32" : "float64"; }
 
-std::size_t dtype_size(DType dtype) {
-    return dtype == DType::float32 ? 4 : 8;
-}
+std::size_t dtype_size(DType dtype) { return dtype == DType::float32 ? 4 : 8; }
 
 Shape::Shape(std::initializer_list<std::int64_t> dims) : Shape(std::vector<std::int64_t>(dims)) {}
 
@@ -55,9 +51,7 @@ std::vector<std::int64_t> Shape::strides() const {
     return result;
 }
 
-std::string to_string(const Shape& shape) {
-    return fmt::format("[{}]", fmt::join(shape.dims(), ", "));
-}
+std::string to_string(const Shape& shape) { return fmt::format("[{}]", fmt::join(shape.dims(), ", ")); }
 
 Shape broadcast_shapes(const Shape& a, const Shape& b) {
     const std::size_t rank = std::max(a.rank(), b.rank());
@@ -190,9 +184,7 @@ using detail::SplitMix64;
 
 }  // namespace
 
-void release_cached_buffers() {
-    buffer_cache().release();
-}
+void release_cached_buffers() { buffer_cache().release(); }
 
 Tensor::Tensor() : shape_({0}) {}
 
@@ -203,13 +195,9 @@ Tensor::Tensor(Shape shape, DType dtype, bool zero) : shape_(std::move(shape)), 
     data_ = storage_.get();
 }
 
-Tensor Tensor::empty(Shape shape, DType dtype) {
-    return Tensor(std::move(shape), dtype, false);
-}
+Tensor Tensor::empty(Shape shape, DType dtype) { return Tensor(std::move(shape), dtype, false); }
 
-Tensor Tensor::scalar(double value, DType dtype) {
-    return full(Shape{}, value, dtype);
-}
+Tensor Tensor::scalar(double value, DType dtype) { return full(Shape{}, value, dtype); }
 
 Tensor Tensor::full(Shape shape, double value, DType dtype) {
     Tensor t(std::move(shape), dtype);
@@ -217,13 +205,9 @@ Tensor Tensor::full(Shape shape, double value, DType dtype) {
     return t;
 }
 
-Tensor Tensor::zeros(Shape shape, DType dtype) {
-    return Tensor(std::move(shape), dtype);
-}
+Tensor Tensor::zeros(Shape shape, DType dtype) { return Tensor(std::move(shape), dtype); }
 
-Tensor Tensor::ones(Shape shape, DType dtype) {
-    return full(std::move(shape), 1.0, dtype);
-}
+Tensor Tensor::ones(Shape shape, DType dtype) { return full(std::move(shape), 1.0, dtype); }
 
 Tensor Tensor::from_values(Shape shape, std::span<const double> values, DType dtype) {
     if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
@@ -266,12 +250,8 @@ template <> double* Tensor::data<double>() {
     if (dtype_ != DType::float64) throw DTypeError(fmt::format("tensor holds {}, not float64", dtype_));
     return static_cast<double*>(data_);
 }
-template <> const float* Tensor::data<float>() const {
-    return const_cast<Tensor*>(this)->data<float>();
-}
-template <> const double* Tensor::data<double>() const {
-    return const_cast<Tensor*>(this)->data<double>();
-}
+template <> const float* Tensor::data<float>() const { return const_cast<Tensor*>(this)->data<float>(); }
+template <> const double* Tensor::data<double>() const { return const_cast<Tensor*>(this)->data<double>(); }
 
 double Tensor::get(std::int64_t flat_index) const {
     if (dtype_ == DType::float32) return static_cast<const float*>(data_)[flat_index];
@@ -288,8 +268,8 @@ void Tensor::set(std::int64_t flat_index, double value) {
 
 double Tensor::at(std::span<const std::int64_t> index) const {
     if (index.size() != rank()) {
-        throw ShapeError(fmt::format("index [{}] has {} coordinates, tensor of shape {} needs {}",
-                                     fmt::join(index, ", "), index.size(), shape_, rank()));
+        throw ShapeError(fmt::format("index [{}] has {} coordinates, tensor of shape {} needs {}", fmt::join(index, ", "), index.size(),
+                                     shape_, rank()));
     }
     std::int64_t flat = 0;
     for (std::size_t i = 0; i < index.size(); ++i) {
@@ -326,8 +306,7 @@ Tensor Tensor::clone() const {
 
 Tensor Tensor::reshape(Shape shape) const {
     if (shape.numel() != numel()) {
-        throw ShapeError(fmt::format("cannot reshape {} ({} elements) to {} ({} elements)", shape_, numel(), shape,
-                                     shape.numel()));
+        throw ShapeError(fmt::format("cannot reshape {} ({} elements) to {} ({} elements)", shape_, numel(), shape, shape.numel()));
     }
     Tensor view = *this;
     view.shape_ = std::move(shape);

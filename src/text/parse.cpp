@@ -9,8 +9,8 @@
 #include <numbers>
 
 #include "symgrad/activations.hpp"
-#include "symgrad/detail/text.hpp"
 #include "symgrad/autodiff.hpp"
+#include "symgrad/detail/text.hpp"
 #include "symgrad/print.hpp"
 
 namespace symgrad {
@@ -70,18 +70,14 @@ std::string one_line(std::string_view text) {
     const std::size_t token_end = std::min(shown_end, offset + std::max<std::size_t>(length, 1));
     const std::size_t underline =
         std::max<std::size_t>(1, detail::utf8_columns(shown_view.substr(offset - shown_start), token_end - offset));
-    std::string report = fmt::format("line {}, column {}: {}\n  {}{}{}\n  {}^{}", line, column, message, prefix, shown,
-                                     suffix, std::string(caret_at, ' '), std::string(underline - 1, '~'));
+    std::string report = fmt::format("line {}, column {}: {}\n  {}{}{}\n  {}^{}", line, column, message, prefix, shown, suffix,
+                                     std::string(caret_at, ' '), std::string(underline - 1, '~'));
     throw ParseError(message, line, column, std::move(report));
 }
 
-bool is_identifier_start(char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-}
+bool is_identifier_start(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_'; }
 
-bool is_digit(char c) {
-    return c >= '0' && c <= '9';
-}
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 std::vector<Token> tokenize(std::string_view text) {
     std::vector<Token> tokens;
@@ -103,7 +99,9 @@ std::vector<Token> tokenize(std::string_view text) {
                 std::size_t j = i + 1;
                 if (j < text.size() && (text[j] == '+' || text[j] == '-')) ++j;
                 if (j >= text.size() || !is_digit(text[j])) {
-                    fail(text, start, j - start, fmt::format("malformed number '{}': the exponent has no digits", detail::excerpt(text.substr(start, j - start), 40)));
+                    fail(text, start, j - start,
+                         fmt::format("malformed number '{}': the exponent has no digits",
+                                     detail::excerpt(text.substr(start, j - start), 40)));
                 }
                 while (j < text.size() && is_digit(text[j])) ++j;
                 i = j;
@@ -117,7 +115,8 @@ std::vector<Token> tokenize(std::string_view text) {
                 if (literal.find('-') != std::string_view::npos) {
                     value = 0.0;
                 } else {
-                    fail(text, start, i - start, fmt::format("number '{}' is too large for float64", detail::excerpt(text.substr(start, i - start), 40)));
+                    fail(text, start, i - start,
+                         fmt::format("number '{}' is too large for float64", detail::excerpt(text.substr(start, i - start), 40)));
                 }
             } else if (error != std::errc() || end != text.data() + i) {
                 fail(text, start, i - start, fmt::format("malformed number '{}'", detail::excerpt(text.substr(start, i - start), 40)));
@@ -137,9 +136,13 @@ std::vector<Token> tokenize(std::string_view text) {
             continue;
         }
         switch (c) {
-        case '+': case '-': case '*': case '/': case '^': case '<': case '>':
-            tokens.push_back({TokenKind::op, start, 1});
-            break;
+        case '+':
+        case '-':
+        case '*':
+        case '/':
+        case '^':
+        case '<':
+        case '>': tokens.push_back({TokenKind::op, start, 1}); break;
         case '(': tokens.push_back({TokenKind::lparen, start, 1}); break;
         case ')': tokens.push_back({TokenKind::rparen, start, 1}); break;
         case ',': tokens.push_back({TokenKind::comma, start, 1}); break;
@@ -183,14 +186,10 @@ struct Function {
     Builder build;
 };
 
-std::string_view argument_text(std::string_view text, const Argument& a) {
-    return text.substr(a.offset, a.end - a.offset);
-}
+std::string_view argument_text(std::string_view text, const Argument& a) { return text.substr(a.offset, a.end - a.offset); }
 
 // An argument as an error message quotes it: bounded, cut between characters.
-std::string quoted_argument(const Call& call, const Argument& a) {
-    return detail::excerpt(argument_text(call.text, a));
-}
+std::string quoted_argument(const Call& call, const Argument& a) { return detail::excerpt(argument_text(call.text, a)); }
 
 // An argument that must be a whole number written as a constant (an axis, a dimension).
 std::int64_t integer_argument(const Call& call, std::size_t index, const char* what) {
@@ -208,8 +207,8 @@ std::int64_t integer_argument(const Call& call, std::size_t index, const char* w
 
 std::vector<Function> make_functions() {
     std::vector<Function> functions;
-    auto add = [&](std::string name, std::size_t min_args, std::size_t max_args, std::string signature,
-                   std::string description, Builder build) {
+    auto add = [&](std::string name, std::size_t min_args, std::size_t max_args, std::string signature, std::string description,
+                   Builder build) {
         functions.push_back({{std::move(name), min_args, max_args, std::move(signature), std::move(description)}, std::move(build)});
     };
     // Every elementwise primitive of the table, by its table name (max and min also by their short names).
@@ -262,7 +261,8 @@ std::vector<Function> make_functions() {
         if (nodes > call.max_nodes) {
             fail(call.text, call.offset, call.name.size(),
                  fmt::format("diff: the derivative has {} nodes, more than the limit of {} (each level of nested diff "
-                             "roughly doubles the expression)", nodes, call.max_nodes));
+                             "roughly doubles the expression)",
+                             nodes, call.max_nodes));
         }
         return derivative;
     });
@@ -278,7 +278,8 @@ std::vector<Function> make_functions() {
                 return entry->build(args);
             } catch (const ActivationArgumentError& error) {
                 const Argument& a = call.args[std::min(error.argument(), call.args.size() - 1)];
-                fail(call.text, a.offset, a.end - a.offset, error.quote() ? fmt::format("{}, got '{}'", error.what(), quoted_argument(call, a)) : std::string(error.what()));
+                fail(call.text, a.offset, a.end - a.offset,
+                     error.quote() ? fmt::format("{}, got '{}'", error.what(), quoted_argument(call, a)) : std::string(error.what()));
             }
         });
     }
@@ -317,7 +318,7 @@ struct BinaryOp {
 };
 
 constexpr BinaryOp binary_ops[] = {
-    {"<", Op::lt, 1, false}, {"<=", Op::le, 1, false}, {">", Op::gt, 1, false}, {">=", Op::ge, 1, false},
+    {"<", Op::lt, 1, false},  {"<=", Op::le, 1, false}, {">", Op::gt, 1, false},  {">=", Op::ge, 1, false},
     {"==", Op::eq, 1, false}, {"!=", Op::ne, 1, false}, {"+", Op::add, 2, false}, {"-", Op::sub, 2, false},
     {"*", Op::mul, 3, false}, {"/", Op::div, 3, false}, {"^", Op::pow, 5, true},
 };
@@ -375,9 +376,7 @@ private:
     // Returns whether an operand is still expected after this token.
     bool operand_position(const Token& token, std::size_t k) {
         switch (token.kind) {
-        case TokenKind::number:
-            push_operand(constant(token.number, options_.dtype), token, false);
-            return false;
+        case TokenKind::number: push_operand(constant(token.number, options_.dtype), token, false); return false;
         case TokenKind::identifier: {
             const std::string_view name = spelling(token);
             if (tokens_[k + 1].kind == TokenKind::lparen) {
@@ -418,8 +417,7 @@ private:
                 return false;
             }
             fail_at(token, "expected an operand before ')'");
-        case TokenKind::comma:
-            fail_at(token, "expected an argument before ','");
+        case TokenKind::comma: fail_at(token, "expected an argument before ','");
         case TokenKind::end:
             if (operands_.empty() && frames_.empty()) fail_at(token, "the expression is empty");
             fail_at(token, fmt::format("'{}' ends where an operand was expected", tail_text()));
@@ -458,9 +456,9 @@ private:
             reduce_while([](const Frame&) { return true; });
             if (!frames_.empty()) {
                 const Frame& open = frames_.back();
-                fail_at(*open.token, open.kind == FrameKind::call
-                                         ? fmt::format("the call of '{}' is never closed with ')'", spelling(*open.token))
-                                         : std::string("this '(' is never closed"));
+                fail_at(*open.token,
+                        open.kind == FrameKind::call ? fmt::format("the call of '{}' is never closed with ')'", spelling(*open.token))
+                                                     : std::string("this '(' is never closed"));
             }
             return false;
         case TokenKind::number:
@@ -497,10 +495,10 @@ private:
         operands_.resize(frame.operand_base);
         const FunctionInfo& info = frame.function->info;
         if (args.size() < info.min_args || args.size() > info.max_args) {
-            const std::string expected =
-                info.min_args == info.max_args ? fmt::format("{} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
-                : args.size() < info.min_args  ? fmt::format("at least {} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
-                                               : fmt::format("at most {} arguments", info.max_args);
+            const std::string expected = info.min_args == info.max_args
+                ? fmt::format("{} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
+                : args.size() < info.min_args ? fmt::format("at least {} argument{}", info.min_args, info.min_args == 1 ? "" : "s")
+                                              : fmt::format("at most {} arguments", info.max_args);
             fail_at(*frame.token, fmt::format("{} takes {}, got {} ({})", info.name, expected, args.size(), info.signature));
         }
         if (info.name == "diff" && args[1].is_variable_name) {
@@ -541,7 +539,9 @@ private:
         return var(std::string(name), found != options_.shapes.end() ? found->second : Shape{}, options_.dtype);
     }
 
-    bool last_was_star() const { return !frames_.empty() && frames_.back().kind == FrameKind::binary && spelling(*frames_.back().token) == "*"; }
+    bool last_was_star() const {
+        return !frames_.empty() && frames_.back().kind == FrameKind::binary && spelling(*frames_.back().token) == "*";
+    }
 
     // The end of the text, for "'x * ' ends where ...".
     std::string tail_text() const {
@@ -601,9 +601,7 @@ private:
 
 }  // namespace
 
-Expr parse(std::string_view text, const ParseOptions& options) {
-    return Parser(text, options).run();
-}
+Expr parse(std::string_view text, const ParseOptions& options) { return Parser(text, options).run(); }
 
 Expr parse(std::string_view text, const ParseOptions& options, std::vector<std::string>& named_variables) {
     Parser parser(text, options);

@@ -4,8 +4,8 @@
 // equal to NaN; with its matrix products done as the reference does them), or the target traps.
 // Bad input must end in symgrad::Error (a clean message), never a crash, hang, or another exception.
 // Build and run: see docs/language.md ("Fuzzing").
-#include <cstddef>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 

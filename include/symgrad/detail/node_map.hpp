@@ -63,9 +63,7 @@ private:
         return capacity;
     }
 
-    std::size_t slot_of(const Node* key) const {
-        return static_cast<std::size_t>(mix_bits(reinterpret_cast<std::uintptr_t>(key))) & mask_;
-    }
+    std::size_t slot_of(const Node* key) const { return static_cast<std::size_t>(mix_bits(reinterpret_cast<std::uintptr_t>(key))) & mask_; }
 
     void rehash(std::size_t capacity) {
         std::vector<Slot> old = std::move(slots_);

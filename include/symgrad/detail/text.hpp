@@ -12,9 +12,7 @@
 namespace symgrad::detail {
 
 // True for the bytes 10xxxxxx that continue a multi-byte UTF-8 character.
-inline bool utf8_continuation(char c) {
-    return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
+inline bool utf8_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
 
 // The largest offset <= pos that does not fall inside a character (at most 3 bytes back: a longer run of
 // continuation bytes is not UTF-8, and then the cut is as good as any).
