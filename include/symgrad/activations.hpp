@@ -16,7 +16,8 @@
 
 namespace symgrad {
 
-// relu(x) = max(x, 0) in value (its derivative at 0 is 0, max's is 1/2), sigmoid, tanh and softplus(x) are primitives (ops.hpp); the catalog lists relu too.
+// relu(x) = max(x, 0) in value (its derivative at 0 is 0, max's is 1/2), sigmoid, tanh and softplus(x) are
+// primitives (ops.hpp); the catalog lists relu too.
 // x where x > 0, else slope * x  (F.leaky_relu; the derivative at 0 is slope)
 Expr leaky_relu(const Operand& x, const Operand& slope = 0.01);
 // x where x > 0, else a * x  (F.prelu with a learned slope a)

@@ -203,8 +203,8 @@ inline constexpr int atom_precedence = 9;
 // How the exporters (export.hpp) write an elementwise op. An arithmetic or comparison operator is `infix`, the
 // same symbol in Python and C++ ("-" of one operand is negation); any other op is a call of `torch` (a function
 // of tensors) in the PyTorch export and of `cpp` (a function of scalars of type T) in the C++ export, with its
-// operands in order; `torch_in_place` is the tensor method that computes the op into its first operand (`exp_`),
-// which the PyTorch export uses in no-grad mode to reuse a dead buffer. where, and max/min against a number, are
+// operands in order; `torch_in_place` is the tensor method that computes an op of one or two operands into its first
+// one (`exp_`, `mul_`), which the PyTorch export uses in no-grad mode to reuse a dead buffer. where, and max/min against a number, are
 // written by the exporters themselves.
 struct ExportForms {
     std::string_view infix;

@@ -69,7 +69,7 @@ std::int32_t gather_slot(Region& region, std::uint32_t o, const Shape& value_sha
     return static_cast<std::int32_t>(region.gathered.size() - 1);
 }
 
-// Fuses an add, sub, mul or div into the one instruction that reads it when that reader is one of them too and
+// Pass 6: fuses an add, sub, mul or div into the one instruction that reads it when that reader is one of them too and
 // the value is needed nowhere else (not written out, not reduced): the reader becomes a pair kernel of three
 // operands and the value never touches memory. Done after the regions' outputs and reductions are known.
 void fuse_pairs(Region& region, const KernelSet& kernels) {

@@ -8,8 +8,8 @@
 //
 // THE RULE: no code compiled with a wider -m flag runs before the CPU is known to support it.
 //   1. kernels_avx2.cpp and kernels_avx512.cpp define one external symbol each, their table getter. Everything
-//      else in them has internal linkage (the unnamed namespaces of kernels_isa.inc, ops_kernels.hpp and
-//      vmath.hpp), so the linker can never take a wide copy of an inline function or a template instance for a
+//      else in them has internal linkage (the unnamed namespaces of kernels_isa.inc, ops_kernels.hpp, vmath.hpp
+//      and the primitive table, ops/table.hpp, which they read only in constant expressions), so the linker can never take a wide copy of an inline function or a template instance for a
 //      baseline one: they define no weak, unique or COMDAT symbol, and they have no static initialiser (their
 //      table is a function-local static, built on the getter's first call).
 //      tests/check_isa_objects.cmake reads the object files and fails the build's tests when this is broken.

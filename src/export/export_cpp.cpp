@@ -161,7 +161,7 @@ std::string export_cpp(std::string_view expression, const ExportOptions& options
     // gradients(): one element of the backward.
     {
         std::vector<std::string> args = value_args;
-        args.push_back("T grad_output");
+        args.push_back("[[maybe_unused]] T grad_output");  // unused where every derivative is 0 (sign, comparisons)
         std::vector<std::string> outputs{"T& grad_" + x};
         for (const auto& p : plan.params) outputs.push_back("T& grad_" + p.name);
         args.insert(args.end(), outputs.begin(), outputs.end());

@@ -282,7 +282,7 @@ private:
             }
             return {};
         }
-        if (method.empty()) return {};
+        if (method.empty() || node.arity() != 2) return {};  // a method of one operand, or of two
         if (reusable(i, operands[0])) return {fmt::format("{}.{}({})", a[0].text, method, number(1)), a[0].text};
         if (!reusable(i, operands[1])) return {};
         if (node.op() == Op::add || node.op() == Op::mul) return {fmt::format("{}.{}({})", a[1].text, method, number(0)), a[1].text};

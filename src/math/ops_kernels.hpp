@@ -1,7 +1,7 @@
 // Scalar kernels of the elementwise primitives, written once for float and double.
 // Private to the library: the table's rows (src/ops/table.hpp) point at them, and src/exec/kernels_isa.inc compiles
-// a block loop of each row's kernel once per vector instruction set. float32 transcendental functions are vmath's (vectorizable, the same
-// bits at every width); float64 ones are the C library's.
+// a block loop of each row's kernel once per vector instruction set. float32 transcendental functions are vmath's
+// (vectorizable, the same bits at every width); float64 ones are the C library's.
 //
 // Everything here has internal linkage (the unnamed namespace): each translation unit that includes this
 // header, whatever its -march flags, gets its own copy, so no copy built for AVX-512 can stand in for another.

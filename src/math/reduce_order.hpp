@@ -1,5 +1,5 @@
-// The order in which a sum over leading axes adds its elements, shared by the reference evaluator (src/ops/structural.cpp) and the
-// fused engine (compile.cpp) so that both give the same bits.
+// The order in which a sum over leading axes adds its elements, shared by the reference evaluator
+// (src/ops/structural.cpp) and the fused engine (src/exec/executor.cpp) so that both give the same bits.
 //
 // Element i of the operand (in row-major order) belongs to result element i mod groups. The sum keeps
 // `period` accumulators in double, a multiple of groups: element i is added into accumulator i mod period, in

@@ -4,8 +4,8 @@
 // rounds the same in a vector lane as in a scalar register, so all of them give the same bits.
 //
 // Accuracy (tests/test_vmath.cpp sweeps every 509th float): within 1 ulp of the exact value for exp and log, 2 ulp
-// for log1p, expm1, tanh and erf (worst seen: 0.95, 0.80, 1.44, 1.37, 1.24, and erf's below), subnormal inputs and results included; NaN in gives NaN out, infinities and
-// zeros give the IEEE results. The polynomial coefficients come from tools/fit_vmath.py.
+// for log1p, expm1, tanh and erf (worst seen: 0.95, 0.80, 1.44, 1.37, 1.24, and erf's below), subnormal inputs and
+// results included; NaN in gives NaN out, infinities and zeros give the IEEE results. The polynomial coefficients come from tools/fit_vmath.py.
 //
 // Only compiler builtins are used (no std:: inline functions): this header is compiled several times with
 // different -march flags (src/exec/kernels_isa.inc), and an out-of-line copy of an inline library function built for

@@ -5,8 +5,10 @@
 //
 // Private to the library. ops.cpp serves the rows (op_info); the fused engine's kernel sets (src/exec/kernels_isa.inc)
 // read the scalar kernels off the rows at compile time to build their block loops, so this header is compiled with
-// the wider -m flags too: everything in it has internal linkage (the unnamed namespace), as the rule of
-// src/exec/kernels_isa.hpp requires, and those files only read it in constant expressions.
+// the wider -m flags too. The rule of src/exec/kernels_isa.hpp holds because everything here has internal linkage
+// (the unnamed namespace) and those files read the table only in constant expressions, so that at -O3 (which they
+// are always compiled with) neither the table nor its rules is emitted there; were it emitted, its VJP rules would
+// bring weak copies of inline functions (Expr's) with them, which tests/check_isa_objects.cmake would refuse.
 #pragma once
 
 #include <algorithm>
