@@ -276,6 +276,22 @@ TEST_CASE("help shows an example for the tool and each subcommand", "[cli]") {
     CHECK(run_cli({"--version"}).out.find(symgrad::version) != std::string::npos);
 }
 
+TEST_CASE("--help wins over a bad value on the same command line", "[cli]") {
+    // CLI11 reads values before it looks for help; a user who asks for help gets it, whatever else was typed.
+    for (const std::vector<std::string>& args : std::vector<std::vector<std::string>>{
+             {"bench", "--dtype", "float16", "--help"}, {"bench", "--repeat", "0", "--help"}, {"grad", "--shape", "x", "-h"},
+             {"train", "--threads", "-1", "--help"}}) {
+        const auto r = run_cli(args);
+        INFO(fmt::format("{}", fmt::join(args, " ")) << "\n" << r.err);
+        CHECK(r.status == 0);
+        CHECK(r.err.empty());
+        CHECK(r.out == run_cli({args[0], "--help"}).out);
+    }
+    // After "--" it is the expression's text, not a request for help.
+    CHECK(run_cli({"grad", "--", "--help"}).out.find("dhelp = 1") != std::string::npos);
+    CHECK(run_cli({"bench", "x", "--dtype", "float16"}).status == 2);
+}
+
 TEST_CASE("the shared options (expression, --shape, --param, --dtype, --threads) read and fail alike in every subcommand", "[cli]") {
     auto refused = [](const std::vector<std::string>& args, const std::string& message) {
         const auto r = run_cli(args);

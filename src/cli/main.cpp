@@ -13,8 +13,30 @@ namespace {
 
 using symgrad::cli::Action;
 
+// `--help` (or -h) before any "--" asks for help, whatever else the command line holds: the help of the subcommand
+// named first, or the tool's. Printed, with status 0, when a value that the parse reads was bad (CLI11 checks values
+// before it looks for help); -1 when no help was asked for.
+int help_if_asked(CLI::App& app, const std::vector<std::pair<CLI::App*, Action>>& actions, int argc, char** argv) {
+    bool asked = false;
+    for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+        asked = asked || std::string_view(argv[i]) == "--help" || std::string_view(argv[i]) == "-h";
+    }
+    if (!asked) return -1;
+    for (const auto& [sub, action] : actions) {
+        if (argc > 1 && sub->get_name() == argv[1]) {
+            std::cout << sub->help(app.get_name());
+            return 0;
+        }
+    }
+    std::cout << app.help();
+    return 0;
+}
+
 // CLI11's own errors: help and version exit 0; a usage error exits 2.
 int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::pair<CLI::App*, Action>>& actions, int argc, char** argv) {
+    if (e.get_exit_code() != 0) {
+        if (const int help = help_if_asked(app, actions, argc, argv); help >= 0) return help;
+    }
     const int status = app.exit(e);
     if (status == 0) return 0;
     // An expression that starts with '-' reads as an option ("symgrad grad '-x'": "expr is required").
@@ -87,10 +109,12 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
+    bool parsed = false;  // errors before this are the command line's
     try {
         // The shared options (common.hpp) read their values while the command line is parsed: their errors are
         // InputErrors, caught below with those of the subcommands.
         app.parse(argc, argv);
+        parsed = true;
         for (auto& [sub, action] : actions) {
             if (!sub->parsed()) continue;
             const int status = action();
@@ -106,6 +130,9 @@ int main(int argc, char** argv) {
     } catch (const CLI::ParseError& e) {
         return usage_error(app, e, actions, argc, argv);
     } catch (const InputError& e) {
+        if (!parsed) {
+            if (const int help = help_if_asked(app, actions, argc, argv); help >= 0) return help;
+        }
         std::cerr << "symgrad: error: " << e.what() << "\n";
         return 2;
     } catch (const symgrad::Error& e) {
