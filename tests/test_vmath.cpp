@@ -1,4 +1,4 @@
-// The float32 exp, log, log1p, expm1, tanh and erf of src/math/vmath.hpp (which the table's float32 kernels use) against the
+// The float32 exp, log, log1p, expm1, tanh, erf and pow of src/math/vmath.hpp (which the table's float32 kernels use) against the
 // C library's float64 functions, over a sweep of every 509th float and the special values.
 #include <bit>
 #include <cmath>
@@ -105,4 +105,43 @@ TEST_CASE("vmath: special values") {
     CHECK(std::signbit(vmath::erf(-0.0f)));
     CHECK(vmath::erf(5.0f) == 1.0f);
     CHECK(vmath::erf(-1e-30f) == Approx(std::erf(-1e-30f)).epsilon(2e-7));  // 2x/sqrt(pi), not 0
+}
+
+TEST_CASE("vmath: pow within 1 ulp of the exact value, for exponents of every kind, over the whole float range", "[slow]") {
+    // Integer, half-integer, small, large and negative exponents, the powers PAU and GELU use, and one past 2^24.
+    const float exponents[] = {4.0f, 5.0f, -1.0f, -2.0f, -3.0f, 0.5f, -0.5f, 1.5f, 2.5f, 0.3333333f, 7.1f, -9.75f,
+                               100.0f, 0.001f, 33.3f, -150.0f, 1e-7f, 12345.678f, 16777218.0f};
+    Worst worst;
+    float worst_y = 0;
+    for (const float y : exponents) {
+        const Worst w = sweep([y](float x) { return vmath::pow(x, y); }, [y](double x) { return std::pow(x, static_cast<double>(y)); });
+        if (w.ulps > worst.ulps) {
+            worst = w;
+            worst_y = y;
+        }
+    }
+    INFO("pow: worst " << worst.ulps << " ulp at x = " << worst.at << ", y = " << worst_y);
+    CHECK(worst.ulps <= 1.0);
+    WARN("pow: worst error " << worst.ulps << " ulp (x = " << worst.at << ", y = " << worst_y << ")");
+}
+
+TEST_CASE("vmath: pow's special cases are C99's (Annex F), as the C library's powf", "[vmath]") {
+    const float inf = std::numeric_limits<float>::infinity();
+    const float nan = std::numeric_limits<float>::quiet_NaN();
+    const float values[] = {0.0f, -0.0f, 1.0f, -1.0f, 2.0f, -2.0f, 0.5f, -0.5f, 3.0f, -3.0f, inf, -inf, nan, 1e-45f, -1e-45f,
+                            3e38f, -3e38f, 2.5f, -2.5f, 16777216.0f, -16777215.0f, 8388609.0f, -8388609.0f};
+    for (const float x : values) {
+        for (const float y : values) {
+            const float expected = std::pow(x, y);
+            const float got = vmath::pow(x, y);
+            INFO("pow(" << x << ", " << y << "): libm " << expected << ", vmath " << got);
+            if (std::isnan(expected)) {
+                CHECK(std::isnan(got));
+            } else if (std::isinf(expected) || expected == 0.0f) {
+                CHECK(std::bit_cast<std::uint32_t>(got) == std::bit_cast<std::uint32_t>(expected));  // the sign of a zero too
+            } else {
+                CHECK(ulp_error(got, std::pow(static_cast<double>(x), static_cast<double>(y))) <= 1.0);
+            }
+        }
+    }
 }

@@ -1,4 +1,4 @@
-// float32 exp, log, log1p, expm1, tanh and erf written so that a compiler can vectorize a loop over them: no branches
+// float32 exp, log, log1p, expm1, tanh, erf and pow written so that a compiler can vectorize a loop over them: no branches
 // (both sides are computed and one is selected), no calls, no tables, only IEEE +, -, *, / and bit operations.
 // The reference evaluator and every vector width of the fused engine run this same code, and IEEE arithmetic
 // rounds the same in a vector lane as in a scalar register, so all of them give the same bits.
@@ -186,6 +186,100 @@ inline float erf(float x) {
     const float large = from_bits(to_bits(large_abs) | (to_bits(x) & 0x80000000u));
     const float result = a < 1.0f ? small : large;
     return is_nan(x) ? x + x : result;
+}
+
+// ---------------------------------------------------------------------------------------------
+// pow: |x|^y = exp(y log|x|), computed in double, then the sign and C99's special cases chosen by selects
+// ---------------------------------------------------------------------------------------------
+
+inline double from_bits64(std::uint64_t u) { return __builtin_bit_cast(double, u); }
+inline std::uint64_t to_bits64(double d) { return __builtin_bit_cast(std::uint64_t, d); }
+
+// log(a) in double for a positive finite float a, to about 2e-11 relative: a = 2^e m with m in [sqrt(1/2), sqrt(2))
+// (found in the float's bits, as log() does, subnormals scaled first; 32-bit integers only, which every vector set
+// converts), log m = 2 atanh(s) with s = (m - 1) / (m + 1), |s| < 0.1716, as the series 2 (s + s^3/3 + ... + s^13/13),
+// whose first term left out is below 2e-11 of the sum: a float result needs t = y log|x| to about 1e-9.
+inline double log_of_positive_float(float a) {
+    const bool subnormal = a < 1.17549435e-38f;
+    const float as = subnormal ? a * 8388608.0f : a;  // 2^23
+    const std::uint32_t shifted = to_bits(as) - 0x3f3504f3u;
+    const std::int32_t e = (static_cast<std::int32_t>(shifted) >> 23) - (subnormal ? 23 : 0);
+    const double m = static_cast<double>(from_bits((shifted & 0x007fffffu) + 0x3f3504f3u));
+    const double s = (m - 1.0) / (m + 1.0);
+    const double z = s * s;
+    double p = 2.0 / 13.0;
+    p = p * z + 2.0 / 11.0;
+    p = p * z + 2.0 / 9.0;
+    p = p * z + 2.0 / 7.0;
+    p = p * z + 2.0 / 5.0;
+    p = p * z + 2.0 / 3.0;
+    p = p * z + 2.0;
+    return static_cast<double>(e) * 0.69314718055994530942 + s * p;
+}
+
+// exp(t) in double for |t| <= 700, to about 1e-12 relative: 2^n exp(r), r = t - n ln2 (ln2 in two parts, the first
+// with trailing zero bits so that n ln2_hi is exact), exp(r) by its Taylor series to r^10 (|r| <= 0.347; the first
+// term left out is below 7e-12).
+inline double exp_of_bounded(double t) {
+    constexpr double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it leaves round(t / ln2) in the low bits
+    const double k = t * 1.4426950408889634074 + shifter;
+    const auto n = static_cast<std::int64_t>(to_bits64(k) - to_bits64(shifter));
+    const double nf = k - shifter;
+    const double r = (t - nf * 6.93147180369123816490e-01) - nf * 1.90821492927058770002e-10;
+    double p = 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    return p * from_bits64(static_cast<std::uint64_t>(n + 1023) << 52);
+}
+
+// x^y with C99's (and PyTorch's) special cases: x^0 = 1 and 1^y = 1 even for NaN; a negative x with an integer y
+// gives the sign of y's parity; a negative finite x with a finite non-integer y is NaN; zeros, infinities and
+// y = +-inf as Annex F says. |x|^y is computed in double (y log|x| to about 1e-9 absolute, exp to 1e-12), so the
+// float result is the correctly rounded one but for a rounding boundary closer than that: within 1 ulp
+// (tests/test_vmath.cpp; the sweep's worst is 0.5).
+inline float pow(float x, float y) {
+    // (Bitwise & and | on the conditions, one select per line and no float-to-int conversion: short-circuit
+    // operators and nested selects are control flow, which keeps the loop from vectorizing.)
+    const float ax = abs(x);
+    const float ay = abs(y);
+    // y's parity, in float arithmetic: v rounded to an integer by adding and subtracting 2^23 (every float of 2^23 or
+    // more is an integer already); y is an integer when that leaves |y| unchanged, odd when it changes |y| / 2.
+    constexpr float two_23 = 8388608.0f;
+    const float round_ay = ay < two_23 ? (ay + two_23) - two_23 : ay;
+    const float half = ay * 0.5f;
+    const float round_half = half < two_23 ? (half + two_23) - two_23 : half;
+    const bool integer = round_ay == ay;  // false for NaN; true for inf
+    const bool odd = integer & (round_half != half);
+    // |x|^y for finite nonzero x and finite y; t is clamped so that 2^n stays a normal double (the float conversion
+    // then rounds to 0 or inf).
+    double t = static_cast<double>(y) * log_of_positive_float(ax);
+    t = t < -700.0 ? -700.0 : t;
+    t = t > 700.0 ? 700.0 : t;
+    float r = static_cast<float>(exp_of_bounded(t));
+    // 0^y and inf^y: 0 or inf by the sign of y; |x|^(+-inf): 1, 0 or inf.
+    const bool y_positive = y > 0.0f;
+    const float zero_or_inf = y_positive ? 0.0f : inf;
+    r = ax == 0.0f ? zero_or_inf : r;
+    const float inf_or_zero = y_positive ? inf : 0.0f;
+    r = ax == inf ? inf_or_zero : r;
+    const float at_infinite_y = (ax > 1.0f) == y_positive ? inf : 0.0f;
+    r = (ay == inf) & (ax != 1.0f) ? at_infinite_y : r;
+    r = (ay == inf) & (ax == 1.0f) ? 1.0f : r;
+    // A negative x (-0 and -inf included) and an odd integer y: the sign of x.
+    const float negated = -r;
+    r = odd & ((to_bits(x) >> 31) != 0) ? negated : r;
+    r = (x < 0.0f) & (ax != inf) & (ay != inf) & !integer ? __builtin_nanf("") : r;
+    const float nan_in = x + y;
+    r = is_nan(x) | is_nan(y) ? nan_in : r;
+    return (x == 1.0f) | (y == 0.0f) ? 1.0f : r;
 }
 
 }  // namespace
