@@ -154,20 +154,14 @@ Instruction make_instruction(const Node& node, std::uint32_t position, const Ker
                     .arity = info.arity};
     switch (info.variant_of(node)) {
     case KernelVariant::square:
-        ins = {.info = &info,
-               .kind = KernelKind::variant,
-               .kernel32 = kernels.square32,
-               .kernel64 = kernels.square64,
-               .node = position,
-               .arity = info.arity};
+        ins.kind = KernelKind::variant;
+        ins.kernel32 = kernels.square32;
+        ins.kernel64 = kernels.square64;
         break;
     case KernelVariant::cube:
-        ins = {.info = &info,
-               .kind = KernelKind::variant,
-               .kernel32 = kernels.cube32,
-               .kernel64 = kernels.cube64,
-               .node = position,
-               .arity = info.arity};
+        ins.kind = KernelKind::variant;
+        ins.kernel32 = kernels.cube32;
+        ins.kernel64 = kernels.cube64;
         break;
     case KernelVariant::general: break;
     }
