@@ -36,6 +36,7 @@ struct CliEnv {
     const char* stdout_to = nullptr;  // a file its stdout goes to instead of being captured (e.g. "/dev/full")
     long file_size_limit = -1;  // RLIMIT_FSIZE in bytes (SIGXFSZ ignored): a disk that fills up
     long address_space_limit = -1;  // RLIMIT_AS in bytes: a machine with little memory (not under ASan)
+    std::vector<std::pair<std::string, std::string>> variables;  // environment variables set for it
 };
 
 inline CliResult run_cli_with(const std::vector<std::string>& args, const CliEnv& env) {
@@ -60,6 +61,7 @@ inline CliResult run_cli_with(const std::vector<std::string>& args, const CliEnv
         for (auto& a : copies) argv.push_back(a.data());
         argv.push_back(nullptr);
         if (env.path != nullptr) setenv("PATH", env.path, 1);
+        for (const auto& [name, value] : env.variables) setenv(name.c_str(), value.c_str(), 1);
         if (env.file_size_limit >= 0) {
             signal(SIGXFSZ, SIG_IGN);  // a write past the limit then fails with EFBIG instead of killing
             const rlimit limit{static_cast<rlim_t>(env.file_size_limit), static_cast<rlim_t>(env.file_size_limit)};
@@ -86,7 +88,10 @@ inline CliResult run_cli_with(const std::vector<std::string>& args, const CliEnv
 }
 
 inline CliResult run_cli(const std::vector<std::string>& args, const std::string& input = "", const char* path = nullptr) {
-    return run_cli_with(args, CliEnv{input, path});
+    CliEnv env;
+    env.input = input;
+    env.path = path;
+    return run_cli_with(args, env);
 }
 
 }  // namespace symgrad::testing

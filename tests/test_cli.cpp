@@ -1,5 +1,6 @@
 // The symgrad executable, run as a user would run it: exit status, output and messages.
 #include <cmath>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -8,13 +9,24 @@
 #include "cli_runner.hpp"
 #include "helpers.hpp"
 
+using symgrad::testing::CliEnv;
 using symgrad::testing::run_cli;
+using symgrad::testing::run_cli_with;
 
 namespace {
 
 const std::string swish = "x * sigmoid(beta * x)";
 const std::string seed_activation = "p1 * sigmoid(p2 * x + b1) + b2";
 const std::string pade = "(a0 + a1*x + a2*x^2) / (1 + abs(b1*x + b2*x^2))";
+
+// A refusal: status 2, nothing on stdout, the message on stderr.
+void expect_refusal(const std::vector<std::string>& args, const std::string& message) {
+    const auto r = run_cli(args);
+    INFO(r.err);
+    CHECK(r.status == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find(message) != std::string::npos);
+}
 
 }  // namespace
 
@@ -61,7 +73,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");
     expect({"grad"}, "expr is required");
     expect({"frobnicate"},
-           "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, check, eval, export, grad, graph, list");
+           "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, cache, check, eval, export, grad, graph, kernel, list");
     expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
     expect({"grad", swish, "--no-such-flag"}, "--no-such-flag");
     expect({"check", swish, "--range", "2:1"}, "--range '2:1': LO must be below HI");
@@ -186,6 +198,91 @@ TEST_CASE("bench times forward and backward and prints the JSON it promises", "[
     CHECK(human.status == 0);
     CHECK(human.out.find("x [8, 4], beta []; float64; 1 thread;") != std::string::npos);
     CHECK(human.out.find("of the bound") != std::string::npos);
+}
+
+TEST_CASE("bench says which backend ran and how long its kernels took to compile", "[cli][native]") {
+    const auto r = run_cli({"bench", swish, "--shape", "x=64,32", "--shape", "beta=32", "--repeat", "2", "--json"});
+    REQUIRE(r.status == 0);
+    const auto j = nlohmann::json::parse(r.out);
+    CHECK(j.at("backend") == "native");
+    CHECK(j.at("compile_cold_ms").get<double>() > 0);
+    CHECK(j.at("compile_warm_ms").get<double>() > 0);
+    CHECK(j.at("compile_warm_ms").get<double>() < j.at("compile_cold_ms").get<double>());
+    CHECK(j.at("kernels_from_cache").is_boolean());
+    const auto human = run_cli({"bench", swish, "--shape", "x=64,32", "--repeat", "2"});
+    CHECK(human.out.find("native backend") != std::string::npos);
+    CHECK(human.out.find("native kernels (") != std::string::npos);
+
+    const auto chosen = run_cli({"bench", swish, "--shape", "x=64,32", "--repeat", "2", "--json", "--backend", "interpreter"});
+    REQUIRE(chosen.status == 0);
+    CHECK(chosen.err.empty());
+    const auto k = nlohmann::json::parse(chosen.out);
+    CHECK(k.at("backend") == "interpreter");
+    CHECK(k.at("compile_cold_ms").is_null());
+
+    // No compiler: the interpreter runs and stderr says why, once.
+    CliEnv env;
+    env.variables = {{"SYMGRAD_CXX", "/nonexistent/g++"}};
+    const auto fallback = run_cli_with({"bench", swish, "--shape", "x=64,32", "--repeat", "2", "--json"}, env);
+    REQUIRE(fallback.status == 0);
+    CHECK(nlohmann::json::parse(fallback.out).at("backend") == "interpreter");
+    CHECK(fallback.err ==
+          "symgrad: the native backend is not used (no C++ compiler: '/nonexistent/g++' (SYMGRAD_CXX=/nonexistent/g++) is not an "
+          "executable; set SYMGRAD_CXX); the interpreter runs\n");
+    // SYMGRAD_JIT=0 is a choice: nothing said.
+    env.variables = {{"SYMGRAD_JIT", "0"}};
+    const auto off = run_cli_with({"bench", swish, "--shape", "x=64,32", "--repeat", "2", "--json"}, env);
+    CHECK(off.err.empty());
+    CHECK(nlohmann::json::parse(off.out).at("backend") == "interpreter");
+    expect_refusal({"bench", swish, "--backend", "jit"}, "--backend 'jit': choose native or interpreter");
+}
+
+TEST_CASE("kernel prints the generated C++, which compiles", "[cli][native]") {
+    const auto r = run_cli({"kernel", swish, "--shape", "x=64,32", "--shape", "beta=32"});
+    REQUIRE(r.status == 0);
+    for (const char* part : {"// forward: y = x * sigmoid(beta * x)", "symgrad_region_0", "K::sigmoid<float>(v0, 0.0f, 0.0f);  // sigmoid(beta * x)",
+                             "// backward: dx, dbeta given dy", "acc0[i] += static_cast<double>(", "// sum [32]"}) {
+        INFO(part);
+        CHECK(r.out.find(part) != std::string::npos);
+    }
+    CHECK(r.out.find("namespace symgrad::vmath") == std::string::npos);
+    const auto full = run_cli({"kernel", swish, "--shape", "x=64,32", "--shape", "beta=32", "--full", "--dtype", "float64"});
+    REQUIRE(full.status == 0);
+    CHECK(full.out.find("namespace symgrad::vmath") != std::string::npos);
+    CHECK(full.out.find("K::sigmoid<double>") != std::string::npos);
+    if (std::system("g++ --version > /dev/null 2>&1") == 0) {
+        char dir_template[] = "/tmp/symgrad_kernel_XXXXXX";
+        const std::string dir = mkdtemp(dir_template);
+        // Each program's source is a translation unit of its own.
+        const auto backward = full.out.find("\n// backward:");
+        REQUIRE(backward != std::string::npos);
+        std::ofstream(dir + "/forward.cpp") << full.out.substr(0, backward);
+        std::ofstream(dir + "/backward.cpp") << full.out.substr(backward);
+        for (const char* part : {"/forward.cpp", "/backward.cpp"}) {
+            CHECK(std::system(("g++ -std=c++20 -fsyntax-only -Wall -Wextra -Werror " + dir + part).c_str()) == 0);
+        }
+        std::filesystem::remove_all(dir);
+    }
+    expect_refusal({"kernel", "x +"}, "");
+}
+
+TEST_CASE("cache shows the kernel cache and clears it", "[cli][native]") {
+    char dir_template[] = "/tmp/symgrad_cache_XXXXXX";
+    const std::string dir = mkdtemp(dir_template);
+    CliEnv env;
+    env.variables = {{"SYMGRAD_CACHE_DIR", dir}};
+    const auto empty = run_cli_with({"cache"}, env);
+    CHECK(empty.status == 0);
+    CHECK(empty.out == "kernel cache " + dir + ": 0 compiled kernel files, 0.0 kB\n");
+    REQUIRE(run_cli_with({"bench", swish, "--shape", "x=64,32", "--repeat", "2"}, env).status == 0);
+    const auto full = run_cli_with({"cache"}, env);
+    CHECK(full.out.find("kernel cache " + dir + ": 2 compiled kernel files, ") == 0);
+    std::ofstream(dir + "/mine.txt") << "not symgrad's";
+    const auto cleared = run_cli_with({"cache", "--clear"}, env);
+    CHECK(cleared.out.find("kernel cache " + dir + ": removed 2 files") == 0);
+    CHECK(std::filesystem::exists(dir + "/mine.txt"));
+    CHECK(run_cli_with({"cache"}, env).out.find(": 0 compiled kernel files") != std::string::npos);
+    std::filesystem::remove_all(dir);
 }
 
 TEST_CASE("trace walks through the forward and backward pass", "[cli]") {

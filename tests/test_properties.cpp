@@ -3,7 +3,9 @@
 #include <rapidcheck.h>
 #include <rapidcheck/catch.h>
 
+#include <algorithm>
 #include <cstring>
+#include <sstream>
 
 #include "helpers.hpp"
 
@@ -224,6 +226,57 @@ TEST_CASE("the fused engine", "[properties]") {
             RC_ASSERT(identical_values(got[o], expected[o]));
         }
     });
+}
+
+TEST_CASE("the native backend", "[properties][native]") {
+    // Each case compiles a program (a few tenths of a second), so fewer cases than the other properties.
+    rc::detail::TestParams params = rc::detail::configuration().testParams;
+    params.maxSuccess = std::min(params.maxSuccess, 20);
+    const auto result = rc::detail::checkTestable(
+        [] {
+            const auto batch = *rc::gen::inRange<std::int64_t>(1, 40);
+            const auto units = *rc::gen::inRange<std::int64_t>(1, 40);
+            const auto program = instructions(14);
+            const auto dtype = *rc::gen::element(DType::float32, DType::float64);
+            const auto block = *rc::gen::element<std::size_t>(1, 7, 64, 1024);
+            const auto threads = *rc::gen::element<std::size_t>(1, 3);
+            const RandomGraph p = build(batch, units, program, dtype);
+            std::vector<Expr> outputs{p.output};
+            const auto grads = grad(p.output, p.variables);
+            outputs.insert(outputs.end(), grads.begin(), grads.end());
+            CompileOptions options;
+            options.block = block;
+            options.threads = threads;
+            options.backend = Backend::native;
+            const Program compiled = compile(outputs, options);
+            const NativeReport report = compiled.prepare_native();
+            RC_LOG() << report.why_not;
+            RC_ASSERT(report.native);
+            Bindings at = symgrad::testing::random_bindings(p.variables, -1.5, 1.5, 3);
+            if (*rc::gen::arbitrary<bool>()) {
+                const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0};
+                std::size_t k = 0;
+                for (auto& [name, value] : at) {
+                    Tensor t = value.clone();
+                    for (std::int64_t i = 0; i < t.numel(); i += 3) t.set(i, specials[k++ % 5]);
+                    value = t;
+                }
+            }
+            // The interpreter with the same threads and block: sums to a scalar add one partial sum per thread.
+            options.backend = Backend::interpreter;
+            const auto expected = threads == 1 ? evaluate(outputs, at) : compile(outputs, options).run(at);
+            const auto got = compiled.run(at);
+            RC_ASSERT(got.size() == expected.size());
+            for (std::size_t o = 0; o < got.size(); ++o) {
+                RC_LOG() << compiled.describe();
+                RC_ASSERT(identical_values(got[o], expected[o]));
+            }
+        },
+        rc::detail::TestMetadata{}, params);
+    std::ostringstream message;
+    rc::detail::printResultMessage(result, message);
+    INFO("computes exactly what the reference evaluator computes, gradients included\n" << message.str());
+    REQUIRE(result.template is<rc::detail::SuccessResult>());
 }
 
 TEST_CASE("broadcasting", "[properties]") {

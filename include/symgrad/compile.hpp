@@ -3,6 +3,7 @@
 // reference evaluator, so results agree with it exactly.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <span>
 #include <string>
@@ -15,6 +16,19 @@ namespace symgrad {
 // The most threads a Program (or training) may be asked for; more is a mistake (a negative count read as
 // unsigned), not a machine. compile() refuses more with an Error.
 inline constexpr std::size_t max_threads = 1024;
+
+// What runs a program's fused regions.
+enum class Backend {
+    // The interpreter first; the native backend once the program's regions have run native_after elements (a
+    // compile pays off only for work that is repeated or large). The default.
+    automatic,
+    // Generated C++ for each region, compiled by the C++ compiler that built symgrad (SYMGRAD_CXX or CXX override
+    // it) and cached on disk (native_cache_directory()), from the first run. Where it cannot run (no compiler, a
+    // failing compile, no writable cache), the interpreter does, and stderr gets one line saying why.
+    native,
+    // The block kernels of the instruction set (CompileOptions::isa): no compiler needed.
+    interpreter,
+};
 
 struct CompileOptions {
     // Elements per block: each fused instruction runs over this many at a time (a few kB of registers).
@@ -30,7 +44,34 @@ struct CompileOptions {
     // Matrix products through BLAS (OpenBLAS: fast, accumulates in the operands' dtype, in its own order). False
     // runs the reference evaluator's product (accumulates in double), so that every result is the reference's bits.
     bool blas = true;
+    // The native backend gives the same bits as the interpreter; it is faster on large or repeated work. The
+    // environment variable SYMGRAD_JIT=0 turns it off (the interpreter runs, silently).
+    Backend backend = Backend::automatic;
+    // Backend::automatic: elements (summed over regions and runs) the interpreter runs before the native backend
+    // is built. About a millisecond of interpreted work per million.
+    std::int64_t native_after = std::int64_t{1} << 20;
 };
+
+// How a program's native kernels were built, or why they were not.
+struct NativeReport {
+    bool native = false;  // the regions run native code
+    bool compiled = false;  // a compile ran (false: the kernels came from the cache)
+    bool from_cache = false;
+    double milliseconds = 0;  // the compile, or the load from the cache
+    std::string why_not;  // why the interpreter runs (empty when the options or SYMGRAD_JIT=0 chose it)
+};
+
+// The native backend's disk cache: $SYMGRAD_CACHE_DIR, else $XDG_CACHE_HOME/symgrad, else ~/.cache/symgrad
+// (empty when none of them is set: no cache, and the interpreter runs).
+std::string native_cache_directory();
+struct NativeCacheUsage {
+    std::string directory;
+    std::size_t entries = 0;  // compiled kernels
+    std::uintmax_t bytes = 0;  // everything symgrad keeps there
+};
+NativeCacheUsage native_cache_usage();
+// Removes the files symgrad keeps in the cache (and nothing else); returns how many.
+std::size_t clear_native_cache();
 
 // The kernel sets this build has and this CPU runs, widest first: some of "avx512", "avx2", and "generic" (always
 // there, and the only one on processors other than x86-64).
@@ -55,8 +96,16 @@ public:
     // Copies share one plan; two programs are equal when they are the same plan (compile_cached's answer to a
     // repeated request).
     bool operator==(const Program& other) const { return plan_ == other.plan_; }
-    // The kernel set the regions run ("avx512", "avx2" or "generic").
+    // The kernel set the regions run ("avx512", "avx2" or "generic"); the native backend compiles for it too.
     std::string_view instruction_set() const;
+    // What runs the regions now: "native" or "interpreter".
+    std::string_view backend() const;
+    // Builds the native kernels now (from the cache, or by compiling them), unless the interpreter was chosen, and
+    // says how it went; later calls return the same report. Backend::automatic would do this after native_after
+    // elements; a benchmark or a long training run may want it before the first run.
+    NativeReport prepare_native() const;
+    // The C++ the native backend compiles for this program: each region as one function (`symgrad kernel`).
+    std::string native_source() const;
 
     struct Plan;
 

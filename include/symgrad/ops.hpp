@@ -239,6 +239,9 @@ struct OpInfo {
     // elementwise: the scalar kernels, written once for both types in src/math/ops_kernels.hpp
     ScalarKernel<float> f32 = nullptr;
     ScalarKernel<double> f64 = nullptr;
+    // the kernels' C++ name in src/math/ops_kernels.hpp (symgrad::kernels::<name><T>), which the native backend's
+    // generated code calls
+    std::string_view kernel_name;
     VariantRule variant = nullptr;  // hook: a cheaper exact form for some operands (pow)
     // structural: the shape rule and the reference kernel
     ShapeRule shape = nullptr;

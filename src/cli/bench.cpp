@@ -8,7 +8,9 @@
 #include <algorithm>
 #include <barrier>
 #include <chrono>
+#include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -31,6 +33,7 @@ struct BenchOptions {
     std::size_t block = CompileOptions{}.block;
     bool json = false;
     double memory_limit_gib = 4.0;
+    Backend backend = Backend::native;
 };
 
 double elapsed_ms(Clock::time_point start) { return std::chrono::duration<double, std::milli>(Clock::now() - start).count(); }
@@ -110,28 +113,69 @@ std::string shape_list(const std::vector<Expr>& vars) {
     return fmt::format("{}", fmt::join(parts, ", "));
 }
 
+// The native kernels of two programs built once without the cache's help and once from it: the cold and the warm
+// compile, in a private cache directory made for the purpose and removed after (the user's cache is left alone).
+struct CompileTimes {
+    double cold_ms = 0;
+    double warm_ms = 0;
+    bool ok = false;
+};
+
+CompileTimes time_native_compiles(const std::vector<Expr>& forward, const std::vector<Expr>& backward, const CompileOptions& options) {
+    CompileTimes times;
+    char pattern[] = "/tmp/symgrad-bench-XXXXXX";
+    const char* dir = mkdtemp(pattern);
+    if (dir == nullptr) return times;
+    const char* old = std::getenv("SYMGRAD_CACHE_DIR");
+    const std::string saved = old ? old : "";
+    setenv("SYMGRAD_CACHE_DIR", dir, 1);
+    times.ok = true;
+    for (double* total : {&times.cold_ms, &times.warm_ms}) {
+        for (const auto* outputs : {&forward, &backward}) {
+            const NativeReport report = compile(*outputs, options).prepare_native();
+            times.ok = times.ok && report.native;
+            *total += report.milliseconds;
+        }
+    }
+    if (old) {
+        setenv("SYMGRAD_CACHE_DIR", saved.c_str(), 1);
+    } else {
+        unsetenv("SYMGRAD_CACHE_DIR");
+    }
+    std::error_code ignored;
+    std::filesystem::remove_all(dir, ignored);
+    return times;
+}
+
 int run_bench(const BenchOptions& o) {
     const DType dtype = o.dtype;
-    const Expr y = parse_with_shapes(o.expression, o.shapes, dtype);
-    const auto vars = variables_of(y);
-    if (vars.empty()) throw InputError("the expression has no variables: there is nothing to run it on");
     const std::size_t threads = o.threads == 0 ? std::clamp<std::size_t>(std::thread::hardware_concurrency(), 1, max_threads) : o.threads;
 
     // Compiling: the gradient graph, simplified, and both plans.
     const auto compile_start = Clock::now();
-    const Expr dy = var("\x01dy", y.shape(), dtype);  // a name no expression can spell
-    std::vector<Expr> all{y};
-    const auto raw = grad(y, vars, dy);
-    all.insert(all.end(), raw.begin(), raw.end());
-    const auto simplified = simplify(all);
-    const std::vector<Expr> forward_outputs{simplified[0]};
-    const std::vector<Expr> backward_outputs(simplified.begin() + 1, simplified.end());
+    const ForwardBackward programs = forward_backward(o.expression, o.shapes, dtype);
+    const Expr& y = programs.y;
+    const auto& vars = programs.variables;
+    const std::vector<Expr>& forward_outputs = programs.forward;
+    const std::vector<Expr>& backward_outputs = programs.backward;
     CompileOptions options;
     options.threads = threads;
     options.block = o.block;
+    options.backend = o.backend;
     const Program forward = compile(forward_outputs, options);
     const Program backward = compile(backward_outputs, options);
     const double compile_ms = elapsed_ms(compile_start);
+
+    // The native kernels: timed cold and warm on the side, then this run's (from the user's cache, or compiled).
+    CompileTimes native_times;
+    NativeReport forward_native;
+    NativeReport backward_native;
+    if (o.backend != Backend::interpreter) {
+        native_times = time_native_compiles(forward_outputs, backward_outputs, options);
+        forward_native = forward.prepare_native();
+        backward_native = backward.prepare_native();
+    }
+    const bool native = forward.backend() == "native" && backward.backend() == "native";
 
     const double limit = o.memory_limit_gib * 1073741824.0;
     // The programs' peak, and the copy-bandwidth buffers (two of y's size).
@@ -144,7 +188,7 @@ int run_bench(const BenchOptions& o) {
     Bindings at;
     std::uint64_t seed = 1;
     for (const auto& v : vars) at.emplace(v.node().attrs().name, Tensor::uniform(v.shape(), -2, 2, seed++, dtype));
-    at.emplace("\x01dy", Tensor::uniform(y.shape(), -1, 1, seed++, dtype));
+    at.emplace(output_gradient_name, Tensor::uniform(y.shape(), -1, 1, seed++, dtype));
 
     // The fewest bytes each pass moves.
     double variable_bytes = 0;
@@ -191,6 +235,10 @@ int run_bench(const BenchOptions& o) {
                                        {"output_shape", y.shape().dims()},
                                        {"threads", threads},
                                        {"isa", std::string(forward.instruction_set())},
+                                       {"backend", native ? "native" : "interpreter"},
+                                       {"compile_cold_ms", native_times.ok ? nlohmann::json(native_times.cold_ms) : nlohmann::json()},
+                                       {"compile_warm_ms", native_times.ok ? nlohmann::json(native_times.warm_ms) : nlohmann::json()},
+                                       {"kernels_from_cache", native && forward_native.from_cache && backward_native.from_cache},
                                        {"repeat", repeat},
                                        {"block", o.block},
                                        {"compile_ms", compile_ms},
@@ -205,9 +253,19 @@ int run_bench(const BenchOptions& o) {
         std::cout << answer.dump() << "\n";
         return 0;
     }
-    std::cout << fmt::format("{}\n  {}; {}; {} thread{}; {} kernels; median of {}\n", o.expression, shape_list(vars), dtype_name(dtype),
-                             threads, threads == 1 ? "" : "s", forward.instruction_set(), repeat);
+    std::cout << fmt::format("{}\n  {}; {}; {} thread{}; {} backend, {} kernels; median of {}\n", o.expression, shape_list(vars),
+                             dtype_name(dtype), threads, threads == 1 ? "" : "s", native ? "native" : "interpreter", forward.instruction_set(),
+                             repeat);
     std::cout << fmt::format("  compile (grad + simplify + plan) {:>9.3f} ms\n", compile_ms);
+    if (native) {
+        const char* origin = forward_native.from_cache && backward_native.from_cache ? "loaded from the kernel cache"
+                             : forward_native.compiled && backward_native.compiled ? "compiled now"
+                                                                                   : "compiled now or loaded from the kernel cache";
+        std::cout << fmt::format("  native kernels ({})   {:>9.3f} ms  (cold compile {:.0f} ms, warm load {:.1f} ms)\n", origin,
+                                 forward_native.milliseconds + backward_native.milliseconds, native_times.cold_ms, native_times.warm_ms);
+    } else {
+        std::cout << fmt::format("  backend: interpreter{}\n", o.backend == Backend::interpreter ? " (--backend interpreter)" : "");
+    }
     std::cout << fmt::format("  forward                          {:>9.3f} ms\n", fwd);
     std::cout << fmt::format("  backward                         {:>9.3f} ms\n", bwd);
     std::cout << fmt::format("  forward + backward               {:>9.3f} ms  {:.1f} GB/s of the fewest {:.3g} MB\n", fwd_bwd, gbps,
@@ -232,7 +290,14 @@ Action add_bench(CLI::App& app) {
     sub->add_option("--block", options->block, fmt::format("Elements per block of a fused pass (default {})", CompileOptions{}.block))
         ->check(whole_number(1, 1 << 20));
     sub->add_flag("--json", options->json,
-                  "Print one JSON object (keys fwd_ms, bwd_ms, fwd_bwd_ms, gbps, bound_fraction, threads, shape, ...)");
+                  "Print one JSON object (keys fwd_ms, bwd_ms, fwd_bwd_ms, gbps, bound_fraction, backend, compile_cold_ms, ...)");
+    sub->add_option_function<std::string>(
+        "--backend",
+        [options](const std::string& name) {
+            if (name != "native" && name != "interpreter") throw InputError(fmt::format("--backend '{}': choose native or interpreter", shown(name)));
+            options->backend = name == "native" ? Backend::native : Backend::interpreter;
+        },
+        "native (default: each fused region compiled to machine code) or interpreter");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse shapes that need more GiB than this (default 4)")
         ->check(positive_number());
     sub->footer(

@@ -101,6 +101,21 @@ Expr parse_user_expression(const std::string& text, const Shapes& shapes, DType 
     }
 }
 
+ForwardBackward forward_backward(const std::string& expression, const Shapes& shapes, DType dtype) {
+    ForwardBackward programs;
+    programs.y = parse_with_shapes(expression, shapes, dtype);
+    programs.variables = variables_of(programs.y);
+    if (programs.variables.empty()) throw InputError("the expression has no variables: there is nothing to run it on");
+    const Expr dy = var(output_gradient_name, programs.y.shape(), dtype);
+    std::vector<Expr> all{programs.y};
+    const auto raw = grad(programs.y, programs.variables, dy);
+    all.insert(all.end(), raw.begin(), raw.end());
+    const auto simplified = simplify(all);
+    programs.forward.assign(simplified.begin(), simplified.begin() + 1);
+    programs.backward.assign(simplified.begin() + 1, simplified.end());
+    return programs;
+}
+
 Expr parse_with_shapes(const std::string& text, const Shapes& shapes, DType dtype) {
     // The names the text uses, not the graph's variables: diff(x * y, y) is x, yet y is the user's variable.
     std::vector<std::string> names;

@@ -38,6 +38,8 @@ Action add_train(CLI::App& app);
 Action add_predict(CLI::App& app);
 Action add_list(CLI::App& app);
 Action add_export(CLI::App& app);
+Action add_kernel(CLI::App& app);
+Action add_cache(CLI::App& app);
 
 // Variables' shapes by name.
 using Shapes = std::map<std::string, Shape, std::less<>>;
@@ -86,6 +88,17 @@ CLI::Option* add_dtype_option(CLI::App& sub, DType& dtype);
 // --threads N: 0 (one per hardware thread) to symgrad::max_threads, checked by thread_count (default: whatever
 // threads holds, 1 in every subcommand that has it).
 CLI::Option* add_threads_option(CLI::App& sub, std::size_t& threads);
+
+// An expression's two programs as a training step runs them: forward (y) and backward (the gradient of every
+// variable given an output gradient, the variable output_gradient_name), simplified together (bench, kernel).
+struct ForwardBackward {
+    Expr y;
+    std::vector<Expr> variables;
+    std::vector<Expr> forward;
+    std::vector<Expr> backward;
+};
+inline constexpr const char* output_gradient_name = "\x01dy";  // a name no expression can spell
+ForwardBackward forward_backward(const std::string& expression, const Shapes& shapes, DType dtype);
 
 // The variables of e, in order of first appearance.
 std::vector<Expr> variables_of(const Expr& e);

@@ -82,13 +82,15 @@ int main(int argc, char** argv) {
         "  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg\n"
         "  echo '{\"expr\": \"x * sigmoid(x)\", \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}}}' | symgrad eval -\n"
         "  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024\n"
+        "  symgrad kernel 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024\n"
         "  symgrad train --act swish_beta --data spirals\n"
         "  symgrad list\n"
         "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
         "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
     std::vector<std::pair<CLI::App*, Action>> actions;
     for (auto add :
-         {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench, add_train, add_predict, add_list, add_export}) {
+         {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench, add_kernel, add_cache, add_train, add_predict,
+          add_list, add_export}) {
         Action action = add(app);
         actions.emplace_back(app.get_subcommands({}).back(), std::move(action));
     }

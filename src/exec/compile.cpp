@@ -97,11 +97,8 @@ void fuse_pairs(Region& region, const KernelSet& kernels) {
             reader.kind = KernelKind::pair;
             reader.kernel32 = kernels.pair32[static_cast<std::size_t>(pair)];
             reader.kernel64 = kernels.pair64[static_cast<std::size_t>(pair)];
-            const Source c = reader.source[other];
-            const std::int32_t c_scratch = reader.scratch[other];
-            reader.source = {inner.source[0], inner.source[1], c};
-            reader.scratch = {inner.scratch[0], inner.scratch[1], c_scratch};
-            reader.arity = 3;
+            reader.pair_source = {inner.source[0], inner.source[1], reader.source[other]};
+            reader.pair_scratch = {inner.scratch[0], inner.scratch[1], reader.scratch[other]};
             inner.fused_away = true;
             break;
         }
@@ -189,7 +186,7 @@ Placement form_regions(Program::Plan& plan, std::vector<std::uint32_t> stage) {
         auto it = placed.open_region.find(key);
         if (it == placed.open_region.end() || plan.regions[it->second].instructions.size() >= max_region_instructions) {
             const std::size_t r = plan.regions.size();
-            plan.regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}});
+            plan.regions.push_back({node.shape(), node.dtype(), {}, {}, {}, {}, {}});
             plan.steps.push_back(
                 Step{.stage = node_stage, .region = static_cast<std::int64_t>(r), .node = none, .matmul = {}, .release_after = {}});
             it = placed.open_region.insert_or_assign(key, r).first;
@@ -294,6 +291,23 @@ void mark_materialized(Program::Plan& plan, const Placement& placed) {
     }
 }
 
+// Pass 8: what each region's generated function reads (plan.hpp, RegionInput): every value from outside the region
+// but scalar constants, once each.
+void list_inputs(Program::Plan& plan) {
+    for (Region& region : plan.regions) {
+        std::vector<char> listed(plan.index.size(), 0);
+        const auto add = [&](const Source& source, std::int32_t scratch) {
+            if (source.in_region || listed[source.index] || plan.index.node(source.index)->is_scalar_constant()) return;
+            listed[source.index] = 1;
+            region.inputs.push_back({source.index, scratch});
+        };
+        for (const auto& ins : region.instructions) {
+            for (std::size_t a = 0; a < ins.arity; ++a) add(ins.source[a], ins.scratch[a]);
+        }
+        for (const auto& r : region.reductions) add(r.source, -1);
+    }
+}
+
 // Pass 7: steps in stage order, and each value released after the last step that reads it (outputs are kept), so
 // memory is returned as the run goes, as in the reference evaluator.
 void schedule_releases(Program::Plan& plan) {
@@ -353,6 +367,10 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
     detail::mark_materialized(*plan, placed);
     for (detail::Region& region : plan->regions) detail::fuse_pairs(region, *plan->kernels);  // pass 6
     detail::schedule_releases(*plan);
+    detail::list_inputs(*plan);  // pass 8
+    plan->backend = options.backend;
+    if (const char* jit = std::getenv("SYMGRAD_JIT"); jit != nullptr && std::string_view(jit) == "0") plan->backend = Backend::interpreter;
+    plan->native_after = options.native_after;
 
     Program program;
     program.plan_ = std::move(plan);
@@ -367,6 +385,8 @@ struct CacheKey {
     std::size_t block;
     std::size_t threads;
     bool blas;
+    Backend backend;
+    std::int64_t native_after;
     bool operator==(const CacheKey&) const = default;
 };
 
@@ -374,7 +394,7 @@ struct CacheKey {
 class ProgramCache {
 public:
     Program get(std::span<const Expr> outputs, const CompileOptions& options) {
-        CacheKey key{{}, options.isa, options.block, options.threads, options.blas};
+        CacheKey key{{}, options.isa, options.block, options.threads, options.blas, options.backend, options.native_after};
         for (const auto& out : outputs) key.outputs.push_back(out.get());
         {
             std::lock_guard lock(mutex_);

@@ -1,7 +1,10 @@
 // The executor: runs a planned Program (plan.hpp says what a plan is), region by region, block by block.
 #include <algorithm>
 
+#include <cstdio>
+
 #include "exec/blas_matmul.hpp"
+#include "exec/native.hpp"
 #include "exec/plan.hpp"
 #include "exec/thread_pool.hpp"
 #include "math/reduce_order.hpp"
@@ -93,14 +96,17 @@ template <class T> void run_chunk(const Program::Plan& plan, const Region& regio
             const Instruction& ins = region.instructions[k];
             if (ins.fused_away) continue;
             const T* operands[max_arity] = {zeros, zeros, zeros};
-            for (std::size_t a = 0; a < ins.arity; ++a) {
-                const Source& source = ins.source[a];
+            const bool pair = ins.kind == KernelKind::pair;
+            const auto& sources = pair ? ins.pair_source : ins.source;
+            const auto& scratches = pair ? ins.pair_scratch : ins.scratch;
+            for (std::size_t a = 0; a < (pair ? max_arity : ins.arity); ++a) {
+                const Source& source = sources[a];
                 if (source.in_region) {
                     operands[a] = destination[source.index];
-                } else if (ins.scratch[a] < 0) {
+                } else if (scratches[a] < 0) {
                     operands[a] = values[source.index].data<T>() + start;  // same shape: read in place
                 } else {
-                    operands[a] = scratch + block * static_cast<std::size_t>(ins.scratch[a]);
+                    operands[a] = scratch + block * static_cast<std::size_t>(scratches[a]);
                 }
             }
             ins.kernel<T>()(destination[k], operands[0], operands[1], operands[2], count);
@@ -123,7 +129,58 @@ template <class T> void run_chunk(const Program::Plan& plan, const Region& regio
     }
 }
 
-template <class T> void run_region(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values) {
+// The elements [begin, end) of a region by its generated function (native.hpp): the same blocks, gathers and
+// accumulator rows as run_chunk, so the same bits.
+template <class T> void run_chunk_native(const Program::Plan& plan, const Region& region, NativeFunction function, std::vector<Tensor>& values,
+                                         std::int64_t begin, std::int64_t end, std::vector<double>& acc) {
+    const std::size_t block = plan.block;
+    const std::size_t slots = region.gathered.size();
+    thread_local std::vector<T> storage;
+    if (storage.size() < block * slots) storage.resize(block * slots);
+    T* const scratch = storage.data();
+    for (std::size_t g = 0; g < slots; ++g) {
+        if (!region.gathered[g].invariant) continue;
+        const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
+        gather<T>(values[region.gathered[g].node], region.shape, begin, first, scratch + block * g);
+    }
+    const std::size_t inputs = region.inputs.size();
+    const std::size_t written = region.materialized.size();
+    std::vector<T*> base(inputs + written);
+    std::vector<void*> pointers(inputs + written + region.reductions.size());
+    std::vector<double*> rows;
+    std::size_t row_offset = 0;
+    for (const Reduction& r : region.reductions) {
+        rows.push_back(acc.data() + row_offset);
+        row_offset += static_cast<std::size_t>(r.period);
+    }
+    for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
+        const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
+        for (std::size_t g = 0; g < slots; ++g) {
+            if (!region.gathered[g].invariant) gather<T>(values[region.gathered[g].node], region.shape, start, count, scratch + block * g);
+        }
+        for (std::size_t j = 0; j < inputs; ++j) {
+            const RegionInput& in = region.inputs[j];
+            base[j] = in.scratch < 0 ? values[in.node].template data<T>() + start : scratch + block * static_cast<std::size_t>(in.scratch);
+        }
+        for (std::size_t m = 0; m < written; ++m) base[inputs + m] = values[region.materialized[m].node].template data<T>() + start;
+        // Runs that end where some reduction's accumulator index wraps (once per block for per-unit sums).
+        std::size_t done = 0;
+        while (done < count) {
+            std::size_t run = count - done;
+            for (std::size_t r = 0; r < rows.size(); ++r) {
+                const std::int64_t period = region.reductions[r].period;
+                const auto j = static_cast<std::size_t>((start + static_cast<std::int64_t>(done)) % period);
+                run = std::min(run, static_cast<std::size_t>(period) - j);
+                pointers[inputs + written + r] = rows[r] + j;
+            }
+            for (std::size_t k = 0; k < base.size(); ++k) pointers[k] = base[k] + done;
+            function(pointers.data(), run);
+            done += run;
+        }
+    }
+}
+
+template <class T> void run_region(const Program::Plan& plan, const Region& region, NativeFunction function, std::vector<Tensor>& values) {
     const std::int64_t n = region.shape.numel();
     for (const Materialized& m : region.materialized) {
         // Written in full, block by block: no need to zero them first.
@@ -142,7 +199,11 @@ template <class T> void run_region(const Program::Plan& plan, const Region& regi
     parallel_for(chunks, plan.threads, [&](std::size_t c) {
         const std::int64_t begin = std::min(n, static_cast<std::int64_t>(c) * blocks_per_chunk * block);
         const std::int64_t end = std::min(n, begin + blocks_per_chunk * block);
-        run_chunk<T>(plan, region, values, begin, end, acc[c]);
+        if (function != nullptr) {
+            run_chunk_native<T>(plan, region, function, values, begin, end, acc[c]);
+        } else {
+            run_chunk<T>(plan, region, values, begin, end, acc[c]);
+        }
     });
     std::size_t row_offset = 0;
     for (const Reduction& r : region.reductions) {
@@ -162,19 +223,98 @@ template <class T> void run_region(const Program::Plan& plan, const Region& regi
 
 }  // namespace
 
+namespace {
+
+// Says once per process, on stderr, why the native backend does not run (a compile failure each time: it is a bug).
+void explain_fallback(const std::string& why) {
+    static std::mutex mutex;
+    static bool said = false;
+    std::lock_guard lock(mutex);
+    if (said && why.find("failed") == std::string::npos) return;
+    said = true;
+    std::fputs(fmt::format("symgrad: the native backend is not used ({}); the interpreter runs\n", why).c_str(), stderr);
+}
+
+// Builds a plan's native kernels (from the cache, or by compiling); the caller holds the state's mutex.
+void build_native_kernels(const Program::Plan& plan) {
+    NativeState& state = plan.native;
+    NativeReport& report = state.report;
+    if (plan.backend == Backend::interpreter || plan.regions.empty()) {
+        state.settled = true;
+        return;
+    }
+    const NativeBuild build = build_native(native_source(plan), native_toolchain(plan.kernels->isa), true);
+    report.compiled = build.compiled;
+    report.from_cache = build.from_cache;
+    report.milliseconds = build.milliseconds;
+    report.why_not = build.why_not;
+    if (build.module) {
+        for (std::size_t k = 0; k < plan.regions.size(); ++k) {
+            auto* function = reinterpret_cast<NativeFunction>(build.module->symbol(fmt::format("symgrad_region_{}", k)));
+            if (function == nullptr) {
+                report.why_not = fmt::format("the compiled kernels lack symgrad_region_{}", k);
+                state.functions.clear();
+                break;
+            }
+            state.functions.push_back(function);
+        }
+    }
+    if (report.why_not.empty()) {
+        state.module = build.module;
+        report.native = true;
+        state.ready.store(true, std::memory_order_release);
+    } else {
+        explain_fallback(report.why_not);
+    }
+    state.settled = true;
+}
+
+// Whether this run's regions run native code: builds the kernels when the backend asks for them now.
+bool use_native(const Program::Plan& plan) {
+    NativeState& state = plan.native;
+    if (state.ready.load(std::memory_order_acquire)) return true;
+    if (state.settled.load(std::memory_order_acquire) || plan.backend == Backend::interpreter) return false;
+    if (plan.backend == Backend::automatic) {
+        std::int64_t elements = 0;
+        for (const Region& region : plan.regions) elements += region.shape.numel();
+        if (state.elements.fetch_add(elements) + elements < plan.native_after) return false;
+    }
+    // One thread builds; a run on another thread meanwhile uses the interpreter.
+    std::unique_lock lock(state.mutex, std::try_to_lock);
+    if (!lock.owns_lock()) return false;
+    if (!state.settled) build_native_kernels(plan);
+    return state.ready.load(std::memory_order_acquire);
+}
+
+}  // namespace
+
 }  // namespace detail
+
+std::string_view Program::backend() const { return plan_->native.ready.load() ? "native" : "interpreter"; }
+
+NativeReport Program::prepare_native() const {
+    detail::NativeState& state = plan_->native;
+    std::lock_guard lock(state.mutex);
+    if (!state.settled) detail::build_native_kernels(*plan_);
+    return state.report;
+}
+
+std::string Program::native_source() const { return detail::native_source(*plan_); }
 
 std::vector<Tensor> Program::run(const Bindings& bindings) const {
     const Plan& plan = *plan_;
     std::vector<Tensor> values(plan.index.size());
     std::vector<Tensor> operands;
+    const bool native = detail::use_native(plan);
     for (const detail::Step& step : plan.steps) {
         if (step.region >= 0) {
-            const detail::Region& region = plan.regions[static_cast<std::size_t>(step.region)];
+            const auto r = static_cast<std::size_t>(step.region);
+            const detail::Region& region = plan.regions[r];
+            const detail::NativeFunction function = native ? plan.native.functions[r] : nullptr;
             if (region.dtype == DType::float32) {
-                detail::run_region<float>(plan, region, values);
+                detail::run_region<float>(plan, region, function, values);
             } else {
-                detail::run_region<double>(plan, region, values);
+                detail::run_region<double>(plan, region, function, values);
             }
         } else if (step.is_blas_matmul()) {
             const Node& node = *plan.index.node(step.node);

@@ -22,7 +22,11 @@
 #pragma once
 
 #include <array>
+#include <atomic>
 #include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
 #include <vector>
 
 #include "exec/kernels_isa.hpp"
@@ -56,10 +60,14 @@ struct Instruction {
     BlockKernel<float> kernel32 = nullptr;
     BlockKernel<double> kernel64 = nullptr;
     std::uint32_t node = none;  // position in the index
+    // The node's operands (whatever kernel runs it).
     std::array<Source, max_arity> source{};
     std::array<std::int32_t, max_arity> scratch{-1, -1, -1};  // scratch slot of a gathered operand
     std::size_t arity = 0;
     bool fused_away = false;  // computed inside its only reader (a pair kernel); its register is unused
+    // A pair kernel's three operands: the absorbed instruction's two, then this one's other operand.
+    std::array<Source, max_arity> pair_source{};
+    std::array<std::int32_t, max_arity> pair_scratch{-1, -1, -1};
 
     template <class T> BlockKernel<T> kernel() const { return for_element_type<T>(kernel32, kernel64); }
 };
@@ -87,6 +95,13 @@ struct Gathered {
     bool invariant;
 };
 
+// A value a region's generated function reads (native.hpp): in place when it has the region's shape (scratch -1),
+// else from its gathered scratch block. A scalar constant is not one: the generated code holds it as a literal.
+struct RegionInput {
+    std::uint32_t node;
+    std::int32_t scratch = -1;
+};
+
 struct Region {
     Shape shape;
     DType dtype;
@@ -94,6 +109,7 @@ struct Region {
     std::vector<Reduction> reductions;
     std::vector<Materialized> materialized;
     std::vector<Gathered> gathered;
+    std::vector<RegionInput> inputs;  // for the native backend
 };
 
 // Registers cost a block of memory per instruction, so a region holds at most this many; a longer run of
@@ -119,6 +135,25 @@ struct Step {
 
 }  // namespace symgrad::detail
 
+namespace symgrad::detail {
+
+class NativeModule;
+using NativeFunction = void (*)(void* const* pointers, std::size_t n);
+
+// Whether a plan's regions run native code yet (Backend::automatic switches after native_after elements). Written
+// once, under the mutex; `ready` is set last, so a run that sees it reads complete functions.
+struct NativeState {
+    std::mutex mutex;
+    std::atomic<bool> ready{false};
+    std::atomic<bool> settled{false};  // ready, or given up (the interpreter runs from now on)
+    std::atomic<std::int64_t> elements{0};  // elements the interpreter ran (Backend::automatic)
+    std::shared_ptr<NativeModule> module;
+    std::vector<NativeFunction> functions;  // per region
+    NativeReport report;
+};
+
+}  // namespace symgrad::detail
+
 namespace symgrad {
 
 struct Program::Plan {
@@ -129,6 +164,9 @@ struct Program::Plan {
     std::size_t block;
     std::size_t threads;
     const detail::KernelSet* kernels;
+    Backend backend = Backend::automatic;
+    std::int64_t native_after = 0;
+    mutable detail::NativeState native;
 };
 
 }  // namespace symgrad

@@ -59,7 +59,7 @@ constexpr Interval negative{-3.0, -0.2};
 constexpr std::array<std::string_view, max_arity> unary{"x"};
 constexpr std::array<std::string_view, max_arity> binary{"a", "b"};
 
-#define SYMGRAD_KERNELS(name) .f32 = &kernels::name<float>, .f64 = &kernels::name<double>
+#define SYMGRAD_KERNELS(name) .f32 = &kernels::name<float>, .f64 = &kernels::name<double>, .kernel_name = #name
 
 // A field a row leaves out is null on purpose; g++ 12 warns about every one under -Wextra.
 #pragma GCC diagnostic push
