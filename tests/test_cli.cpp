@@ -241,7 +241,7 @@ TEST_CASE("kernel prints the generated C++, which compiles", "[cli][native]") {
     const auto r = run_cli({"kernel", swish, "--shape", "x=64,32", "--shape", "beta=32"});
     REQUIRE(r.status == 0);
     for (const char* part : {"// forward: y = x * sigmoid(beta * x)", "symgrad_region_0", "K::sigmoid<float>(v0, 0.0f, 0.0f);  // sigmoid(beta * x)",
-                             "// backward: dx, dbeta given dy", "acc0[i] += static_cast<double>(", "// sum [32]"}) {
+                             "// backward: dx, dbeta given dy", "acc0[j + t] += static_cast<double>(", "// sum [32]"}) {
         INFO(part);
         CHECK(r.out.find(part) != std::string::npos);
     }

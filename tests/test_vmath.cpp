@@ -4,9 +4,11 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <type_traits>
 
 #include <catch2/catch.hpp>
 
+#include "../src/math/ops_kernels.hpp"
 #include "../src/math/vmath.hpp"
 
 namespace {
@@ -144,4 +146,51 @@ TEST_CASE("vmath: pow's special cases are C99's (Annex F), as the C library's po
             }
         }
     }
+}
+
+TEST_CASE("pow with a whole exponent from 2 to 8 is a product within n - 1 ulp of the exact power", "[vmath]") {
+    // symgrad's definition (src/math/ops_kernels.hpp, power<n>), measured against the exact power (in double, exact
+    // for these) wherever the result is a normal float: every 509th float.
+    const auto check = [](auto n_constant) {
+        constexpr int n = decltype(n_constant)::value;
+        double worst = 0;
+        float worst_at = 0;
+        for (std::uint64_t bits = 0; bits <= 0xffffffffu; bits += 509) {
+            const float x = std::bit_cast<float>(static_cast<std::uint32_t>(bits));
+            const double exact = std::pow(static_cast<double>(x), n);
+            if (std::isnan(exact) || std::fabs(exact) < double(std::numeric_limits<float>::min()) ||
+                std::fabs(exact) > double(std::numeric_limits<float>::max()))
+                continue;
+            const double e = ulp_error(symgrad::kernels::power<n, float>(x, 0.0f, 0.0f), exact);
+            if (e > worst) {
+                worst = e;
+                worst_at = x;
+            }
+        }
+        INFO("x^" << n << ": worst " << worst << " ulp at x = " << worst_at);
+        CHECK(worst <= n - 1);
+        // C99's pow for a whole exponent at the special values: signs of zeros and infinities, NaN.
+        const float inf = std::numeric_limits<float>::infinity();
+        for (const float x : {0.0f, -0.0f, inf, -inf, 1.0f, -1.0f, 1e30f, -1e30f, 1e-30f, -1e-30f}) {
+            const float expected = std::pow(x, static_cast<float>(n));
+            const float got = symgrad::kernels::power<n, float>(x, 0.0f, 0.0f);
+            INFO("(" << x << ")^" << n);
+            CHECK(std::bit_cast<std::uint32_t>(got) == std::bit_cast<std::uint32_t>(expected));
+        }
+        CHECK(std::isnan(symgrad::kernels::power<n, float>(std::numeric_limits<float>::quiet_NaN(), 0.0f, 0.0f)));
+        // The general kernel computes the same product when the exponent is n.
+        for (const float x : {-1.7f, 0.3f, 2.9f, -0.0f}) {
+            CHECK(std::bit_cast<std::uint32_t>(symgrad::kernels::pow<float>(x, static_cast<float>(n), 0.0f)) ==
+                  std::bit_cast<std::uint32_t>(symgrad::kernels::power<n, float>(x, 0.0f, 0.0f)));
+            CHECK(symgrad::kernels::pow<double>(x, n, 0.0) == symgrad::kernels::power<n, double>(x, 0.0, 0.0));
+        }
+        WARN("x^" << n << " as a product: worst error " << worst << " ulp (x = " << worst_at << ")");
+    };
+    check(std::integral_constant<int, 2>{});
+    check(std::integral_constant<int, 3>{});
+    check(std::integral_constant<int, 4>{});
+    check(std::integral_constant<int, 5>{});
+    check(std::integral_constant<int, 6>{});
+    check(std::integral_constant<int, 7>{});
+    check(std::integral_constant<int, 8>{});
 }

@@ -213,9 +213,13 @@ struct ExportForms {
     std::string_view cpp;
 };
 
-// A cheaper form of an elementwise op that gives the same bits for some operands, which the engine's planner
-// and the C++ export use: pow with a constant exponent of 2 or 3 is a product (as its kernel computes it).
-enum class KernelVariant : std::uint8_t { general, square, cube };
+// A cheaper form of an elementwise op that gives the same bits for some operands, which the engine's planner,
+// the native backend and both exporters use: pow with a constant whole exponent n from 2 to 8 is a product of
+// n factors (as its kernel computes it, src/math/ops_kernels.hpp), power<n>.
+enum class KernelVariant : std::uint8_t { general = 0, power2 = 2, power3, power4, power5, power6, power7, power8 };
+constexpr int max_product_power = 8;  // (not inline: internal linkage, see src/exec/kernels_isa.hpp, rule 3)
+// n for power<n>, 0 for general.
+constexpr int product_power(KernelVariant v) { return static_cast<int>(v); }
 
 template <class T> using ScalarKernel = T (*)(T a, T b, T c);
 using TensorKernel = Tensor (*)(const Node& node, std::span<const Tensor> operands);

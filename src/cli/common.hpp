@@ -97,7 +97,7 @@ struct ForwardBackward {
     std::vector<Expr> forward;
     std::vector<Expr> backward;
 };
-inline constexpr const char* output_gradient_name = "\x01dy";  // a name no expression can spell
+inline constexpr const char* output_gradient_name = "\x01" "dy";  // a name no expression can spell (shown as dy)
 ForwardBackward forward_backward(const std::string& expression, const Shapes& shapes, DType dtype);
 
 // The variables of e, in order of first appearance.

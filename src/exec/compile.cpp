@@ -149,18 +149,10 @@ Instruction make_instruction(const Node& node, std::uint32_t position, const Ker
                     .kernel64 = kernels.f64[op],
                     .node = position,
                     .arity = info.arity};
-    switch (info.variant_of(node)) {
-    case KernelVariant::square:
+    if (const int n = product_power(info.variant_of(node)); n > 0) {
         ins.kind = KernelKind::variant;
-        ins.kernel32 = kernels.square32;
-        ins.kernel64 = kernels.square64;
-        break;
-    case KernelVariant::cube:
-        ins.kind = KernelKind::variant;
-        ins.kernel32 = kernels.cube32;
-        ins.kernel64 = kernels.cube64;
-        break;
-    case KernelVariant::general: break;
+        ins.kernel32 = kernels.power32[static_cast<std::size_t>(n)];
+        ins.kernel64 = kernels.power64[static_cast<std::size_t>(n)];
     }
     return ins;
 }

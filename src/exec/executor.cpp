@@ -163,7 +163,14 @@ template <class T> void run_chunk_native(const Program::Plan& plan, const Region
             base[j] = in.scratch < 0 ? values[in.node].template data<T>() + start : scratch + block * static_cast<std::size_t>(in.scratch);
         }
         for (std::size_t m = 0; m < written; ++m) base[inputs + m] = values[region.materialized[m].node].template data<T>() + start;
-        // Runs that end where some reduction's accumulator index wraps (once per block for per-unit sums).
+        // With a common period the function follows the wraps itself: one call per block.
+        if (const std::int64_t period = common_period(region); period > 0 || rows.empty()) {
+            for (std::size_t k = 0; k < base.size(); ++k) pointers[k] = base[k];
+            for (std::size_t r = 0; r < rows.size(); ++r) pointers[inputs + written + r] = rows[r];
+            function(pointers.data(), count, period > 0 ? static_cast<std::size_t>(start % period) : 0);
+            continue;
+        }
+        // Else runs that end where some reduction's accumulator index wraps.
         std::size_t done = 0;
         while (done < count) {
             std::size_t run = count - done;
@@ -174,7 +181,7 @@ template <class T> void run_chunk_native(const Program::Plan& plan, const Region
                 pointers[inputs + written + r] = rows[r] + j;
             }
             for (std::size_t k = 0; k < base.size(); ++k) pointers[k] = base[k] + done;
-            function(pointers.data(), run);
+            function(pointers.data(), run, 0);
             done += run;
         }
     }

@@ -49,11 +49,9 @@ struct KernelSet {
     std::string_view isa;
     std::array<BlockKernel<float>, op_count> f32{};
     std::array<BlockKernel<double>, op_count> f64{};
-    // pow with a scalar exponent of 2 or 3 (the pow kernel computes these exactly so).
-    BlockKernel<float> square32 = nullptr;
-    BlockKernel<double> square64 = nullptr;
-    BlockKernel<float> cube32 = nullptr;
-    BlockKernel<double> cube64 = nullptr;
+    // pow with a constant exponent n from 2 to 8, at index n (the pow kernel computes these exactly so).
+    std::array<BlockKernel<float>, max_product_power + 1> power32{};
+    std::array<BlockKernel<double>, max_product_power + 1> power64{};
     std::array<BlockKernel<float>, 32> pair32{};
     std::array<BlockKernel<double>, 32> pair64{};
     AccumulateKernel<float> accumulate32 = nullptr;

@@ -90,6 +90,7 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
         args.push_back(fmt::format("static_cast<double*>(p[{}])", args.size()));
     }
     out += fmt::format("static __attribute__((noinline)) void region_{}(", k);
+    params.insert(params.begin(), "std::size_t phase|");
     params.insert(params.begin(), "std::size_t n|");
     for (std::size_t q = 0; q < params.size(); ++q) {
         // "type name|  // comment": the comma, or the parenthesis and brace, go before the comment.
@@ -105,31 +106,45 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
         return input_name[source.index];
     };
 
-    out += "    for (std::size_t i = 0; i < n; ++i) {\n";
-    const std::string indent = "        ";
+    // With a common period, the loop runs over stretches that end where the accumulator index wraps (per-unit sums:
+    // once per row of units); else one stretch (the executor ends each run before a wrap).
+    const std::int64_t period = common_period(region);
+    const bool sums = !region.reductions.empty();
+    const std::string indent = sums ? "            " : "        ";
+    if (sums) {
+        out += "    std::size_t j = phase;  // the accumulator the first element adds into\n";
+        out += "    for (std::size_t i0 = 0; i0 < n;) {\n";
+        if (period > 0) {
+            out += fmt::format("        const std::size_t stretch = n - i0 < {0} - j ? n - i0 : {0} - j;\n", period);
+        } else {
+            out += "        const std::size_t stretch = n - i0;\n";
+        }
+        out += "        for (std::size_t t = 0; t < stretch; ++t) {\n";
+        out += "            const std::size_t i = i0 + t;\n";
+    } else {
+        out += "    (void)phase;\n    for (std::size_t i = 0; i < n; ++i) {\n";
+    }
     for (std::size_t slot = 0; slot < region.instructions.size(); ++slot) {
         const Instruction& ins = region.instructions[slot];
         const Node* node = index.node(ins.node);
-        std::string_view kernel = ins.info->kernel_name;
+        std::string kernel(ins.info->kernel_name);
         std::string operands_text[max_arity] = {zero, zero, zero};
         for (std::size_t a = 0; a < ins.arity; ++a) operands_text[a] = operand(ins.source[a]);
-        switch (ins.info->variant_of(*node)) {
-        case KernelVariant::square: kernel = "square"; break;
-        case KernelVariant::cube: kernel = "cube"; break;
-        case KernelVariant::general: break;
-        }
-        out += fmt::format("{}const {} v{} = K::{}<{}>({}, {}, {});  // {}\n", indent, T, slot, kernel, T, operands_text[0], operands_text[1], operands_text[2],
-                           comment_for(node));
+        if (const int n = product_power(ins.info->variant_of(*node)); n > 0) kernel = fmt::format("power<{}, ", n);
+        const std::string call = kernel.ends_with(", ") ? kernel + T + ">" : fmt::format("{}<{}>", kernel, T);
+        out += fmt::format("{}const {} v{} = K::{}({}, {}, {});  // {}\n", indent, T, slot, call, operands_text[0], operands_text[1],
+                           operands_text[2], comment_for(node));
     }
     for (std::size_t m = 0; m < region.materialized.size(); ++m) {
         out += fmt::format("{}out{}[i] = v{};\n", indent, m, region.materialized[m].slot);
     }
     for (std::size_t r = 0; r < region.reductions.size(); ++r) {
-        out += fmt::format("{}acc{}[i] += static_cast<double>({});\n", indent, r, operand(region.reductions[r].source));
+        out += fmt::format("{}acc{}[j + t] += static_cast<double>({});\n", indent, r, operand(region.reductions[r].source));
     }
-    out += "    }\n}\n";
-    out += fmt::format("extern \"C\" __attribute__((visibility(\"default\"))) void symgrad_region_{}(void* const* p, std::size_t n) {{\n", k);
-    out += fmt::format("    region_{}(n", k);
+    out += sums ? "        }\n        i0 += stretch;\n        j = 0;\n    }\n}\n" : "    }\n}\n";
+    out += fmt::format(
+        "extern \"C\" __attribute__((visibility(\"default\"))) void symgrad_region_{}(void* const* p, std::size_t n, std::size_t phase) {{\n", k);
+    out += fmt::format("    region_{}(n, phase", k);
     for (const auto& arg : args) out += ", " + arg;
     out += ");\n}\n";
 }

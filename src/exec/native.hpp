@@ -22,11 +22,13 @@
 
 namespace symgrad::detail {
 
-// A region's generated function. `pointers` holds, in order: one per entry of Region::inputs (its elements at the
-// run's start: the value itself, read in place, or its gathered scratch block); one per Region::materialized (the
-// value's elements at the run's start); one per Region::reductions (its accumulator row at the run's index). It
-// computes n elements.
-using NativeFunction = void (*)(void* const* pointers, std::size_t n);
+// A region's generated function (NativeFunction, plan.hpp). `pointers` holds, in order: one per entry of
+// Region::inputs (its elements at the run's start: the value itself, read in place, or its gathered scratch
+// block); one per Region::materialized (the value's elements at the run's start); one per Region::reductions (its
+// accumulator row). It computes n elements. When the reductions have a common period P (common_period), the rows
+// point at their first accumulator and the run's first element adds into accumulator `phase` (its index mod P);
+// the loop wraps to accumulator 0 as the reference does. Otherwise the rows point at the run's accumulator and
+// the run ends before any wraps (phase is 0).
 
 // The C++ source of a plan's regions: the prelude (the kernels), then `symgrad_region_<k>` for region k. Each line
 // of a loop is commented with the expression it computes (`symgrad kernel` prints this text).

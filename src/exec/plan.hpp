@@ -50,7 +50,7 @@ template <class T> AccumulateKernel<T> accumulate_kernel(const KernelSet& set) {
 // Which block kernel an instruction runs.
 enum class KernelKind : std::uint8_t {
     row,  // the table row's kernel
-    variant,  // a cheaper form with the same bits (the row's variant hook: pow as square or cube)
+    variant,  // a cheaper form with the same bits (the row's variant hook: pow with exponent 2 to 8 as a product)
     pair,  // two arithmetic ops in one loop: this instruction and the one it absorbed (fuse_pairs)
 };
 
@@ -138,7 +138,17 @@ struct Step {
 namespace symgrad::detail {
 
 class NativeModule;
-using NativeFunction = void (*)(void* const* pointers, std::size_t n);
+using NativeFunction = void (*)(void* const* pointers, std::size_t n, std::size_t phase);
+
+// The period of a region's fused reductions when they all have the same one (the native backend then follows the
+// accumulator index's wrap inside its loop), else 0.
+inline std::int64_t common_period(const Region& region) {
+    if (region.reductions.empty()) return 0;
+    for (const Reduction& r : region.reductions) {
+        if (r.period != region.reductions.front().period) return 0;
+    }
+    return region.reductions.front().period;
+}
 
 // Whether a plan's regions run native code yet (Backend::automatic switches after native_after elements). Written
 // once, under the mutex; `ready` is set last, so a run that sees it reads complete functions.

@@ -62,12 +62,8 @@ Spelling cpp_spell(const Node& node, std::span<const Spelling> a) {
         return {fmt::format("{} ? {} : {}", test, detail::operand(a[1], Spelling::unary), detail::operand(a[2], Spelling::unary)),
                 Spelling::conditional};
     }
-    // x^2 and x^3 as products, as symgrad's kernels compute them (and they vectorize)
-    switch (info.variant_of(node)) {
-    case KernelVariant::square: return detail::infix(a[0], "*", a[0]);
-    case KernelVariant::cube: return detail::infix(detail::infix(a[0], "*", a[0]), "*", a[0]);
-    case KernelVariant::general: break;
-    }
+    // x^2 to x^8 as products, as symgrad's kernels compute them (and they vectorize)
+    if (const int n = product_power(info.variant_of(node)); n > 0) return detail::power_product(a[0], n);
     // The row's spelling: an operator, or a call of a function of T.
     if (is_comparison(node.op())) {
         return {fmt::format("T({} {} {})", detail::operand(a[0], Spelling::sum), info.exports.infix, detail::operand(a[1], Spelling::sum))};

@@ -84,6 +84,20 @@ Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b) {
     return {fmt::format("{} {} {}", operand(a, precedence), symbol, operand(b, precedence, true)), precedence};
 }
 
+Spelling power_product(const Spelling& a, int n) {
+    const auto times = [](const Spelling& x, const Spelling& y) { return infix(x, "*", y); };
+    switch (n) {
+    case 2: return times(a, a);
+    case 3: return times(times(a, a), a);
+    case 4: return times(times(a, a), times(a, a));
+    case 5: return times(power_product(a, 4), a);
+    case 6: return times(power_product(a, 4), times(a, a));
+    case 7: return times(power_product(a, 4), power_product(a, 3));
+    case 8: return times(power_product(a, 4), power_product(a, 4));
+    default: throw ExportError(fmt::format("no product for the power {}", n));
+    }
+}
+
 void check_identifier(const std::string& name, const char* what, std::string_view language, std::string_view file,
                       std::span<const std::string_view> reserved) {
     const bool identifier = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_') &&

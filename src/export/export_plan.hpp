@@ -52,6 +52,9 @@ std::string operand(const Spelling& s, int precedence, bool right_operand = fals
 // a SYMBOL b, with the parentheses it needs.
 Spelling infix(const Spelling& a, std::string_view symbol, const Spelling& b);
 
+// a^n, n from 2 to 8, as the product symgrad computes (power<n> in src/math/ops_kernels.hpp), in C++ or Python.
+Spelling power_product(const Spelling& a, int n);
+
 // Throws ExportError unless name is an identifier of the target language ("Python", "C++") that is not one of
 // the names the generated file (file: "Python file", "C++ header") uses itself. `what` says whose name it is.
 void check_identifier(const std::string& name, const char* what, std::string_view language, std::string_view file,

@@ -79,6 +79,8 @@ public:
             break;
         default: break;
         }
+        // x^2 to x^8 as the products symgrad computes (x^2 and x^3 are also what torch.pow computes).
+        if (const int n = product_power(info.variant_of(node)); n > 0) return detail::power_product(arg(0), n);
         // The row's spelling: an operator, or a call of a torch function.
         if (is_comparison(node.op())) return compare(info.exports.infix);
         if (!info.exports.infix.empty()) {

@@ -36,21 +36,51 @@ template <class T> T add(T a, T b, T) { return a + b; }
 template <class T> T sub(T a, T b, T) { return a - b; }
 template <class T> T mul(T a, T b, T) { return a * b; }
 template <class T> T div(T a, T b, T) { return a / b; }
-// Squares and cubes are products, as in PyTorch's CPU pow with a scalar exponent of 2 or 3 (the same bits);
-// they are what polynomials in activations use, and they vectorize (the engine picks square/cube for them).
-template <class T> T square(T a, T, T) { return a * a; }
-template <class T> T cube(T a, T, T) { return a * a * a; }
+// a^n for a whole n from 2 to 8 is a product, by squaring: a^2 = a a, a^3 = a^2 a, a^4 = a^2 a^2, a^5 = a^4 a,
+// a^6 = a^4 a^2, a^7 = a^4 a^3, a^8 = a^4 a^4. This is symgrad's definition of pow with those exponents, in
+// every backend and both exporters: polynomials in activations (Padé, GELU's x^3) cost a few multiplications and
+// vectorize, instead of a call of pow. a^2 and a^3 are PyTorch's CPU pow's own products (the same bits); the others
+// are within n - 1 roundings of the exact power (tests/test_vmath.cpp measures it against pow). Signs, zeros,
+// infinities and NaN come out as C99's pow gives them for a whole exponent.
+template <int n, class T> T power(T a, T, T) {
+    static_assert(n >= 2 && n <= 8, "products for exponents 2 to 8");
+    if constexpr (n == 2) {
+        return a * a;
+    } else if constexpr (n == 3) {
+        return (a * a) * a;
+    } else if constexpr (n == 4) {
+        const T a2 = a * a;
+        return a2 * a2;
+    } else if constexpr (n == 5) {
+        return power<4, T>(a, a, a) * a;
+    } else if constexpr (n == 6) {
+        return power<4, T>(a, a, a) * (a * a);
+    } else if constexpr (n == 7) {
+        return power<4, T>(a, a, a) * power<3, T>(a, a, a);
+    } else {
+        const T a4 = power<4, T>(a, a, a);
+        return a4 * a4;
+    }
+}
 template <class T> T pow(T a, T b, T) {
     if constexpr (is_f32<T>) {
         // vmath's: vectorizable (every value computed, then selected: no branch in the loop), within 1 ulp.
         T r = vmath::pow(a, b);
-        const T squared = square<T>(a, b, b);
-        r = b == T(2) ? squared : r;
-        const T cubed = cube<T>(a, b, b);
-        return b == T(3) ? cubed : r;
+        r = b == T(2) ? power<2, T>(a, b, b) : r;
+        r = b == T(3) ? power<3, T>(a, b, b) : r;
+        r = b == T(4) ? power<4, T>(a, b, b) : r;
+        r = b == T(5) ? power<5, T>(a, b, b) : r;
+        r = b == T(6) ? power<6, T>(a, b, b) : r;
+        r = b == T(7) ? power<7, T>(a, b, b) : r;
+        return b == T(8) ? power<8, T>(a, b, b) : r;
     } else {
-        if (b == T(2)) return square<T>(a, b, b);
-        if (b == T(3)) return cube<T>(a, b, b);
+        if (b == T(2)) return power<2, T>(a, b, b);
+        if (b == T(3)) return power<3, T>(a, b, b);
+        if (b == T(4)) return power<4, T>(a, b, b);
+        if (b == T(5)) return power<5, T>(a, b, b);
+        if (b == T(6)) return power<6, T>(a, b, b);
+        if (b == T(7)) return power<7, T>(a, b, b);
+        if (b == T(8)) return power<8, T>(a, b, b);
         return std::pow(a, b);
     }
 }

@@ -25,13 +25,15 @@ namespace {
 // The hooks of the ops that are special
 // ---------------------------------------------------------------------------------------------
 
-// pow with a constant exponent of 2 or 3 is the product its kernel computes (the same bits, without a library
-// call, and it vectorizes).
+// pow with a constant whole exponent from 2 to 8 is the product its kernel computes (the same bits, without the
+// selects of the general kernel).
 inline KernelVariant pow_variant(const Node& node) {
     const Node& exponent = node.input(1).node();
     if (!exponent.is_scalar_constant()) return KernelVariant::general;
-    if (exponent.scalar_value() == 2.0) return KernelVariant::square;
-    if (exponent.scalar_value() == 3.0) return KernelVariant::cube;
+    const double n = exponent.scalar_value();
+    for (int k = 2; k <= max_product_power; ++k) {
+        if (n == k) return static_cast<KernelVariant>(k);
+    }
     return KernelVariant::general;
 }
 
