@@ -1,6 +1,6 @@
 // One training step of a 784-256-256-10 MLP with a per-unit swish_beta activation, batch 256, cross-entropy, SGD
 // (lr 0.01): forward, loss, every gradient (one compiled program) and the optimizer's update, float32. Prints one
-// JSON object: {"step_ms": median, "run_ms": median of the program alone, "threads": N}. bench/compare_torch.py
+// JSON object: {"step_ms": median, "run_ms": median of the program alone, "threads": N, "backend": ...}. bench/compare_torch.py
 // --mlp runs it beside PyTorch eager. Usage: bench_mlp [threads] [steps]
 #include <algorithm>
 #include <chrono>
@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
     CompileOptions options;
     options.threads = threads;
     const Program program = compile(step, options);
+    // The native backend's kernels before the timing (SYMGRAD_JIT=0 for the interpreter's figures).
+    const NativeReport native = program.prepare_native();
     nn::OptimizerOptions sgd;
     sgd.kind = "sgd";
     sgd.lr = 0.01;
@@ -44,7 +46,7 @@ int main(int argc, char** argv) {
     }
     std::sort(step_ms.begin(), step_ms.end());
     std::sort(run_ms.begin(), run_ms.end());
-    fmt::print("{{\"step_ms\": {:.4f}, \"run_ms\": {:.4f}, \"threads\": {}}}\n", step_ms[step_ms.size() / 2], run_ms[run_ms.size() / 2],
-               threads);
+    fmt::print("{{\"step_ms\": {:.4f}, \"run_ms\": {:.4f}, \"threads\": {}, \"backend\": \"{}\"}}\n", step_ms[step_ms.size() / 2],
+               run_ms[run_ms.size() / 2], threads, native.native ? "native" : "interpreter");
     return 0;
 }

@@ -28,6 +28,11 @@ import torch
 ACTIVATIONS = [
     ("swish_beta", "x * sigmoid(beta * x)",
      lambda x, p: x * torch.sigmoid(p["beta"] * x), [("beta", True)]),
+    ("PAU (5,4) with x^k",
+     "(a0 + a1*x + a2*x^2 + a3*x^3 + a4*x^4 + a5*x^5) / (1 + abs(b1*x + b2*x^2 + b3*x^3 + b4*x^4))",
+     lambda x, p: (p["a0"] + p["a1"] * x + p["a2"] * x ** 2 + p["a3"] * x ** 3 + p["a4"] * x ** 4 + p["a5"] * x ** 5)
+     / (1 + torch.abs(p["b1"] * x + p["b2"] * x ** 2 + p["b3"] * x ** 3 + p["b4"] * x ** 4)),
+     [(n, False) for n in ("a0", "a1", "a2", "a3", "a4", "a5", "b1", "b2", "b3", "b4")]),
     ("PAU (5,4)",
      "(a0 + x*(a1 + x*(a2 + x*(a3 + x*(a4 + x*a5))))) / (1 + abs(x*(b1 + x*(b2 + x*(b3 + x*b4)))))",
      lambda x, p: (p["a0"] + x * (p["a1"] + x * (p["a2"] + x * (p["a3"] + x * (p["a4"] + x * p["a5"])))))
@@ -40,6 +45,8 @@ ACTIVATIONS = [
      lambda x, p: torch.clamp(x, min=0) + p["a"] * torch.clamp(x, max=0), [("a", True)]),
     ("GELU (tanh) composed", "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))",
      lambda x, p: 0.5 * x * (1 + torch.tanh(0.7978845608028654 * (x + 0.044715 * x ** 3))), []),
+    # PyTorch's own fused kernel (hand-written, no parameter) against the same expression composed in symgrad.
+    ("SiLU vs F.silu", "x * sigmoid(x)", lambda x, p: torch.nn.functional.silu(x), []),
 ]
 
 
@@ -277,6 +284,7 @@ def main():
                 "bound_fraction": statistics.median(s["bound_fraction"] for s in ours),
                 "compile_ms": statistics.median(s["compile_ms"] for s in ours),
                 "isa": ours[0]["isa"],
+                "backend": ours[0].get("backend", "interpreter"),
             }
             results.append(row)
             print(f"{name:<22} {threads:>3} {row['fwd_ms']:>9.3f}ms {row['fwd_bwd_ms']:>7.3f}ms {row['torch_eager_ms']:>7.3f}ms "

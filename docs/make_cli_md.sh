@@ -202,7 +202,7 @@ cat <<'TEXT'
 ## bench: how fast the fused engine runs an expression
 
 ```
-symgrad bench EXPR [--shape v=dims ...] [--dtype float32|float64] [--threads N] [--repeat N] [--json] [--memory-limit GIB]
+symgrad bench EXPR [--shape v=dims ...] [--dtype float32|float64] [--threads N] [--repeat N] [--backend native|interpreter] [--json] [--memory-limit GIB]
 ```
 
 Compiles the expression and the gradients of every variable (grad, simplify, plan: `compile`), then times two
@@ -212,7 +212,10 @@ over the repetitions (by default as many as fit in about a second, 5 to 500) and
 the **bandwidth bound**: the time to move the fewest bytes the two passes need (forward: read every variable,
 write the output; backward: read every variable and `dy`, write every gradient) at the copy bandwidth measured in
 the same run, with the same threads, on a buffer of the output's size. `--dtype` defaults to float32; `--threads`
-to 1 (0: one per hardware thread). Variables without `--shape` are scalars.
+to 1 (0: one per hardware thread). Variables without `--shape` are scalars. The programs run on the native backend
+(docs/native.md: each fused region compiled to machine code), or on the interpreter with `--backend interpreter`;
+the output says which, whether the kernels were compiled now or loaded from the kernel cache, and what a cold
+compile and a warm load cost (timed on the side in a private cache directory, so both are always measured).
 
 ```
 TEXT
@@ -222,10 +225,50 @@ cat <<'TEXT'
 ```
 
 With `--json` it prints one object: `expr`, `dtype`, `shape` (each variable's shape), `output_shape`, `threads`,
-`isa` (the kernel set: avx512, avx2 or generic), `repeat`, `compile_ms`, `fwd_ms`, `bwd_ms`, `fwd_bwd_ms` (the
+`isa` (the kernel set: avx512, avx2 or generic), `backend` (native or interpreter), `compile_cold_ms` and
+`compile_warm_ms` (the native kernels of both programs compiled, then loaded from a cache; null for the
+interpreter), `kernels_from_cache` (whether this run's came from your cache), `repeat`, `compile_ms`, `fwd_ms`, `bwd_ms`, `fwd_bwd_ms` (the
 median of the per-repetition sums), `min_bytes`, `gbps` (min_bytes / fwd_bwd_ms), `copy_gbps`, `bound_ms` and
 `bound_fraction` (bound_ms / fwd_bwd_ms). `bench/compare_torch.py` runs it beside PyTorch eager
 (docs/performance.md).
+TEXT
+cat <<'TEXT'
+
+## kernel: the C++ the native backend compiles
+
+```
+symgrad kernel EXPR [--shape v=dims ...] [--dtype float32|float64] [--full]
+```
+
+Prints the generated source of the expression's forward program and of its backward program (the gradients of
+every variable given the output's gradient `dy`), as `bench` and a training step compile them: each fused region
+is one function, one loop over the elements, and each line's comment is the expression it computes.
+`K::` are symgrad's scalar kernels; `--full` prints each program's whole source, kernels included (it compiles as it
+is). docs/native.md reads this example line by line.
+
+```
+TEXT
+echo "\$ symgrad kernel 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024"
+"$S" kernel 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024
+cat <<'TEXT'
+```
+
+## cache: the native backend's compiled kernels
+
+```
+symgrad cache [--clear]
+```
+
+Shows the kernel cache's directory (`$SYMGRAD_CACHE_DIR`, else `$XDG_CACHE_HOME/symgrad`, else `~/.cache/symgrad`),
+how many compiled kernels it holds and their size; `--clear` removes them (symgrad's files only). A kernel is
+compiled once per program, compiler and CPU and loaded from here afterwards (docs/native.md, "The cache").
+
+```
+TEXT
+echo "\$ symgrad cache"
+"$S" cache | sed -e "s|$HOME|~|"
+cat <<'TEXT'
+```
 TEXT
 cat <<'TEXT'
 
