@@ -246,10 +246,15 @@ TEST_CASE("kernel prints the generated C++, which compiles", "[cli][native]") {
         CHECK(r.out.find(part) != std::string::npos);
     }
     CHECK(r.out.find("namespace symgrad::vmath") == std::string::npos);
-    const auto full = run_cli({"kernel", swish, "--shape", "x=64,32", "--shape", "beta=32", "--full", "--dtype", "float64"});
+    // Nothing elementwise: no loop, and the plan says why.
+    const auto none = run_cli({"kernel", "sum(x)", "--shape", "x=3"});
+    CHECK(none.out.find("// 0 fused regions; the plan:\n//   stage 1: sum []\n// (nothing elementwise") != std::string::npos);
+    // Several steps and regions (a sum to a scalar between two regions), float64: each program compiles as printed.
+    const auto full = run_cli({"kernel", "sum(x * x) + exp(x)", "--shape", "x=64,32", "--full", "--dtype", "float64"});
     REQUIRE(full.status == 0);
     CHECK(full.out.find("namespace symgrad::vmath") != std::string::npos);
-    CHECK(full.out.find("K::sigmoid<double>") != std::string::npos);
+    CHECK(full.out.find("K::exp<double>") != std::string::npos);
+    CHECK(full.out.find("// 2 fused regions; the plan:") != std::string::npos);
     if (std::system("g++ --version > /dev/null 2>&1") == 0) {
         char dir_template[] = "/tmp/symgrad_kernel_XXXXXX";
         const std::string dir = mkdtemp(dir_template);

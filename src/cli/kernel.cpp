@@ -27,6 +27,22 @@ std::string regions_of(const std::string& source, bool full) {
         source.substr(at));
 }
 
+// A program's plan as comment lines, then its regions' source (or a word that it has none).
+std::string program_text(const Program& program, bool full) {
+    std::string text;
+    const std::size_t regions = program.region_count();
+    text += fmt::format("// {} fused region{}; the plan:\n", regions, regions == 1 ? "" : "s");
+    const std::string described = program.describe();
+    std::string_view plan = described;
+    while (!plan.empty()) {
+        const auto end = plan.find('\n');
+        text += fmt::format("//   {}\n", plan.substr(0, end));
+        plan.remove_prefix(end == std::string_view::npos ? plan.size() : end + 1);
+    }
+    if (regions == 0) return text + "// (nothing elementwise: no loop is generated; the steps above run as they are)\n";
+    return text + regions_of(program.native_source(), full);
+}
+
 int run_kernel(const KernelOptions& o) {
     const ForwardBackward programs = forward_backward(o.expression, o.shapes, o.dtype);
     CompileOptions options;
@@ -36,11 +52,9 @@ int run_kernel(const KernelOptions& o) {
     std::vector<std::string> names;
     for (const auto& v : programs.variables) names.push_back("d" + v.node().attrs().name);
     std::cout << fmt::format("// symgrad kernel '{}'\n// forward: y = {}\n", o.expression, to_inline_string(programs.forward[0], 160));
-    std::cout << fmt::format("// {} region(s); {}", forward.region_count(), forward.describe());
-    std::cout << regions_of(forward.native_source(), o.full);
+    std::cout << program_text(forward, o.full);
     std::cout << fmt::format("\n// backward: {} given dy (the output's gradient)\n", fmt::join(names, ", "));
-    std::cout << fmt::format("// {} region(s); {}", backward.region_count(), backward.describe());
-    std::cout << regions_of(backward.native_source(), o.full);
+    std::cout << program_text(backward, o.full);
     return 0;
 }
 
