@@ -10,8 +10,10 @@
 #include <thread>
 
 #include "helpers.hpp"
+#include "same_bits.hpp"
 
 using namespace symgrad;
+using symgrad::testing::same_bits;
 namespace fs = std::filesystem;
 
 namespace {
@@ -58,18 +60,6 @@ std::size_t entries_in(const fs::path& dir) {
     return n;
 }
 
-// Bitwise equal, except that any NaN equals any NaN.
-bool identical(const Tensor& a, const Tensor& b) {
-    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-    for (std::int64_t i = 0; i < a.numel(); ++i) {
-        const double x = a.get(i);
-        const double y = b.get(i);
-        if (std::isnan(x) && std::isnan(y)) continue;
-        if (std::memcmp(&x, &y, sizeof x) != 0) return false;
-    }
-    return true;
-}
-
 CompileOptions native_options() {
     CompileOptions options;
     options.backend = Backend::native;
@@ -96,7 +86,7 @@ void require_same_as_reference(const Program& program, std::span<const Expr> out
     REQUIRE(got.size() == expected.size());
     for (std::size_t o = 0; o < got.size(); ++o) {
         INFO("output " << o << ": " << to_inline_string(outputs[o], 120));
-        REQUIRE(identical(got[o], expected[o]));
+        REQUIRE(same_bits(got[o], expected[o]));
     }
 }
 
@@ -161,7 +151,7 @@ TEST_CASE("the native backend gives the interpreter's bits on every thread count
             const Program program = compile(outputs, options);
             REQUIRE(program.prepare_native().native);
             const auto got = program.run(at);
-            for (std::size_t o = 0; o < got.size(); ++o) REQUIRE(identical(got[o], expected[o]));
+            for (std::size_t o = 0; o < got.size(); ++o) REQUIRE(same_bits(got[o], expected[o]));
         }
     }
     fs::remove_all(dir);
@@ -237,7 +227,7 @@ TEST_CASE("programs compiling the same kernels at once all get them", "[native]"
             if (!program.prepare_native().native) return;
             const auto got = program.run(at);
             bool same = true;
-            for (std::size_t o = 0; o < got.size(); ++o) same = same && identical(got[o], expected[o]);
+            for (std::size_t o = 0; o < got.size(); ++o) same = same && same_bits(got[o], expected[o]);
             ok[t] = same ? 1 : 0;
         });
     }

@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "helpers.hpp"
+#include "same_bits.hpp"
 
 using namespace symgrad;
 
@@ -177,16 +178,38 @@ TEST_CASE("simplify", "[properties]") {
 
 namespace {
 
-// Bitwise equal, except that any NaN equals any NaN.
-bool identical_values(const Tensor& a, const Tensor& b) {
-    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-    for (std::int64_t i = 0; i < a.numel(); ++i) {
-        const double x = a.get(i);
-        const double y = b.get(i);
-        if (std::isnan(x) && std::isnan(y)) continue;
-        if (std::memcmp(&x, &y, sizeof x) != 0) return false;
+using symgrad::testing::same_bits;
+
+// A random graph with its gradients, a block size, and values (with infinities, NaN and signed zeros half the time):
+// what the properties of the fused engine run.
+struct EngineCase {
+    std::vector<Expr> outputs;
+    Bindings at;
+    CompileOptions options;
+};
+
+EngineCase engine_case() {
+    const auto batch = *rc::gen::inRange<std::int64_t>(1, 40);
+    const auto units = *rc::gen::inRange<std::int64_t>(1, 40);
+    const auto program = instructions(14);
+    const auto dtype = *rc::gen::element(DType::float32, DType::float64);
+    EngineCase c;
+    c.options.block = *rc::gen::element<std::size_t>(1, 7, 64, 1024);
+    const RandomGraph p = build(batch, units, program, dtype);
+    c.outputs = {p.output};
+    const auto grads = grad(p.output, p.variables);
+    c.outputs.insert(c.outputs.end(), grads.begin(), grads.end());
+    c.at = symgrad::testing::random_bindings(p.variables, -1.5, 1.5, 3);
+    if (*rc::gen::arbitrary<bool>()) {
+        const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0};
+        std::size_t k = 0;
+        for (auto& [name, value] : c.at) {
+            Tensor t = value.clone();
+            for (std::int64_t i = 0; i < t.numel(); i += 3) t.set(i, specials[k++ % 5]);
+            value = t;
+        }
     }
-    return true;
+    return c;
 }
 
 }  // namespace
@@ -194,36 +217,16 @@ bool identical_values(const Tensor& a, const Tensor& b) {
 TEST_CASE("the fused engine", "[properties]") {
     // Whatever the kernel set (vector width) and block size.
     rc::prop("computes exactly what the reference evaluator computes, gradients included", [] {
-        const auto batch = *rc::gen::inRange<std::int64_t>(1, 40);
-        const auto units = *rc::gen::inRange<std::int64_t>(1, 40);
-        const auto program = instructions(14);
-        const auto dtype = *rc::gen::element(DType::float32, DType::float64);
-        const auto block = *rc::gen::element<std::size_t>(1, 7, 64, 1024);
-        const auto isa = *rc::gen::elementOf(available_instruction_sets());
-        const RandomGraph p = build(batch, units, program, dtype);
-        std::vector<Expr> outputs{p.output};
-        const auto grads = grad(p.output, p.variables);
-        outputs.insert(outputs.end(), grads.begin(), grads.end());
-        CompileOptions options;
-        options.block = block;
-        options.isa = isa;
-        const Program compiled = compile(outputs, options);
-        Bindings at = symgrad::testing::random_bindings(p.variables, -1.5, 1.5, 3);
-        if (*rc::gen::arbitrary<bool>()) {
-            const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0};
-            std::size_t k = 0;
-            for (auto& [name, value] : at) {
-                Tensor t = value.clone();
-                for (std::int64_t i = 0; i < t.numel(); i += 3) t.set(i, specials[k++ % 5]);
-                value = t;
-            }
-        }
-        const auto expected = evaluate(outputs, at);
-        const auto got = compiled.run(at);
+        EngineCase c = engine_case();
+        c.options.isa = *rc::gen::elementOf(available_instruction_sets());
+        c.options.backend = Backend::interpreter;
+        const Program compiled = compile(c.outputs, c.options);
+        const auto expected = evaluate(c.outputs, c.at);
+        const auto got = compiled.run(c.at);
         RC_ASSERT(got.size() == expected.size());
         for (std::size_t o = 0; o < got.size(); ++o) {
             RC_LOG() << compiled.describe();
-            RC_ASSERT(identical_values(got[o], expected[o]));
+            RC_ASSERT(same_bits(got[o], expected[o]));
         }
     });
 }
@@ -234,42 +237,21 @@ TEST_CASE("the native backend", "[properties][native]") {
     params.maxSuccess = std::min(params.maxSuccess, 20);
     const auto result = rc::detail::checkTestable(
         [] {
-            const auto batch = *rc::gen::inRange<std::int64_t>(1, 40);
-            const auto units = *rc::gen::inRange<std::int64_t>(1, 40);
-            const auto program = instructions(14);
-            const auto dtype = *rc::gen::element(DType::float32, DType::float64);
-            const auto block = *rc::gen::element<std::size_t>(1, 7, 64, 1024);
-            const auto threads = *rc::gen::element<std::size_t>(1, 3);
-            const RandomGraph p = build(batch, units, program, dtype);
-            std::vector<Expr> outputs{p.output};
-            const auto grads = grad(p.output, p.variables);
-            outputs.insert(outputs.end(), grads.begin(), grads.end());
-            CompileOptions options;
-            options.block = block;
-            options.threads = threads;
-            options.backend = Backend::native;
-            const Program compiled = compile(outputs, options);
+            EngineCase c = engine_case();
+            c.options.threads = *rc::gen::element<std::size_t>(1, 3);
+            c.options.backend = Backend::native;
+            const Program compiled = compile(c.outputs, c.options);
             const NativeReport report = compiled.prepare_native();
             RC_LOG() << report.why_not;
             RC_ASSERT(report.native);
-            Bindings at = symgrad::testing::random_bindings(p.variables, -1.5, 1.5, 3);
-            if (*rc::gen::arbitrary<bool>()) {
-                const double specials[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0};
-                std::size_t k = 0;
-                for (auto& [name, value] : at) {
-                    Tensor t = value.clone();
-                    for (std::int64_t i = 0; i < t.numel(); i += 3) t.set(i, specials[k++ % 5]);
-                    value = t;
-                }
-            }
             // The interpreter with the same threads and block: sums to a scalar add one partial sum per thread.
-            options.backend = Backend::interpreter;
-            const auto expected = threads == 1 ? evaluate(outputs, at) : compile(outputs, options).run(at);
-            const auto got = compiled.run(at);
+            c.options.backend = Backend::interpreter;
+            const auto expected = c.options.threads == 1 ? evaluate(c.outputs, c.at) : compile(c.outputs, c.options).run(c.at);
+            const auto got = compiled.run(c.at);
             RC_ASSERT(got.size() == expected.size());
             for (std::size_t o = 0; o < got.size(); ++o) {
                 RC_LOG() << compiled.describe();
-                RC_ASSERT(identical_values(got[o], expected[o]));
+                RC_ASSERT(same_bits(got[o], expected[o]));
             }
         },
         rc::detail::TestMetadata{}, params);

@@ -14,9 +14,12 @@
 
 #include <symgrad/symgrad.hpp>
 
+#include "../same_bits.hpp"
+
 namespace {
 
 using namespace symgrad;
+using symgrad::testing::same_bits;
 
 class Reader {
 public:
@@ -29,17 +32,6 @@ private:
     std::size_t size_;
     std::size_t at_ = 0;
 };
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-    if (a.shape() != b.shape() || a.dtype() != b.dtype()) return false;
-    for (std::int64_t i = 0; i < a.numel(); ++i) {
-        const double x = a.get(i);
-        const double y = b.get(i);
-        if (std::isnan(x) && std::isnan(y)) continue;
-        if (std::memcmp(&x, &y, sizeof x) != 0) return false;
-    }
-    return true;
-}
 
 Backend fuzzed_backend() {
     const char* name = std::getenv("SYMGRAD_FUZZ_BACKEND");
