@@ -113,6 +113,8 @@ TEST_CASE("every elementwise row compiles natively and gives the reference's bit
         // The pow variants (products for the exponents 2 to 8), a power past them, and the gradients with their
         // sums: per unit (b) and to a scalar (c), several in one region.
         for (const int n : {2, 3, 4, 5, 6, 7, 8, 9}) outputs.push_back(pow(a, n));
+        // Exponents the C library's pow gets at run time (g++ would fold pow(x, -1.0) into 1 / x, another rounding).
+        for (const double e : {-1.0, 0.0, 1.0, 0.5, -0.5, -2.0}) outputs.push_back(pow(a, e));
         Expr total = constant(0.0, dtype);
         for (const auto& out : outputs) total = total + sum(out * out);
         for (const auto& g : grad(total, {a, b, c})) outputs.push_back(g);
@@ -138,8 +140,10 @@ TEST_CASE("every elementwise row compiles natively and gives the reference's bit
 TEST_CASE("the native backend gives the interpreter's bits on every thread count and block size", "[native]") {
     const fs::path dir = fresh_directory("threads");
     ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
-    const auto outputs = swish_program(300, 61);
-    const auto at = swish_bindings(300, 61);
+    // 601 x 97 = 58,297 elements: three chunks of whole blocks on three threads (a chunk is at least 16,384), so
+    // chunks that start inside a row of units, and three rows of partial sums.
+    const auto outputs = swish_program(601, 97);
+    const auto at = swish_bindings(601, 97);
     for (const std::size_t threads : {1, 3}) {
         for (const std::size_t block : {7, 1024}) {
             CompileOptions options = native_options();
@@ -234,7 +238,7 @@ TEST_CASE("programs compiling the same kernels at once all get them", "[native]"
     for (auto& thread : threads) thread.join();
     for (const int k : ok) CHECK(k == 1);
     CHECK(entries_in(dir) == 1);
-    for (const auto& file : fs::directory_iterator(dir)) CHECK(file.path().filename().string().rfind("tmp-", 0) != 0);
+    for (const auto& file : fs::directory_iterator(dir)) CHECK(file.path().filename().string().rfind("symgrad-tmp-", 0) != 0);
     fs::remove_all(dir);
 }
 
@@ -251,6 +255,22 @@ TEST_CASE("without a compiler or a writable cache the interpreter runs, and says
         CHECK_THAT(report.why_not, Catch::Contains("no C++ compiler") && Catch::Contains("/nonexistent/bin/g++"));
         CHECK(program.backend() == "interpreter");
         require_same_as_reference(program, outputs, at);
+        fs::remove_all(dir);
+    }
+    SECTION("flags in the compiler command are kept, and are part of the cache key") {
+        const fs::path dir = fresh_directory("cxxflags");
+        ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+        {
+            ScopedEnv cxx("SYMGRAD_CXX", "g++ -O1");
+            const Program program = compile(outputs, native_options());
+            REQUIRE(program.prepare_native().native);
+            require_same_as_reference(program, outputs, at);
+        }
+        const Program plain = compile(outputs, native_options());
+        const NativeReport report = plain.prepare_native();
+        REQUIRE(report.native);
+        CHECK(report.compiled);  // not the -O1 object
+        CHECK(entries_in(dir) == 2);
         fs::remove_all(dir);
     }
     SECTION("a compiler that fails") {

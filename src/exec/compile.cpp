@@ -284,19 +284,24 @@ void mark_materialized(Program::Plan& plan, const Placement& placed) {
 }
 
 // Pass 8: what each region's generated function reads (plan.hpp, RegionInput): every value from outside the region
-// but scalar constants, once each.
+// but the scalar constants it writes as literals (literal_operand), once each.
 void list_inputs(Program::Plan& plan) {
     for (Region& region : plan.regions) {
         std::vector<char> listed(plan.index.size(), 0);
         const auto add = [&](const Source& source, std::int32_t scratch) {
-            if (source.in_region || listed[source.index] || plan.index.node(source.index)->is_scalar_constant()) return;
+            if (source.in_region || listed[source.index]) return;
             listed[source.index] = 1;
             region.inputs.push_back({source.index, scratch});
         };
         for (const auto& ins : region.instructions) {
-            for (std::size_t a = 0; a < ins.arity; ++a) add(ins.source[a], ins.scratch[a]);
+            for (std::size_t a = 0; a < ins.arity; ++a) {
+                const Source& s = ins.source[a];
+                if (s.in_region || !literal_operand(ins, *plan.index.node(s.index))) add(s, ins.scratch[a]);
+            }
         }
-        for (const auto& r : region.reductions) add(r.source, -1);
+        for (const auto& r : region.reductions) {
+            if (r.source.in_region || !plan.index.node(r.source.index)->is_scalar_constant()) add(r.source, -1);
+        }
     }
 }
 

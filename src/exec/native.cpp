@@ -99,10 +99,10 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
     }
     out += "\n";
 
-    const auto operand = [&](const Source& source) -> std::string {
+    // An operand as the loop reads it: a register, a literal (literal_operand), or an input.
+    const auto operand = [&](const Source& source, bool as_literal) -> std::string {
         if (source.in_region) return fmt::format("v{}", source.index);
-        const Node* node = index.node(source.index);
-        if (node->is_scalar_constant()) return literal(node->scalar_value(), region.dtype);
+        if (as_literal) return literal(index.node(source.index)->scalar_value(), region.dtype);
         return input_name[source.index];
     };
 
@@ -129,7 +129,10 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
         const Node* node = index.node(ins.node);
         std::string kernel(ins.info->kernel_name);
         std::string operands_text[max_arity] = {zero, zero, zero};
-        for (std::size_t a = 0; a < ins.arity; ++a) operands_text[a] = operand(ins.source[a]);
+        for (std::size_t a = 0; a < ins.arity; ++a) {
+            const Source& s = ins.source[a];
+            operands_text[a] = operand(s, !s.in_region && literal_operand(ins, *index.node(s.index)));
+        }
         if (const int n = product_power(ins.info->variant_of(*node)); n > 0) kernel = fmt::format("power<{}, ", n);
         const std::string call = kernel.ends_with(", ") ? kernel + T + ">" : fmt::format("{}<{}>", kernel, T);
         out += fmt::format("{}const {} v{} = K::{}({}, {}, {});  // {}\n", indent, T, slot, call, operands_text[0], operands_text[1],
@@ -139,7 +142,9 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
         out += fmt::format("{}out{}[i] = v{};\n", indent, m, region.materialized[m].slot);
     }
     for (std::size_t r = 0; r < region.reductions.size(); ++r) {
-        out += fmt::format("{}acc{}[j + t] += static_cast<double>({});\n", indent, r, operand(region.reductions[r].source));
+        const Source& s = region.reductions[r].source;
+        out += fmt::format("{}acc{}[j + t] += static_cast<double>({});\n", indent, r,
+                           operand(s, !s.in_region && index.node(s.index)->is_scalar_constant()));
     }
     out += sums ? "        }\n        i0 += stretch;\n        j = 0;\n    }\n}\n" : "    }\n}\n";
     out += fmt::format(
@@ -209,8 +214,12 @@ NativeToolchain native_toolchain(std::string_view isa) {
         return toolchain;
     }
     // The identity of each executable the command runs: its resolved path, size and modification time.
+    // The executables are the words before the first flag ("ccache g++ -m64": ccache and g++); the whole command is
+    // part of the identity, since flags in it change the code (CXX="g++ -O0").
+    toolchain.identity = fmt::format("command: {}\n", fmt::join(toolchain.command, " "));
     for (const auto& word : toolchain.command) {
-        if (word.starts_with("-")) continue;  // a flag in the command (CXX="g++ -m64")
+        if (word.starts_with("-")) break;
+        toolchain.compiler = word;
         const std::string found = find_executable(word);
         if (found.empty()) {
             toolchain.why_not = fmt::format("no C++ compiler: '{}' ({}) is not an executable{}; set SYMGRAD_CXX", word, origin,

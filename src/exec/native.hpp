@@ -38,7 +38,8 @@ std::string native_source(const Program::Plan& plan);
 // identity (resolved path, size and modification time: a new compiler version is a new identity), the flags for
 // an instruction set, and the host CPU's identity. `why_not` is set when there is no usable compiler.
 struct NativeToolchain {
-    std::vector<std::string> command;  // the compiler and any words before its flags ("ccache g++")
+    std::vector<std::string> command;  // the compiler command as given ("ccache g++", "g++ -m64")
+    std::string compiler;  // its last executable (g++), for messages
     std::vector<std::string> flags;
     std::string identity;
     std::string why_not;

@@ -15,7 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -126,7 +128,7 @@ std::shared_ptr<NativeModule> load_object(std::string_view object, const fs::pat
         close(fd);
     }
 #endif
-    const fs::path path = dir / fmt::format("tmp-load-{}.so", unique_suffix());
+    const fs::path path = dir / fmt::format("symgrad-tmp-load-{}.so", unique_suffix());
     if (!write_file(path, object)) {
         why_not = fmt::format("cannot write {}: {}", path.string(), std::strerror(errno));
         return nullptr;
@@ -179,9 +181,15 @@ std::string first_error(const fs::path& log) {
     return first.empty() ? "(no output)" : first;
 }
 
-bool is_ours(const std::string& name) {
-    return name.ends_with(".kernel") || name.starts_with("tmp-") || name.starts_with("failed-");
+// An entry: 16 hexadecimal digits and ".kernel".
+bool is_entry(const std::string& name) {
+    return name.size() == 23 && name.ends_with(".kernel") &&
+        std::all_of(name.begin(), name.begin() + 16, [](char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; });
 }
+
+// The files symgrad writes in the cache directory: entries, and its temporaries and kept failures (named so that a
+// cache directory shared with other programs, /tmp say, never loses theirs).
+bool is_ours(const std::string& name) { return is_entry(name) || name.starts_with("symgrad-tmp-") || name.starts_with("symgrad-failed-"); }
 
 double since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
@@ -249,6 +257,7 @@ NativeBuild build_native(const std::string& source, const NativeToolchain& toolc
         }
         // A damaged or foreign entry (or one that does not load): rebuilt below.
     }
+    build.why_not.clear();  // (an entry that did not load is compiled again below)
     if (!compile) {
         build.why_not = "not in the cache";
         return build;
@@ -257,10 +266,10 @@ NativeBuild build_native(const std::string& source, const NativeToolchain& toolc
     std::error_code error;
     fs::create_directories(dir, error);
     const std::string suffix = unique_suffix();
-    const fs::path source_path = dir / fmt::format("tmp-{}.cpp", suffix);
-    const fs::path object_path = dir / fmt::format("tmp-{}.so", suffix);
-    const fs::path log_path = dir / fmt::format("tmp-{}.log", suffix);
-    const fs::path entry_tmp = dir / fmt::format("tmp-{}.kernel", suffix);
+    const fs::path source_path = dir / fmt::format("symgrad-tmp-{}.cpp", suffix);
+    const fs::path object_path = dir / fmt::format("symgrad-tmp-{}.so", suffix);
+    const fs::path log_path = dir / fmt::format("symgrad-tmp-{}.log", suffix);
+    const fs::path entry_tmp = dir / fmt::format("symgrad-tmp-{}.kernel", suffix);
     if (!write_file(source_path, source)) {
         build.why_not = fmt::format("the kernel cache {} is not writable: {}", dir.string(), std::strerror(errno));
         return build;
@@ -282,12 +291,12 @@ NativeBuild build_native(const std::string& source, const NativeToolchain& toolc
             return build;
         }
         // A compile error in generated code is a bug in symgrad: keep what a report needs.
-        const fs::path kept_source = dir / fmt::format("failed-{}.cpp", name);
-        const fs::path kept_log = dir / fmt::format("failed-{}.log", name);
+        const fs::path kept_source = dir / fmt::format("symgrad-failed-{}.cpp", name);
+        const fs::path kept_log = dir / fmt::format("symgrad-failed-{}.log", name);
         fs::rename(source_path, kept_source, error);
         fs::rename(log_path, kept_log, error);
         build.why_not = fmt::format("the compile of the generated kernels failed ({} exited with {}: {}); source kept in {}, please report it",
-                                    toolchain.command.back(), status, first_error(kept_log), kept_source.string());
+                                    toolchain.compiler, status, first_error(kept_log), kept_source.string());
         cleanup();
         return build;
     }
@@ -331,7 +340,7 @@ NativeCacheUsage native_cache_usage() {
     for (const auto& file : std::filesystem::directory_iterator(usage.directory, error)) {
         const std::string name = file.path().filename().string();
         if (!file.is_regular_file(error) || !detail::is_ours(name)) continue;
-        usage.entries += name.ends_with(".kernel") && !name.starts_with("tmp-") ? 1 : 0;
+        usage.entries += detail::is_entry(name) ? 1 : 0;
         usage.bytes += file.file_size(error);
     }
     return usage;
@@ -342,8 +351,13 @@ std::size_t clear_native_cache() {
     std::error_code error;
     if (dir.empty() || !std::filesystem::is_directory(dir, error)) return 0;
     std::vector<std::filesystem::path> doomed;
+    // A temporary younger than ten minutes may be another process's compile in progress: left alone.
+    const auto recent = std::filesystem::file_time_type::clock::now() - std::chrono::minutes(10);
     for (const auto& file : std::filesystem::directory_iterator(dir, error)) {
-        if (file.is_regular_file(error) && detail::is_ours(file.path().filename().string())) doomed.push_back(file.path());
+        const std::string name = file.path().filename().string();
+        if (!file.is_regular_file(error) || !detail::is_ours(name)) continue;
+        if (name.starts_with("symgrad-tmp-") && file.last_write_time(error) > recent) continue;
+        doomed.push_back(file.path());
     }
     std::size_t removed = 0;
     for (const auto& path : doomed) removed += std::filesystem::remove(path, error) ? 1 : 0;

@@ -96,7 +96,8 @@ struct Gathered {
 };
 
 // A value a region's generated function reads (native.hpp): in place when it has the region's shape (scratch -1),
-// else from its gathered scratch block. A scalar constant is not one: the generated code holds it as a literal.
+// else from its gathered scratch block. A scalar constant is not one (the generated code holds it as a literal),
+// except where it is an operand of the C library's pow (see literal_operand).
 struct RegionInput {
     std::uint32_t node;
     std::int32_t scratch = -1;
@@ -111,6 +112,14 @@ struct Region {
     std::vector<Gathered> gathered;
     std::vector<RegionInput> inputs;  // for the native backend
 };
+
+// Whether the native backend writes `operand` of `ins` as a literal: a scalar constant, except in a pow that calls
+// the general kernel. There the C library's pow must get the exponent at run time, as the interpreter's does: g++
+// folds pow(x, -1.0) with a literal -1.0 into 1.0 / x, which rounds differently from glibc's pow.
+inline bool literal_operand(const Instruction& ins, const Node& operand) {
+    if (!operand.is_scalar_constant()) return false;
+    return !(ins.info->op == Op::pow && ins.kind == KernelKind::row);
+}
 
 // Registers cost a block of memory per instruction, so a region holds at most this many; a longer run of
 // elementwise nodes continues in the next region, which reads what it needs written out.
