@@ -54,6 +54,23 @@ fs::path fresh_directory(const std::string& name) {
     return dir;
 }
 
+// A fresh directory in SYMGRAD_CACHE_DIR until the end of the scope, then removed (also when a test fails).
+class TestCache {
+public:
+    explicit TestCache(const std::string& name) : dir_(fresh_directory(name)), env_("SYMGRAD_CACHE_DIR", dir_.c_str()) {}
+    ~TestCache() {
+        std::error_code ignored;
+        fs::remove_all(dir_, ignored);
+    }
+    TestCache(const TestCache&) = delete;
+    TestCache& operator=(const TestCache&) = delete;
+    const fs::path& dir() const { return dir_; }
+
+private:
+    fs::path dir_;
+    ScopedEnv env_;
+};
+
 std::size_t entries_in(const fs::path& dir) {
     std::size_t n = 0;
     for (const auto& file : fs::directory_iterator(dir)) n += file.path().extension() == ".kernel" ? 1 : 0;
@@ -93,8 +110,7 @@ void require_same_as_reference(const Program& program, std::span<const Expr> out
 }  // namespace
 
 TEST_CASE("every elementwise row compiles natively and gives the reference's bits", "[native]") {
-    const fs::path dir = fresh_directory("rows");
-    ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+    const TestCache cache("rows");
     for (const DType dtype : {DType::float32, DType::float64}) {
         // Odd sizes leave tails after the vector loops; b is broadcast along the batch, c is a scalar.
         const Expr a = var("a", {5, 37}, dtype);
@@ -134,12 +150,10 @@ TEST_CASE("every elementwise row compiles natively and gives the reference's bit
         at["a"] = special;
         require_same_as_reference(program, outputs, at);
     }
-    fs::remove_all(dir);
 }
 
 TEST_CASE("the native backend gives the interpreter's bits on every thread count and block size", "[native]") {
-    const fs::path dir = fresh_directory("threads");
-    ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+    const TestCache cache("threads");
     // 601 x 97 = 58,297 elements: three chunks of whole blocks on three threads (a chunk is at least 16,384), so
     // chunks that start inside a row of units, and three rows of partial sums.
     const auto outputs = swish_program(601, 97);
@@ -158,12 +172,11 @@ TEST_CASE("the native backend gives the interpreter's bits on every thread count
             for (std::size_t o = 0; o < got.size(); ++o) REQUIRE(same_bits(got[o], expected[o]));
         }
     }
-    fs::remove_all(dir);
 }
 
 TEST_CASE("the kernel cache serves a second program and rebuilds a damaged or foreign entry", "[native]") {
-    const fs::path dir = fresh_directory("cache");
-    ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+    const TestCache cache("cache");
+    const fs::path& dir = cache.dir();
     const auto outputs = swish_program();
     const auto at = swish_bindings();
     CHECK(native_cache_directory() == dir.string());
@@ -214,12 +227,11 @@ TEST_CASE("the kernel cache serves a second program and rebuilds a damaged or fo
 
     CHECK(clear_native_cache() >= 1);
     CHECK(native_cache_usage().entries == 0);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("programs compiling the same kernels at once all get them", "[native]") {
-    const fs::path dir = fresh_directory("concurrent");
-    ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+    const TestCache cache("concurrent");
+    const fs::path& dir = cache.dir();
     const auto outputs = swish_program(11, 29);
     const auto at = swish_bindings(11, 29);
     const auto expected = evaluate(outputs, at);
@@ -239,15 +251,13 @@ TEST_CASE("programs compiling the same kernels at once all get them", "[native]"
     for (const int k : ok) CHECK(k == 1);
     CHECK(entries_in(dir) == 1);
     for (const auto& file : fs::directory_iterator(dir)) CHECK(file.path().filename().string().rfind("symgrad-tmp-", 0) != 0);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("without a compiler or a writable cache the interpreter runs, and says why", "[native]") {
     const auto outputs = swish_program();
     const auto at = swish_bindings();
     SECTION("no compiler") {
-        const fs::path dir = fresh_directory("nocompiler");
-        ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+        const TestCache cache("nocompiler");
         ScopedEnv cxx("SYMGRAD_CXX", "/nonexistent/bin/g++");
         const Program program = compile(outputs, native_options());
         const NativeReport report = program.prepare_native();
@@ -255,11 +265,10 @@ TEST_CASE("without a compiler or a writable cache the interpreter runs, and says
         CHECK_THAT(report.why_not, Catch::Contains("no C++ compiler") && Catch::Contains("/nonexistent/bin/g++"));
         CHECK(program.backend() == "interpreter");
         require_same_as_reference(program, outputs, at);
-        fs::remove_all(dir);
     }
     SECTION("flags in the compiler command are kept, and are part of the cache key") {
-        const fs::path dir = fresh_directory("cxxflags");
-        ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+        const TestCache cache("cxxflags");
+        const fs::path& dir = cache.dir();
         {
             ScopedEnv cxx("SYMGRAD_CXX", "g++ -O1");
             const Program program = compile(outputs, native_options());
@@ -271,29 +280,25 @@ TEST_CASE("without a compiler or a writable cache the interpreter runs, and says
         REQUIRE(report.native);
         CHECK(report.compiled);  // not the -O1 object
         CHECK(entries_in(dir) == 2);
-        fs::remove_all(dir);
     }
     SECTION("a compiler that fails") {
-        const fs::path dir = fresh_directory("falsecompiler");
-        ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+        const TestCache cache("falsecompiler");
         ScopedEnv cxx("SYMGRAD_CXX", "false");
         const Program program = compile(outputs, native_options());
         const NativeReport report = program.prepare_native();
         CHECK_FALSE(report.native);
         CHECK_THAT(report.why_not, Catch::Contains("failed") && Catch::Contains("source kept in"));
         require_same_as_reference(program, outputs, at);
-        fs::remove_all(dir);
     }
     SECTION("an unwritable cache") {
-        const fs::path dir = fresh_directory("unwritable");
-        std::ofstream(dir / "a-file") << "not a directory";
-        ScopedEnv cache("SYMGRAD_CACHE_DIR", (dir / "a-file" / "cache").c_str());
+        const TestCache base("unwritable");
+        std::ofstream(base.dir() / "a-file") << "not a directory";
+        ScopedEnv cache("SYMGRAD_CACHE_DIR", (base.dir() / "a-file" / "cache").c_str());
         const Program program = compile(outputs, native_options());
         const NativeReport report = program.prepare_native();
         CHECK_FALSE(report.native);
         CHECK_THAT(report.why_not, Catch::Contains("not writable"));
         require_same_as_reference(program, outputs, at);
-        fs::remove_all(dir);
     }
     SECTION("SYMGRAD_JIT=0 and Backend::interpreter are choices: no reason given") {
         {
@@ -314,8 +319,7 @@ TEST_CASE("without a compiler or a writable cache the interpreter runs, and says
 }
 
 TEST_CASE("Backend::automatic switches to native code after native_after elements", "[native]") {
-    const fs::path dir = fresh_directory("automatic");
-    ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+    const TestCache cache("automatic");
     const auto outputs = swish_program(10, 10);
     const auto at = swish_bindings(10, 10);
     CompileOptions options;
@@ -331,7 +335,6 @@ TEST_CASE("Backend::automatic switches to native code after native_after element
     require_same_as_reference(program, outputs, at);
     CHECK(program.backend() == "native");
     require_same_as_reference(program, outputs, at);
-    fs::remove_all(dir);
 }
 
 TEST_CASE("the generated source reads as the expression it computes", "[native]") {
@@ -342,8 +345,8 @@ TEST_CASE("the generated source reads as the expression it computes", "[native]"
 }
 
 TEST_CASE("clearing the cache removes symgrad's files and nothing else", "[native]") {
-    const fs::path dir = fresh_directory("clear");
-    ScopedEnv cache("SYMGRAD_CACHE_DIR", dir.c_str());
+    const TestCache cache("clear");
+    const fs::path& dir = cache.dir();
     REQUIRE(compile(swish_program(), native_options()).prepare_native().native);
     std::ofstream(dir / "notes.txt") << "mine";
     const NativeCacheUsage before = native_cache_usage();
@@ -352,5 +355,4 @@ TEST_CASE("clearing the cache removes symgrad's files and nothing else", "[nativ
     CHECK(clear_native_cache() == 1);
     CHECK(fs::exists(dir / "notes.txt"));
     CHECK(native_cache_usage().entries == 0);
-    fs::remove_all(dir);
 }

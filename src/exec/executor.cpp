@@ -59,6 +59,15 @@ template <class T> void gather(const Tensor& value, const Shape& shape, std::int
     }
 }
 
+// Gathers a region's operands of other shapes into their scratch blocks (block elements apart) for the elements
+// [start, start + count): the ones that are the same in every block (invariant), or the others.
+template <class T> void gather_operands(const Region& region, const std::vector<Tensor>& values, std::size_t block, std::int64_t start,
+                                        std::size_t count, T* scratch, bool invariant) {
+    for (std::size_t g = 0; g < region.gathered.size(); ++g) {
+        if (region.gathered[g].invariant == invariant) gather<T>(values[region.gathered[g].node], region.shape, start, count, scratch + block * g);
+    }
+}
+
 // The elements [begin, end) of a region: its instructions block by block, writing out what leaves the region and
 // adding fused reductions' operands into acc (one row of accumulators per reduction, each `period` long).
 template <class T> void run_chunk(const Program::Plan& plan, const Region& region, std::vector<Tensor>& values, std::int64_t begin,
@@ -76,11 +85,8 @@ template <class T> void run_chunk(const Program::Plan& plan, const Region& regio
     T* const zero_block = registers + block * (width + slots);
     std::fill(zero_block, zero_block + block, T(0));
     const T* const zeros = zero_block;
-    for (std::size_t g = 0; g < slots; ++g) {
-        if (!region.gathered[g].invariant) continue;
-        const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
-        gather<T>(values[region.gathered[g].node], region.shape, begin, first, scratch + block * g);
-    }
+    const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
+    gather_operands<T>(region, values, block, begin, first, scratch, true);
     const AccumulateKernel<T> accumulate = accumulate_kernel<T>(*plan.kernels);
     // Where each instruction writes: its register, or, for a value that leaves the region, the value itself
     // (later instructions read it back while it is still in cache; no copy).
@@ -88,9 +94,7 @@ template <class T> void run_chunk(const Program::Plan& plan, const Region& regio
     for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
         const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
         for (std::size_t k = 0; k < width; ++k) destination[k] = registers + block * k;
-        for (std::size_t g = 0; g < slots; ++g) {
-            if (!region.gathered[g].invariant) gather<T>(values[region.gathered[g].node], region.shape, start, count, scratch + block * g);
-        }
+        gather_operands<T>(region, values, block, start, count, scratch, false);
         for (const Materialized& m : region.materialized) destination[m.slot] = values[m.node].template data<T>() + start;
         for (std::size_t k = 0; k < width; ++k) {
             const Instruction& ins = region.instructions[k];
@@ -138,11 +142,8 @@ template <class T> void run_chunk_native(const Program::Plan& plan, const Region
     thread_local std::vector<T> storage;
     if (storage.size() < block * slots) storage.resize(block * slots);
     T* const scratch = storage.data();
-    for (std::size_t g = 0; g < slots; ++g) {
-        if (!region.gathered[g].invariant) continue;
-        const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
-        gather<T>(values[region.gathered[g].node], region.shape, begin, first, scratch + block * g);
-    }
+    const auto first = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - begin));
+    gather_operands<T>(region, values, block, begin, first, scratch, true);
     const std::size_t inputs = region.inputs.size();
     const std::size_t written = region.materialized.size();
     std::vector<T*> base(inputs + written);
@@ -153,18 +154,17 @@ template <class T> void run_chunk_native(const Program::Plan& plan, const Region
         rows.push_back(acc.data() + row_offset);
         row_offset += static_cast<std::size_t>(r.period);
     }
+    const std::int64_t period = common_period(region);
     for (std::int64_t start = begin; start < end; start += static_cast<std::int64_t>(block)) {
         const std::size_t count = static_cast<std::size_t>(std::min<std::int64_t>(static_cast<std::int64_t>(block), end - start));
-        for (std::size_t g = 0; g < slots; ++g) {
-            if (!region.gathered[g].invariant) gather<T>(values[region.gathered[g].node], region.shape, start, count, scratch + block * g);
-        }
+        gather_operands<T>(region, values, block, start, count, scratch, false);
         for (std::size_t j = 0; j < inputs; ++j) {
             const RegionInput& in = region.inputs[j];
             base[j] = in.scratch < 0 ? values[in.node].template data<T>() + start : scratch + block * static_cast<std::size_t>(in.scratch);
         }
         for (std::size_t m = 0; m < written; ++m) base[inputs + m] = values[region.materialized[m].node].template data<T>() + start;
         // With a common period the function follows the wraps itself: one call per block.
-        if (const std::int64_t period = common_period(region); period > 0 || rows.empty()) {
+        if (period > 0 || rows.empty()) {
             for (std::size_t k = 0; k < base.size(); ++k) pointers[k] = base[k];
             for (std::size_t r = 0; r < rows.size(); ++r) pointers[inputs + written + r] = rows[r];
             function(pointers.data(), count, period > 0 ? static_cast<std::size_t>(start % period) : 0);
@@ -175,9 +175,9 @@ template <class T> void run_chunk_native(const Program::Plan& plan, const Region
         while (done < count) {
             std::size_t run = count - done;
             for (std::size_t r = 0; r < rows.size(); ++r) {
-                const std::int64_t period = region.reductions[r].period;
-                const auto j = static_cast<std::size_t>((start + static_cast<std::int64_t>(done)) % period);
-                run = std::min(run, static_cast<std::size_t>(period) - j);
+                const std::int64_t own = region.reductions[r].period;
+                const auto j = static_cast<std::size_t>((start + static_cast<std::int64_t>(done)) % own);
+                run = std::min(run, static_cast<std::size_t>(own) - j);
                 pointers[inputs + written + r] = rows[r] + j;
             }
             for (std::size_t k = 0; k < base.size(); ++k) pointers[k] = base[k] + done;

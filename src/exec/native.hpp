@@ -76,8 +76,4 @@ NativeBuild build_native(const std::string& source, const NativeToolchain& toolc
 // them is set.
 std::string native_cache_directory();
 
-// An element of a graph's CPU identity, for the cache key: vendor, model and feature words (x86-64), or the
-// architecture's name elsewhere.
-std::string cpu_identity();
-
 }  // namespace symgrad::detail

@@ -195,15 +195,7 @@ double since(std::chrono::steady_clock::time_point start) {
     return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
 }
 
-}  // namespace
-
-std::string native_cache_directory() {
-    if (const char* dir = std::getenv("SYMGRAD_CACHE_DIR"); dir != nullptr && *dir != '\0') return dir;
-    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') return (fs::path(xdg) / "symgrad").string();
-    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return (fs::path(home) / ".cache" / "symgrad").string();
-    return "";
-}
-
+// The CPU, for the cache key: vendor, model and feature words (x86-64), or the architecture's name elsewhere.
 std::string cpu_identity() {
 #if defined(__x86_64__)
     unsigned a = 0, b = 0, c = 0, d = 0;
@@ -224,6 +216,15 @@ std::string cpu_identity() {
 #else
     return "unknown";
 #endif
+}
+
+}  // namespace
+
+std::string native_cache_directory() {
+    if (const char* dir = std::getenv("SYMGRAD_CACHE_DIR"); dir != nullptr && *dir != '\0') return dir;
+    if (const char* xdg = std::getenv("XDG_CACHE_HOME"); xdg != nullptr && *xdg == '/') return (fs::path(xdg) / "symgrad").string();
+    if (const char* home = std::getenv("HOME"); home != nullptr && *home != '\0') return (fs::path(home) / ".cache" / "symgrad").string();
+    return "";
 }
 
 NativeBuild build_native(const std::string& source, const NativeToolchain& toolchain, bool compile) {
