@@ -9,7 +9,7 @@ per-round ratios. Run from the repository root after building the release preset
     /usr/bin/python3 bench/compare_torch.py [--symgrad build/release/symgrad] [--rounds 5] [--threads 1 2]
                                             [--shape 4096,1024] [--json results.json]
     /usr/bin/python3 bench/compare_torch.py --mlp [--threads 1 2]    # one MLP training step (issue 5)
-    /usr/bin/python3 bench/compare_torch.py --export [--threads 1 2] # symgrad's exported module vs eager (issue 7)
+    /usr/bin/python3 bench/compare_torch.py --export [--threads 1 2] # symgrad's exported modules vs eager (issues 7, 16)
 
 PyTorch is Debian's python3-torch (1.13 here). Its intra-op threads are set with torch.set_num_threads.
 """
@@ -23,6 +23,7 @@ import sys
 import time
 
 import torch
+import torch.nn.functional as F
 
 # name, symgrad expression, PyTorch function of (x, params), parameter names and whether each is per-unit ([U]).
 ACTIVATIONS = [
@@ -134,6 +135,7 @@ EXPORTED = [
      / (1 + torch.abs(x * (p["b1"] + x * (p["b2"] + x * (p["b3"] + x * p["b4"])))))),
     ("PReLU", "prelu(x, a)", ["a=per-unit:0.25"], lambda x, p: torch.where(x > 0, x, p["a"] * x)),
     ("snake", "snake(x, a)", ["a=per-unit:1"], lambda x, p: x + torch.sin(p["a"] * x) ** 2 / p["a"]),
+    ("GELU (tanh)", "gelu_tanh(x)", [], lambda x, p: F.gelu(x, approximate="tanh")),
 ]
 
 
@@ -150,46 +152,65 @@ def saved_bytes(run):
     return out, sum(seen.values())
 
 
-def compare_export(args):
-    """The module `symgrad export --to torch` writes against the same activation composed in eager PyTorch."""
+def load_module(path, name):
     import importlib.util
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def import_ms(path, cache, first_call):
+    """Milliseconds a fresh python3 takes to import the module at path above importing torch (and, with
+    first_call, to run the first forward, which compiles the kernels when the cache has none)."""
+    code = ("import sys, time, importlib.util\nimport torch\nstart = time.perf_counter()\n"
+            f"spec = importlib.util.spec_from_file_location('act', {path!r})\n"
+            "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
+            + ("m = module.Act(8) if 'units' in module.Act.__init__.__code__.co_varnames else module.Act()\n"
+               "m(torch.randn(4, 8))\n" if first_call else "")
+            + "print((time.perf_counter() - start) * 1e3)\n")
+    env = dict(os.environ, SYMGRAD_CACHE_DIR=cache)
+    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout)
+
+
+def compare_export(args):
+    """The modules `symgrad export --to torch` writes (--native: fused kernels; without: torch operations) against the
+    same activation composed in eager PyTorch."""
+    import shutil
     import tempfile
     shape = [int(d) for d in args.shape.split(",")]
     units = shape[1]
     workdir = tempfile.mkdtemp()
+    cache = os.path.join(workdir, "cache")
+    os.environ["SYMGRAD_CACHE_DIR"] = cache
     print(f"# {platform.node()}, {os.cpu_count()} CPUs, torch {torch.__version__}, {time.strftime('%Y-%m-%d %H:%M')}")
     print(f"# x {shape} float32, forward + backward (gradients of x and every parameter), medians of {args.rounds} rounds "
-          f"of {args.repeat}; saved: the bytes autograd keeps for the backward")
-    # Two single operations for scale: a where() on a mask against a product, one thread.
-    torch.set_num_threads(1)
-    probe = torch.rand(shape) * 4 - 2
-    mask = probe > 0
-
-    def op_ms(run):
-        times = []
-        for r in range(args.repeat + 2):
-            start = time.perf_counter()
-            run()
-            if r >= 2:
-                times.append((time.perf_counter() - start) * 1e3)
-        return statistics.median(times)
-
-    print(f"# one thread: torch.where(mask, x, 0.0) {op_ms(lambda: torch.where(mask, probe, 0.0)):.2f} ms, "
-          f"x * x {op_ms(lambda: probe * probe):.2f} ms")
-    print(f"{'activation':<12} {'thr':>3} {'exported':>10} {'eager':>10} {'speedup':>8} {'saved (exported)':>17} {'saved (eager)':>14}")
+          f"of {args.repeat}; speedup: eager / native (median of per-round ratios); saved: the bytes autograd keeps "
+          "for the backward")
+    print(f"{'activation':<12} {'thr':>3} {'native':>9} {'torch ops':>10} {'eager':>9} {'speedup':>8} {'saved (native)':>15} "
+          f"{'saved (eager)':>14} {'compile':>8} {'import':>7}")
     for name, expr, specs, fn in EXPORTED:
         if args.only and args.only not in name:
             continue
-        path = os.path.join(workdir, "act.py")
-        command = [args.symgrad, "export", expr, "--to", "torch", "--name", "Act", "-o", path]
-        for spec in specs:
-            command += ["--param", spec]
-        subprocess.run(command, check=True)
-        spec = importlib.util.spec_from_file_location(f"act_{len(name)}_{abs(hash(name))}", path)
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
-        exported = module.Act(units) if "units" in module.Act.__init__.__code__.co_varnames else module.Act()
-        params = {n: p for n, p in exported.named_parameters()}
+        modules = {}
+        for variant in ("native", "ops"):
+            path = os.path.join(workdir, f"act_{variant}.py")
+            command = [args.symgrad, "export", expr, "--to", "torch", "--name", "Act", "-o", path]
+            command += ["--native"] if variant == "native" else []
+            for spec in specs:
+                command += ["--param", spec]
+            subprocess.run(command, check=True)
+            module = load_module(path, f"act_{variant}_{abs(hash(name))}")
+            modules[variant] = module.Act(units) if "units" in module.Act.__init__.__code__.co_varnames else module.Act()
+        # The first compile and a warm import, each in a fresh process.
+        shutil.rmtree(cache, ignore_errors=True)
+        native_path = os.path.join(workdir, "act_native.py")
+        compile_ms = import_ms(native_path, cache, True) - import_ms(os.path.join(workdir, "act_ops.py"), cache, True)
+        warm_import_ms = statistics.median(import_ms(native_path, cache, False) for _ in range(3))
+        params = {n: p for n, p in modules["native"].named_parameters()}
+        with torch.no_grad():
+            for n, p in modules["ops"].named_parameters():
+                p.copy_(params[n])
         g = torch.Generator().manual_seed(0)
         x = (torch.rand(shape, generator=g) * 4 - 2).requires_grad_(True)
         dy = torch.rand(shape, generator=g) * 2 - 1
@@ -208,19 +229,22 @@ def compare_export(args):
                     times.append((time.perf_counter() - start) * 1e3)
             return statistics.median(times)
 
-        _, saved_exported = saved_bytes(lambda: exported(x))
+        _, saved_native = saved_bytes(lambda: modules["native"](x))
         _, saved_eager = saved_bytes(eager)
         for threads in args.threads:
             torch.set_num_threads(threads)
-            ours, theirs, ratios = [], [], []
+            native, ops, theirs, ratios = [], [], [], []
             for _ in range(args.rounds):
-                a = timed(lambda: exported(x))
+                a = timed(lambda: modules["native"](x))
+                o = timed(lambda: modules["ops"](x))
                 b = timed(eager)
-                ours.append(a)
+                native.append(a)
+                ops.append(o)
                 theirs.append(b)
                 ratios.append(b / a)
-            print(f"{name:<12} {threads:>3} {statistics.median(ours):>8.2f}ms {statistics.median(theirs):>8.2f}ms "
-                  f"{statistics.median(ratios):>7.2f}x {saved_exported / 2**20:>13.1f} MiB {saved_eager / 2**20:>10.1f} MiB", flush=True)
+            print(f"{name:<12} {threads:>3} {statistics.median(native):>7.2f}ms {statistics.median(ops):>8.2f}ms "
+                  f"{statistics.median(theirs):>7.2f}ms {statistics.median(ratios):>7.2f}x {saved_native / 2**20:>11.1f} MiB "
+                  f"{saved_eager / 2**20:>10.1f} MiB {compile_ms / 1e3:>7.2f}s {warm_import_ms:>5.1f}ms", flush=True)
 
 
 def symgrad_bench(binary, expr, shape, params, threads):

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <thread>
 
+#include "exec/native.hpp"
 #include "helpers.hpp"
 #include "same_bits.hpp"
 
@@ -355,4 +356,110 @@ TEST_CASE("clearing the cache removes symgrad's files and nothing else", "[nativ
     CHECK(clear_native_cache() == 1);
     CHECK(fs::exists(dir / "notes.txt"));
     CHECK(native_cache_usage().entries == 0);
+}
+
+namespace {
+
+// Every elementwise row of a, b, c (and with a constant), the pow variants and exponents passed at run time, and
+// the gradients of the sum of their squares.
+std::vector<Expr> every_row(const Expr& a, const Expr& b, const Expr& c, DType dtype) {
+    std::vector<Expr> outputs;
+    for (const OpInfo& info : op_table()) {
+        if (info.kind != OpClass::elementwise) continue;
+        const Operand operands[3] = {a, b, c};
+        outputs.push_back(apply(info.op, std::span<const Operand>(operands, info.arity)));
+        if (info.arity == 2) {
+            const Operand with_constant[2] = {a, Operand(0.75)};
+            outputs.push_back(apply(info.op, with_constant));
+        }
+    }
+    for (const int n : {2, 3, 5, 8, 9}) outputs.push_back(pow(a, n));
+    for (const double e : {-1.0, 0.5, -2.0}) outputs.push_back(pow(a, e));
+    Expr total = constant(0.0, dtype);
+    for (const auto& out : outputs) total = total + out * out;
+    for (const auto& g : grad(total, {a, b, c})) outputs.push_back(g);
+    // (rows that are NaN somewhere make those sums NaN): sums of finite terms, per index of b and of everything
+    const Expr finite = b * sin(a) + c * a * b;
+    for (const auto& g : grad(finite, {b, c})) outputs.push_back(g);
+    return outputs;
+}
+
+}  // namespace
+
+TEST_CASE("the PyTorch export's elementwise passes give the reference's bits on every row", "[native]") {
+    using detail::ElementwiseKind;
+    const TestCache cache("passes");
+    // One pass over scalars: a like x, b one value per index, c one value; the last five outputs are gradients,
+    // those of b summed per index and those of c over everything.
+    const Expr sa = var("a");
+    const Expr sb = var("b");
+    const Expr sc = var("c");
+    const auto scalar_outputs = every_row(sa, sb, sc, DType::float64);
+    detail::ElementwisePass pass{"rows", {{"a", ElementwiseKind::element}, {"b", ElementwiseKind::indexed}, {"c", ElementwiseKind::scalar}}, {}};
+    for (std::size_t k = 0; k < scalar_outputs.size(); ++k) {
+        const std::size_t from_end = scalar_outputs.size() - k;
+        const bool indexed = from_end == 2 || from_end == 4;
+        const bool scalar = from_end == 1 || from_end == 3;
+        pass.outputs.push_back({scalar_outputs[k], indexed ? ElementwiseKind::indexed : scalar ? ElementwiseKind::scalar : ElementwiseKind::element});
+    }
+    const detail::ElementwisePass passes[] = {pass};
+    const std::string source = "#include <cstddef>\n" + std::string(detail::native_prelude()) + detail::elementwise_source(passes);
+    for (const DType dtype : {DType::float32, DType::float64}) {
+        auto toolchain = detail::native_toolchain("generic");
+        for (const char* flag : {"-pthread", "-fopenmp-simd"}) toolchain.flags.emplace_back(flag);
+        toolchain.flags.push_back(dtype == DType::float32 ? "-DSYMGRAD_REAL=float" : "-DSYMGRAD_REAL=double");
+        const detail::NativeBuild build = detail::build_native(source, toolchain, true);
+        INFO(build.why_not);
+        REQUIRE(build.module);
+        using Entry = int (*)(void* const*, const long long*, long long);
+        const auto entry = reinterpret_cast<Entry>(build.module->symbol("symgrad_rows"));
+        REQUIRE(entry != nullptr);
+        // Both loops: b along the last axis (inner 1), and b along the middle axis of [4, 37, 3] (inner 3).
+        for (const bool middle : {false, true}) {
+            const Shape x_shape = middle ? Shape{4, 37, 3} : Shape{5, 37};
+            const Shape b_shape = middle ? Shape{37, 1} : Shape{37};
+            const Expr a = var("a", x_shape, dtype);
+            const Expr b = var("b", b_shape, dtype);
+            const Expr c = var("c", {}, dtype);
+            const auto outputs = every_row(a, b, c, dtype);
+            Bindings at{{"a", Tensor::uniform(x_shape, -2, 2, 3, dtype)}, {"b", Tensor::uniform(b_shape, -2, 2, 4, dtype)},
+                        {"c", Tensor::uniform({}, 0.5, 1.5, 5, dtype)}};
+            for (const bool special : {false, true}) {
+                if (special) {  // IEEE specials through every kernel
+                    Tensor t = at.at("a").clone();
+                    const double values[] = {INFINITY, -INFINITY, NAN, 0.0, -0.0, 1e-40, 88.5, -104.0};
+                    for (std::int64_t i = 0; i < t.numel(); ++i) t.set(i, values[i % 8]);
+                    at["a"] = t;
+                }
+                const auto expected = evaluate(outputs, at);
+                std::vector<Tensor> got;
+                std::vector<void*> pointers{const_cast<void*>(at.at("a").raw()), const_cast<void*>(at.at("b").raw()),
+                                            const_cast<void*>(at.at("c").raw())};
+                for (std::size_t k = 0; k < outputs.size(); ++k) {
+                    got.push_back(Tensor::zeros(pass.outputs[k].kind == ElementwiseKind::element ? x_shape
+                                                : pass.outputs[k].kind == ElementwiseKind::indexed ? b_shape : Shape{},
+                                                dtype));
+                    pointers.push_back(got.back().raw());
+                }
+                const long long dims[3] = {x_shape.numel(), 37, middle ? 3 : 1};
+                REQUIRE(entry(pointers.data(), dims, 3) == 0);
+                for (std::size_t k = 0; k < outputs.size(); ++k) {
+                    INFO("output " << k << ": " << to_inline_string(outputs[k], 120) << (middle ? ", inner 3" : ", inner 1")
+                                   << (special ? ", specials" : ""));
+                    if (pass.outputs[k].kind == ElementwiseKind::element) {
+                        REQUIRE(same_bits(got[k], expected[k]));
+                    } else if (!special) {  // sums: the same terms, added in another order
+                        for (std::int64_t i = 0; i < got[k].numel(); ++i) {
+                            const double want = expected[k].get(i);
+                            if (std::isnan(want) && k + 2 < outputs.size()) {
+                                REQUIRE(std::isnan(got[k].get(i)));
+                                continue;
+                            }
+                            REQUIRE(std::abs(got[k].get(i) - want) <= (dtype == DType::float32 ? 1e-5 : 1e-12) * (1 + std::abs(want)));
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

@@ -30,6 +30,9 @@ struct ExportOptions {
     std::string input = "x";  // the input variable; every other variable is a parameter
     std::vector<nn::ParamSpec> params;  // one per parameter: policy (shared, per unit over dim 1, fixed) and init
     std::string command;  // how it was produced, for the header comment ("" for none)
+    // torch only: the Function's forward, backward, double backward and jvp call fused kernels that the module
+    // compiles on first use (the pure-torch Function remains, as the fallback; docs/export.md).
+    bool native = false;
 };
 
 std::string export_torch(std::string_view expression, const ExportOptions& options);

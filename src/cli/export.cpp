@@ -1,4 +1,4 @@
-// symgrad export EXPR --to torch|cpp [--name N] [--param NAME=POLICY:INIT ...] [--input x] [-o FILE]
+// symgrad export EXPR --to torch|cpp [--native] [--name N] [--param NAME=POLICY:INIT ...] [--input x] [-o FILE]
 #include "symgrad/export.hpp"
 #include "common.hpp"
 
@@ -13,6 +13,7 @@ struct ExportCliOptions {
     std::string input = "x";
     std::vector<ParamOption> params;
     std::string output;
+    bool native = false;
 };
 
 // A shell-quoted word, for the command line recorded in the file's header.
@@ -28,11 +29,15 @@ std::string quoted(const std::string& word) {
 
 int run_export(const ExportCliOptions& o) {
     check_output_path(o.output, "-o");
+    if (o.native && o.to != "torch") {
+        throw InputError("--native is for --to torch (a module with fused kernels); the C++ header is compiled by your own build");
+    }
     ExportOptions options;
+    options.native = o.native;
     options.name = o.name;
     options.input = o.input;
     for (const auto& param : o.params) options.params.push_back(param.spec);
-    std::string command = "symgrad export " + quoted(o.expression) + " --to " + o.to;
+    std::string command = "symgrad export " + quoted(o.expression) + " --to " + o.to + (o.native ? " --native" : "");
     if (o.name != "Activation") command += " --name " + quoted(o.name);
     if (o.input != "x") command += " --input " + quoted(o.input);
     for (const auto& p : o.params) command += " --param " + quoted(p.text);
@@ -54,13 +59,16 @@ Action add_export(CLI::App& app) {
     CLI::App* sub = app.add_subcommand("export", "Write an activation and its derived backward as a PyTorch module or a C++ header.");
     add_expression_argument(*sub, o->expression, "The activation, elementwise in its input");
     sub->add_option("--to", o->to, "torch (a Python file) or cpp (a C++17 header)")->required()->check(CLI::IsMember({"torch", "cpp"}));
+    sub->add_flag("--native", o->native,
+                  "torch: forward, backward, double backward and jvp run fused kernels that the module compiles on first use "
+                  "(the pure-torch Function is the fallback)");
     sub->add_option("--name", o->name, "The module's class name (torch) or the namespace (cpp); default Activation");
     add_param_spec_option(*sub, o->params);
     sub->add_option("--input", o->input, "The input variable (default x)");
     sub->add_option("-o,--output", o->output, "The file to write (default: stdout)");
     sub->footer(
         "Examples:\n"
-        "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
+        "  symgrad export 'x * sigmoid(beta * x)' --to torch --native --name Swish --param beta=per-unit:1.0 -o swish.py\n"
         "  symgrad export 'swish(x, beta)' --to cpp --name swish --param beta=per-unit:1.0 -o swish.hpp");
     return [o] { return run_export(*o); };
 }

@@ -31,8 +31,9 @@ std::string literal(double value, DType dtype) {
     return f32 ? text + "f" : text;
 }
 
-// The expression a node computes, cut short, for a comment (never ends with a backslash or holds a newline).
-std::string comment_for(const Node* node) {
+}  // namespace
+
+std::string native_comment(const Node* node) {
     std::string text = to_inline_string(Expr(node->shared_from_this()), 64);
     std::string clean;
     for (const char c : text) {
@@ -44,6 +45,18 @@ std::string comment_for(const Node* node) {
     }
     return clean;
 }
+
+std::string_view native_prelude() { return prelude_text; }
+
+std::string native_call(const Node& node, const std::string (&operands)[max_arity], std::string_view type) {
+    const OpInfo& info = op_info(node.op());
+    if (const int n = product_power(info.variant_of(node)); n > 0) {
+        return fmt::format("K::power<{}, {}>({}, {}, {})", n, type, operands[0], operands[1], operands[2]);
+    }
+    return fmt::format("K::{}<{}>({}, {}, {})", info.kernel_name, type, operands[0], operands[1], operands[2]);
+}
+
+namespace {
 
 void emit_region(std::string& out, const Program::Plan& plan, const Region& region, std::size_t k) {
     const GraphIndex& index = plan.index;
@@ -68,7 +81,7 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
     for (std::size_t j = 0; j < region.inputs.size(); ++j) {
         const RegionInput& in = region.inputs[j];
         const Node* node = index.node(in.node);
-        const std::string what = comment_for(node);
+        const std::string what = native_comment(node);
         if (node->shape().numel() == 1) {
             params.push_back(fmt::format("const {} in{}|  // {}", T, j, what));
             args.push_back(fmt::format("static_cast<const {}*>(p[{}])[0]", T, args.size()));
@@ -126,16 +139,12 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
     for (std::size_t slot = 0; slot < region.instructions.size(); ++slot) {
         const Instruction& ins = region.instructions[slot];
         const Node* node = index.node(ins.node);
-        std::string kernel(ins.info->kernel_name);
         std::string operands_text[max_arity] = {zero, zero, zero};
         for (std::size_t a = 0; a < ins.arity; ++a) {
             const Source& s = ins.source[a];
             operands_text[a] = operand(s, !s.in_region && literal_operand(ins, *index.node(s.index)));
         }
-        if (const int n = product_power(ins.info->variant_of(*node)); n > 0) kernel = fmt::format("power<{}, ", n);
-        const std::string call = kernel.ends_with(", ") ? kernel + T + ">" : fmt::format("{}<{}>", kernel, T);
-        out += fmt::format("{}const {} v{} = K::{}({}, {}, {});  // {}\n", indent, T, slot, call, operands_text[0], operands_text[1],
-                           operands_text[2], comment_for(node));
+        out += fmt::format("{}const {} v{} = {};  // {}\n", indent, T, slot, native_call(*node, operands_text, T), native_comment(node));
     }
     for (std::size_t m = 0; m < region.materialized.size(); ++m) {
         out += fmt::format("{}out{}[i] = v{};\n", indent, m, region.materialized[m].slot);
@@ -232,15 +241,23 @@ NativeToolchain native_toolchain(std::string_view isa) {
         if (stat(path.c_str(), &info) != 0) continue;
         toolchain.identity += fmt::format("{} {} {}\n", path, static_cast<long long>(info.st_size), static_cast<long long>(info.st_mtime));
     }
-    toolchain.flags = words(SYMGRAD_NATIVE_FLAGS);
-    std::string isa_flags;
-    if (isa == "avx2") isa_flags = SYMGRAD_NATIVE_FLAGS_avx2;
-    if (isa == "avx512") isa_flags = SYMGRAD_NATIVE_FLAGS_avx512;
-    for (auto& flag : words(isa_flags)) toolchain.flags.push_back(std::move(flag));
-    for (const char* flag : {"-std=c++20", "-fPIC", "-shared", "-fno-exceptions", "-fvisibility=hidden", "-w"}) {
-        toolchain.flags.emplace_back(flag);
-    }
+    toolchain.flags = native_flags();
+    for (auto& flag : native_isa_flags(isa)) toolchain.flags.push_back(std::move(flag));
     return toolchain;
+}
+
+std::string native_compiler() { return SYMGRAD_NATIVE_CXX; }
+
+std::vector<std::string> native_flags() {
+    std::vector<std::string> flags = words(SYMGRAD_NATIVE_FLAGS);
+    for (const char* flag : {"-std=c++20", "-fPIC", "-shared", "-fno-exceptions", "-fvisibility=hidden", "-w"}) flags.emplace_back(flag);
+    return flags;
+}
+
+std::vector<std::string> native_isa_flags(std::string_view isa) {
+    if (isa == "avx2") return words(SYMGRAD_NATIVE_FLAGS_avx2);
+    if (isa == "avx512") return words(SYMGRAD_NATIVE_FLAGS_avx512);
+    return {};
 }
 
 NativeModule::~NativeModule() {

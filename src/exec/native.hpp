@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,6 +35,45 @@ namespace symgrad::detail {
 // of a loop is commented with the expression it computes (`symgrad kernel` prints this text).
 std::string native_source(const Program::Plan& plan);
 
+// The kernels' text that generated code starts with (src/math/ops_kernels.hpp with vmath.hpp and piecewise.inc in
+// place of their includes); code after it calls them as K::name<T>(a, b, c).
+std::string_view native_prelude();
+// The kernel call that computes `node` on its operands' texts (unused operands "0"), for element type `type`.
+std::string native_call(const Node& node, const std::string (&operands)[max_arity], std::string_view type);
+// The expression a node computes, cut short to one line, for a comment beside the code that computes it.
+std::string native_comment(const Node* node);
+
+// Elementwise passes over a tensor x whose other operands are either like x, one value for all, or one value per
+// index of a block of x's axes: the kernels of the PyTorch export (export_torch with native, docs/export.md).
+// Element e of x reads indexed operands at m = (e / inner) % mid, where the caller chooses mid and inner: per unit
+// [B, U] is mid = U, inner = 1; per channel [B, C, H, W] is mid = C, inner = H * W.
+enum class ElementwiseKind {
+    element,  // an input like x; an output written for each element
+    indexed,  // an input with mid values; an output summed over the elements that share an index (mid sums)
+    scalar,  // an input with one value; an output summed over all elements
+};
+struct ElementwiseInput {
+    std::string variable;  // its name in the outputs' scalar expressions
+    ElementwiseKind kind;
+};
+struct ElementwiseOutput {
+    Expr value;  // a scalar expression of the inputs' variables (float64, elementwise)
+    ElementwiseKind kind;
+};
+struct ElementwisePass {
+    std::string name;  // the entry point is symgrad_<name>
+    std::vector<ElementwiseInput> inputs;
+    std::vector<ElementwiseOutput> outputs;
+};
+// C++ source for the passes (after native_prelude()), for the element type the macro SYMGRAD_REAL names (float or
+// double). Each pass is `extern "C" int symgrad_<name>(void* const* p, const long long* dims, long long threads)`:
+// p holds the inputs' data in order, then the outputs' (summed outputs: mid values, or one, of the element type);
+// dims = {elements, mid, inner}; threads splits the elements into that many contiguous ranges (fewer for small
+// tensors), whose partial sums (in double) are added in range order. Returns 0, or 1 when out of memory.
+// One loop per run of elements computes each element's outputs in registers with the same kernels, in the same
+// order, as the reference evaluator. Throws Error on a variable that is not an input (a bug of the caller).
+std::string elementwise_source(std::span<const ElementwisePass> passes);
+
 // How the native backend would compile: the compiler (SYMGRAD_CXX, else CXX, else the one that built symgrad), its
 // identity (resolved path, size and modification time: a new compiler version is a new identity), the flags for
 // an instruction set, and the host CPU's identity. `why_not` is set when there is no usable compiler.
@@ -45,6 +85,11 @@ struct NativeToolchain {
     std::string why_not;
 };
 NativeToolchain native_toolchain(std::string_view isa);
+// Its parts: the compiler that built symgrad, the flags for every instruction set (the kernel sets' own, with
+// -ffp-contract=off, and those of a shared object), and the -m flags of one ("avx512", "avx2"; none for "generic").
+std::string native_compiler();
+std::vector<std::string> native_flags();
+std::vector<std::string> native_isa_flags(std::string_view isa);
 
 // A loaded shared object (closed when the last Program using it goes).
 class NativeModule {

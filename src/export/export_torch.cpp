@@ -2,6 +2,9 @@
 #include <cmath>
 
 #include "export/export_plan.hpp"
+#include "exec/native.hpp"
+#include "symgrad/autodiff.hpp"
+#include "symgrad/simplify.hpp"
 #include "symgrad/version.hpp"
 
 namespace symgrad {
@@ -299,6 +302,260 @@ private:
     std::vector<std::size_t> roots_;
 };
 
+
+// ---- --native: the Function's passes as fused kernels (src/exec/native_elementwise.cpp) ----
+
+constexpr const char* torch_native_text =
+#include "generated/torch_native_text.inc"
+    ;
+
+// How the kernels read a parameter: one value (shared, or a fixed shape of one element), or one per index of a
+// block of the input's axes (per unit, per channel, a fixed shape).
+detail::ElementwiseKind parameter_kind(const nn::ParamSpec& spec) {
+    if (spec.policy == nn::Policy::shared) return detail::ElementwiseKind::scalar;
+    if (spec.policy == nn::Policy::fixed && spec.shape.numel() == 1) return detail::ElementwiseKind::scalar;
+    return detail::ElementwiseKind::indexed;
+}
+
+// The expressions beyond the plan's: the tangent of y (forward mode) and the backward's own backward.
+struct NativeExpressions {
+    std::vector<Expr> dots;  // _dot_x, _dot_<p>: the tangents of x and the parameters
+    Expr tangent;  // sum of dot * dy/d(input)
+    std::vector<Expr> gg;  // _gg_x, _gg_<p>: the adjoints of the backward's outputs
+    std::vector<Expr> second;  // d/dx, d/dp..., d/dgrad_output of sum(gg * grads)
+};
+
+NativeExpressions native_expressions(const detail::ExportPlan& plan) {
+    NativeExpressions e;
+    std::vector<Expr> wrt{plan.x};
+    wrt.insert(wrt.end(), plan.param_vars.begin(), plan.param_vars.end());
+    const std::vector<Expr> dy = grad(plan.y, wrt);
+    Expr tangent;
+    Expr inner;
+    for (std::size_t k = 0; k < wrt.size(); ++k) {
+        const std::string& name = wrt[k].node().attrs().name;
+        e.dots.push_back(var("_dot_" + name));
+        e.gg.push_back(var("_gg_" + name));
+        tangent = k == 0 ? e.dots[k] * dy[k] : tangent + e.dots[k] * dy[k];
+        inner = k == 0 ? e.gg[k] * plan.grads[k] : inner + e.gg[k] * plan.grads[k];
+    }
+    e.tangent = simplify(tangent);
+    std::vector<Expr> second_wrt = wrt;
+    second_wrt.push_back(plan.grad_output);
+    e.second = simplify(grad(inner, second_wrt));
+    return e;
+}
+
+// The passes: forward and backward (group "train"), forward mode and the second backward (group "higher").
+std::vector<detail::ElementwisePass> native_passes(const detail::ExportPlan& plan, const NativeExpressions& e) {
+    using detail::ElementwiseKind;
+    const std::string& x = plan.x.node().attrs().name;
+    std::vector<detail::ElementwiseInput> base{{x, ElementwiseKind::element}};
+    for (const auto& p : plan.params) base.push_back({p.name, parameter_kind(p)});
+    std::vector<detail::ElementwisePass> passes(4);
+    passes[0] = {"forward", base, {{plan.y, ElementwiseKind::element}}};
+    passes[1] = {"backward", base, {{plan.grads[0], ElementwiseKind::element}}};
+    passes[1].inputs.push_back({"grad_output", ElementwiseKind::element});
+    passes[2] = {"jvp", base, {{e.tangent, ElementwiseKind::element}}};
+    passes[3] = {"second", base, {{e.second[0], ElementwiseKind::element}}};
+    passes[3].inputs.push_back({"grad_output", ElementwiseKind::element});
+    for (std::size_t k = 0; k < e.dots.size(); ++k) {
+        const ElementwiseKind kind = k == 0 ? ElementwiseKind::element : parameter_kind(plan.params[k - 1]);
+        passes[2].inputs.push_back({e.dots[k].node().attrs().name, kind});
+        passes[3].inputs.push_back({e.gg[k].node().attrs().name, kind});
+        if (k > 0) {
+            passes[1].outputs.push_back({plan.grads[k], kind});
+            passes[3].outputs.push_back({e.second[k], kind});
+        }
+    }
+    passes[3].outputs.push_back({e.second.back(), ElementwiseKind::element});
+    return passes;
+}
+
+std::string python_tuple(const std::vector<std::string>& items) {
+    if (items.empty()) return "()";
+    if (items.size() == 1) return "(" + items[0] + ",)";
+    return fmt::format("({})", fmt::join(items, ", "));
+}
+
+// A pass as the module's runtime reads it: ("group", (inputs), (outputs)), with x, e (like x), pK (parameter K),
+// qK (a tensor like parameter K), sK (a sum shaped as parameter K).
+std::string pass_tokens(const detail::ElementwisePass& pass, const detail::ExportPlan& plan, const std::string& group) {
+    std::vector<std::string> inputs;
+    std::vector<std::string> outputs;
+    for (std::size_t j = 0; j < pass.inputs.size(); ++j) {
+        const auto& in = pass.inputs[j];
+        if (j == 0) {
+            inputs.push_back("\"x\"");
+        } else if (in.kind == detail::ElementwiseKind::element) {
+            inputs.push_back("\"e\"");
+        } else {
+            // parameter k is input k + 1; a tangent or adjoint of one follows grad_output (if any) and the tangent of x
+            const auto param = std::find_if(plan.params.begin(), plan.params.end(), [&](const nn::ParamSpec& p) { return p.name == in.variable; });
+            if (param != plan.params.end()) {
+                inputs.push_back(fmt::format("\"p{}\"", param - plan.params.begin()));
+            } else {
+                std::size_t k = 0;
+                while (k < plan.params.size() && in.variable != "_dot_" + plan.params[k].name && in.variable != "_gg_" + plan.params[k].name) ++k;
+                inputs.push_back(fmt::format("\"q{}\"", k));
+            }
+        }
+    }
+    std::size_t param = 0;
+    for (const auto& out : pass.outputs) {
+        outputs.push_back(out.kind == detail::ElementwiseKind::element ? std::string("\"e\"") : fmt::format("\"s{}\"", param++));
+    }
+    return fmt::format("(\"{}\", {}, {})", group, python_tuple(inputs), python_tuple(outputs));
+}
+
+// C++ text as a Python raw string literal.
+std::string python_raw(const std::string& text, const char* what) {
+    if (text.find("\"\"\"") != std::string::npos || text.ends_with("\\")) {
+        throw ExportError(fmt::format("export to torch: the {} cannot be written as a Python raw string", what));
+    }
+    return "r\"\"\"" + text + "\"\"\"";
+}
+
+std::string python_list(const std::vector<std::string>& words) {
+    std::vector<std::string> quoted;
+    for (const auto& w : words) quoted.push_back(fmt::format("\"{}\"", w));
+    return "[" + fmt::format("{}", fmt::join(quoted, ", ")) + "]";
+}
+
+
+// The module's native part: the kernels' description, the runtime (torch_native.py), the pure-torch formulas of
+// forward mode and of the second backward (where grad mode is on, or the kernels cannot serve), the Functions and
+// apply(). The kernels' C++ source comes last in the file (native_kernels_text).
+std::string native_section(const detail::ExportPlan& plan, const ExportOptions& options, const TorchSpeller& speller,
+                           const std::vector<std::string>& inputs) {
+    const std::string& x = options.input;
+    const std::string& name = options.name;
+    const NativeExpressions e = native_expressions(plan);
+    const auto passes = native_passes(plan, e);
+    std::vector<std::string> params(inputs.begin() + 1, inputs.end());
+    std::vector<std::string> quoted_params;
+    std::vector<std::string> kinds;
+    for (const auto& p : plan.params) {
+        quoted_params.push_back(fmt::format("\"{}\"", p.name));
+        kinds.push_back(parameter_kind(p) == detail::ElementwiseKind::scalar ? "\"scalar\"" : "\"indexed\"");
+    }
+    std::vector<std::string> flags = detail::native_flags();
+    flags.push_back("-pthread");
+    flags.push_back("-fopenmp-simd");
+
+    std::string out = "# ---- the native kernels (their C++ source is at the end of this file) ----\n\n";
+    out += fmt::format("_NAME = \"{}\"\n_VERSION = \"{}\"\n", name, version);
+    out += fmt::format("_COMPILER = \"{}\"  # the compiler that built symgrad\n", detail::native_compiler());
+    out += fmt::format("_FLAGS = {}\n", python_list(flags));
+    out += fmt::format("_ISA_FLAGS = {{\"avx512\": {}, \"avx2\": {}}}\n", python_list(detail::native_isa_flags("avx512")),
+                       python_list(detail::native_isa_flags("avx2")));
+    out += fmt::format("_PARAMETERS = {}\n_KINDS = {}\n", python_tuple(quoted_params), python_tuple(kinds));
+    out += "# pass: (group, inputs, outputs); x, e: like x; pK: parameter K; qK: like parameter K; sK: the sum for parameter K\n";
+    out += "_PASSES = {\n";
+    for (std::size_t k = 0; k < passes.size(); ++k) {
+        out += fmt::format("    \"{}\": {},\n", passes[k].name, pass_tokens(passes[k], plan, k < 2 ? "train" : "higher"));
+    }
+    out += "}\n\n\n";
+    out += torch_native_text;
+    out += "\n\n";
+
+    // The pure-torch formulas of the native-only passes.
+    const std::string args = fmt::format("{}", fmt::join(inputs, ", "));
+    std::vector<std::string> dot_names;
+    std::vector<std::string> gg_names;
+    for (std::size_t k = 0; k < e.dots.size(); ++k) {
+        dot_names.push_back(e.dots[k].node().attrs().name);
+        gg_names.push_back(e.gg[k].node().attrs().name);
+    }
+    {
+        const Expr roots[] = {e.tangent};
+        const auto code = detail::straight_line(roots, "_t", python_leaf, speller);
+        out += fmt::format("def _{}_jvp({}, {}):\n", name, args, fmt::join(dot_names, ", "));
+        out += "    \"\"\"Forward mode in torch operations: the derivative of y along the tangents.\"\"\"\n";
+        append_lines(out, code, "    ");
+        out += fmt::format("    return _like({}, {})\n\n\n", code.results[0], x);
+    }
+    {
+        const auto code = detail::straight_line(e.second, "_t", python_leaf, speller);
+        out += fmt::format("def _{}_second({}, grad_output, {}):\n", name, args, fmt::join(gg_names, ", "));
+        out += "    \"\"\"The backward's backward in differentiable torch operations: the gradients of\n";
+        out += "    <backward's outputs, their adjoints _gg_*> with respect to the backward's inputs.\"\"\"\n";
+        append_lines(out, code, "    ");
+        std::vector<std::string> returned{fmt::format("_like({}, {})", code.results[0], x)};
+        for (std::size_t k = 0; k < params.size(); ++k) {
+            returned.push_back(fmt::format("_sum_like({}, {}, {})", code.results[k + 1], params[k], x));
+        }
+        returned.push_back(fmt::format("_like({}, {})", code.results.back(), x));
+        out += fmt::format("    return {}\n\n\n", fmt::join(returned, ", "));
+    }
+    const std::string param_tuple = python_tuple(params);
+    // The backward as a Function of its own: its backward is the second derivative.
+    out += fmt::format("class _{}Backward(torch.autograd.Function):\n", name);
+    out += fmt::format("    \"\"\"The backward of {}NativeFunction as a Function, so that it can be differentiated again.\"\"\"\n\n", name);
+    out += "    @staticmethod\n";
+    out += fmt::format("    def forward(ctx, {}, grad_output):\n", args);
+    out += fmt::format("        ctx.save_for_backward({}, grad_output)\n", args);
+    out += fmt::format("        return tuple(_run(\"backward\", {}, {}, (grad_output,)))\n\n", x, param_tuple);
+    out += "    @staticmethod\n";
+    out += fmt::format("    def backward(ctx, {}):\n", fmt::join(gg_names, ", "));
+    out += fmt::format("        {}, grad_output = ctx.saved_tensors\n", args);
+    out += fmt::format("        if not torch.is_grad_enabled() and _serves(\"higher\", {}):\n", x);
+    out += fmt::format("            return tuple(_run(\"second\", {}, {}, (grad_output, {})))\n", x, param_tuple, fmt::join(gg_names, ", "));
+    out += "        # create_graph=True (third derivatives): differentiable operations\n";
+    out += fmt::format("        return _{}_second({}, grad_output, {})\n\n\n", name, args, fmt::join(gg_names, ", "));
+
+    out += fmt::format("class {}NativeFunction(torch.autograd.Function):\n", name);
+    out += fmt::format("    \"\"\"{}NativeFunction({}): y = {} in symgrad's fused kernels.\n\n", name, args, plan.formula);
+    out += "    x must be a contiguous float32 or float64 CPU tensor, and each parameter have x's dtype and either one value\n";
+    out += "    or values along a block of x's axes (apply() checks this and falls back to the pure-torch Function).\"\"\"\n\n";
+    out += "    @staticmethod\n";
+    out += fmt::format("    def forward(ctx, {}):\n", args);
+    out += fmt::format("        ctx.save_for_backward({})\n", args);
+    out += "        if hasattr(ctx, \"save_for_forward\"):  # PyTorch 1.13 and later: forward mode\n";
+    out += fmt::format("            ctx.save_for_forward({})\n", args);
+    out += fmt::format("        return _run(\"forward\", {}, {}, ())[0]\n\n", x, param_tuple);
+    out += "    @staticmethod\n";
+    out += "    def backward(ctx, grad_output):\n";
+    out += fmt::format("        {}, = ctx.saved_tensors\n", args);
+    out += "        if torch.is_grad_enabled():  # create_graph=True: a backward that can be differentiated again\n";
+    out += fmt::format("            return _{}Backward.apply({}, grad_output)\n", name, args);
+    out += fmt::format("        return tuple(_run(\"backward\", {}, {}, (grad_output,)))\n\n", x, param_tuple);
+    out += "    @staticmethod\n";
+    out += fmt::format("    def jvp(ctx, {}):\n", fmt::join(dot_names, ", "));
+    out += fmt::format("        {}, = ctx.saved_tensors\n", args);
+    out += fmt::format("        if _serves(\"higher\", {}):\n", x);
+    out += fmt::format("            return _run(\"jvp\", {}, {}, ({}))[0]\n", x, param_tuple, fmt::format("{}{}", fmt::join(dot_names, ", "), dot_names.size() == 1 ? "," : ""));
+    out += fmt::format("        return _{}_jvp({}, {})\n\n\n", name, args, fmt::join(dot_names, ", "));
+
+    out += fmt::format("def apply({}):\n", args);
+    out += fmt::format("    \"\"\"y = {}: {}NativeFunction where the kernels can serve the call, else {}Function (with one\n", plan.formula,
+                       name, name);
+    out += "    warning per reason). The parameters broadcast against x as the module passes them.\"\"\"\n";
+    out += fmt::format("    if {}.numel() == 0:\n", x);
+    out += fmt::format("        return {}Function.apply({})\n", name, args);
+    out += fmt::format("    reason = _refusal({}, {})\n", x, param_tuple);
+    out += "    if reason:\n";
+    out += fmt::format("        _warn_once(reason + \"; {}Function runs instead\")\n", name);
+    out += "        _STATS[\"fallback\"] += 1\n";
+    out += fmt::format("        return {}Function.apply({})\n", name, args);
+    out += "    _STATS[\"native\"] += 1\n";
+    out += fmt::format("    return {}NativeFunction.apply({})\n\n\n", name, args);
+    return out;
+}
+
+// The kernels' C++ source, at the end of the module: the prelude (symgrad's scalar kernels) and each group's passes.
+std::string native_kernels_text(const detail::ExportPlan& plan) {
+    const NativeExpressions e = native_expressions(plan);
+    const auto passes = native_passes(plan, e);
+    const std::span<const detail::ElementwisePass> all(passes);
+    std::string out = "\n\n# ---- the kernels' C++ source: symgrad's scalar kernels, then each group's passes ----\n\n";
+    out += fmt::format("_PRELUDE = {}\n\n", python_raw("#include <cstddef>\n" + std::string(detail::native_prelude()), "kernels' prelude"));
+    out += "_KERNELS = {\n";
+    out += fmt::format("    \"train\": {},\n", python_raw(detail::elementwise_source(all.subspan(0, 2)), "kernels"));
+    out += fmt::format("    \"higher\": {},\n", python_raw(detail::elementwise_source(all.subspan(2, 2)), "kernels"));
+    out += "}\n";
+    return out;
+}
 }  // namespace
 
 std::string export_torch(std::string_view expression, const ExportOptions& options) {
@@ -331,12 +588,32 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
     if (plan.params.empty()) out += "# No parameters.\n";
     for (const auto& p : plan.params) out += fmt::format("# Parameter {}: {}, initially {}.\n", p.name, policy_text(p), p.init.describe());
     if (!options.command.empty()) out += fmt::format("#\n# Produced by: {}\n", options.command);
-    out +=
-        "#\n# The backward is written with differentiable torch operations, so it can be differentiated again (double\n"
-        "# backward, gradgradcheck, Hessian-vector products). It saves only its inputs and recomputes the intermediates.\n"
-        "# Under torch.jit.script the module runs the forward expression and TorchScript's autograd differentiates it.\n";
-    out += "import math\n\nimport torch\nimport torch.nn.functional as F\n\n";
-    out += fmt::format("__all__ = [\"{}\", \"{}\"]\n\n\n", function, options.name);
+    if (options.native) {
+        out += fmt::format(
+            "#\n# Native: {0} (and apply()) run symgrad's fused kernels: one pass over the elements for the forward,\n"
+            "# one for the backward (the input's gradient and every parameter's sum), one for the backward's own backward\n"
+            "# (gradgradcheck, Hessian-vector products) and one for forward mode (jvp), each compiled on first use into\n"
+            "# symgrad's kernel cache. They save only the inputs, and run on torch.get_num_threads() threads. Where they\n"
+            "# cannot serve (no compiler, a CUDA or non-contiguous tensor, a dtype other than float32 and float64), {1}\n"
+            "# runs instead, with one warning. Under torch.jit.script the module runs the forward expression.\n",
+            options.name + "NativeFunction", function);
+    } else {
+        out +=
+            "#\n# The backward is written with differentiable torch operations, so it can be differentiated again (double\n"
+            "# backward, gradgradcheck, Hessian-vector products). It saves only its inputs and recomputes the intermediates.\n"
+            "# Under torch.jit.script the module runs the forward expression and TorchScript's autograd differentiates it.\n";
+    }
+    if (options.native) {
+        out +=
+            "import ctypes\nimport hashlib\nimport math\nimport os\nimport platform\nimport secrets\nimport shutil\n"
+            "import subprocess\nimport sys\nimport tempfile\nimport threading\nimport warnings\n\n"
+            "import torch\nimport torch.nn.functional as F\n\n";
+        out += fmt::format("__all__ = [\"{}\", \"{}NativeFunction\", \"{}\", \"apply\", \"native_status\"]\n\n\n", function,
+                           options.name, options.name);
+    } else {
+        out += "import math\n\nimport torch\nimport torch.nn.functional as F\n\n";
+        out += fmt::format("__all__ = [\"{}\", \"{}\"]\n\n\n", function, options.name);
+    }
 
     // The forward expression, scriptable.
     {
@@ -425,6 +702,8 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
             "    return p.reshape([p.shape[0]] + [1] * (x.dim() - 2))\n\n\n";
     }
 
+    if (options.native) out += native_section(plan, options, speller, inputs);
+
     // The module.
     out += fmt::format("class {}(torch.nn.Module):\n", options.name);
     out += fmt::format("    \"\"\"y = {}\n\n", plan.formula);
@@ -451,17 +730,23 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         call.push_back(p.name);
     }
     out += "        if torch.jit.is_scripting():\n";
+    if (options.native) {
+        out += fmt::format("            warnings.warn(\"{}: under torch.jit.script the native kernels do not run; TorchScript runs the forward "
+                           "expression and differentiates it\")\n",
+                           options.name);
+    }
     out += fmt::format("            return {}({})\n", forward_name, fmt::join(call, ", "));
     out += fmt::format("        return self._function({})\n\n", fmt::join(call, ", "));
     std::vector<std::string> typed_call;
     for (const auto& c : call) typed_call.push_back(c + ": torch.Tensor");
     out += "    @torch.jit.unused\n";
     out += fmt::format("    def _function(self, {}) -> torch.Tensor:\n", fmt::join(typed_call, ", "));
-    out += fmt::format("        return {}.apply({})\n", function, fmt::join(call, ", "));
+    out += fmt::format("        return {}({})\n", options.native ? "apply" : function + ".apply", fmt::join(call, ", "));
     if (needs_units) {
         out += "\n    def extra_repr(self) -> str:\n";
         out += "        return \"units=\" + str(self.units)\n";
     }
+    if (options.native) out += native_kernels_text(plan);
     return out;
 }
 
