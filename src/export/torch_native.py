@@ -252,39 +252,60 @@ def _kernels(group, dtype):
     return found
 
 
+_LAYOUTS = {}  # (x's shape, the parameters' shapes) -> _layout's answer (a tuple or a _Refusal), for the calls to come
+
+
 def _layout(x, params):
     """(mid, inner, lo, hi): the parameters with one value per index vary along x's axes lo..hi (hi < 0: none do),
     mid values in all, each used by `inner` consecutive elements. Raises _Refusal when a parameter does not fit."""
-    rank, lo, hi = x.dim(), x.dim(), -1
+    key = (x.shape,) + tuple(p.shape for p in params)
+    found = _LAYOUTS.get(key)
+    if found is None:
+        try:
+            found = _block(x.shape, params)
+        except _Refusal as refusal:
+            found = refusal
+        if len(_LAYOUTS) > 4096:
+            _LAYOUTS.clear()
+        _LAYOUTS[key] = found
+    if isinstance(found, _Refusal):
+        raise found
+    return found
+
+
+def _block(shape, params):
+    rank, lo, hi = len(shape), len(shape), -1
     for name, kind, p in zip(_PARAMETERS, _KINDS, params):
         if p.dim() > rank:
             raise _Refusal(f"parameter {name} has more axes ({p.dim()}) than the input ({rank})")
         aligned = (1,) * (rank - p.dim()) + tuple(p.shape)
-        for axis, (size, full) in enumerate(zip(aligned, x.shape)):
+        for axis, (size, full) in enumerate(zip(aligned, shape)):
             if size == 1:
                 continue
             if size != full:
-                raise _Refusal(f"parameter {name} of shape {list(p.shape)} does not broadcast to the input's {list(x.shape)}")
+                raise _Refusal(f"parameter {name} of shape {list(p.shape)} does not broadcast to the input's {list(shape)}")
             if kind == "scalar":
                 raise _Refusal(f"parameter {name} was exported shared (one value) but has shape {list(p.shape)}")
             lo, hi = min(lo, axis), max(hi, axis)
     if hi < 0:
-        return 1, max(1, x.numel()), lo, hi
-    return math.prod(x.shape[lo:hi + 1]), math.prod(x.shape[hi + 1:]), lo, hi
+        return 1, max(1, math.prod(shape)), lo, hi
+    return math.prod(shape[lo:hi + 1]), math.prod(shape[hi + 1:]), lo, hi
 
 
-def _operand(p, kind, x, lo, hi):
+def _operand(p, kind, x, mid, lo, hi):
     """A parameter (or a tensor shaped like one) as the kernels read it: its values along x's axes lo..hi."""
+    if p.dtype == x.dtype and p.is_contiguous() and p.numel() == (1 if kind == "scalar" else mid):
+        return p  # (all of them, in order)
     if kind == "scalar" or hi < 0:
         return p.reshape(1).to(x.dtype).contiguous()
     aligned = (1,) * (x.dim() - p.dim()) + tuple(p.shape)
-    return p.to(x.dtype).reshape(aligned[lo:hi + 1]).expand(x.shape[lo:hi + 1]).contiguous().view(-1)
+    return p.to(x.dtype).reshape(aligned[lo:hi + 1]).expand(x.shape[lo:hi + 1]).contiguous()
 
 
-def _gradient(g, p, kind, x, lo, hi):
+def _gradient(g, p, kind, x, mid, lo, hi):
     """The kernels' sums for a parameter, shaped as the parameter (summed further where it broadcast within lo..hi)."""
-    if kind == "scalar" or hi < 0:
-        return g.reshape(p.shape)
+    if kind == "scalar" or hi < 0 or p.numel() == mid:
+        return g.view(p.shape)
     aligned = (1,) * (x.dim() - p.dim()) + tuple(p.shape)
     return g.view(x.shape[lo:hi + 1]).sum_to_size(aligned[lo:hi + 1]).reshape(p.shape)
 
@@ -301,17 +322,18 @@ def _run(name, x, params, extra):
         if token == "x":
             operands.append(x)
         elif token == "e":
-            operands.append(next(more).to(x.dtype).contiguous())
+            t = next(more)
+            operands.append(t if t.dtype == x.dtype and t.is_contiguous() else t.to(x.dtype).contiguous())
         else:
             k = int(token[1:])
-            operands.append(_operand(params[k] if token[0] == "p" else next(more), _KINDS[k], x, lo, hi))
+            operands.append(_operand(params[k] if token[0] == "p" else next(more), _KINDS[k], x, mid, lo, hi))
     results = [torch.empty_like(x, memory_format=torch.contiguous_format) if token == "e"
                else torch.empty(mid if _KINDS[int(token[1:])] == "indexed" else 1, dtype=x.dtype) for token in outputs]
     pointers = (ctypes.c_void_p * (len(operands) + len(results)))(*[t.data_ptr() for t in operands + results])
     dims = (ctypes.c_longlong * 3)(x.numel(), mid, inner)
     if function(pointers, dims, torch.get_num_threads()) != 0:
         raise MemoryError(f"{_NAME}: the native kernel {name} could not allocate its partial sums")
-    return [r if token == "e" else _gradient(r, params[int(token[1:])], _KINDS[int(token[1:])], x, lo, hi)
+    return [r if token == "e" else _gradient(r, params[int(token[1:])], _KINDS[int(token[1:])], x, mid, lo, hi)
             for token, r in zip(outputs, results)]
 
 
