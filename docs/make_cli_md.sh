@@ -372,18 +372,22 @@ cat <<'TEXT'
 ## export: a PyTorch module or a C++ header
 
 ```
-symgrad export EXPR --to torch|cpp [--name NAME] [--param NAME=POLICY:INIT ...] [--input x] [-o FILE]
+symgrad export EXPR --to torch|cpp [--native] [--name NAME] [--param NAME=POLICY:INIT ...] [--input x] [-o FILE]
 ```
 
 Writes the activation and its simplified gradient as source code (docs/export.md): for `torch`, a Python file with
 a `torch.autograd.Function` (its backward is symgrad's gradient, differentiable again) and an `nn.Module` owning the
-parameters with their policies' shapes; for `cpp`, a self-contained C++17 header with fused forward and backward
-loops. Every variable but the input needs a `--param`. Only elementwise expressions can be exported.
+parameters with their policies' shapes; with `--native`, the Function's forward, backward, double backward and
+forward mode are symgrad's fused kernels, compiled on first use into the kernel cache (the torch operations remain,
+as the fallback); for `cpp`, a self-contained C++17 header with fused forward and backward loops. Every variable but
+the input needs a `--param`. Only elementwise expressions can be exported.
 
 ```
 TEXT
 echo "\$ symgrad export 'swish(x, beta)' --to cpp --name swish --param beta=per-unit:1.0 | sed -n '/inline T value/,/^}  \/\/ namespace detail/p'"
 "$S" export 'swish(x, beta)' --to cpp --name swish --param beta=per-unit:1.0 | sed -n '/inline T value/,/^}  \/\/ namespace detail/p'
+echo; echo "\$ symgrad export 'swish(x, beta)' --to cpp --native --name swish --param beta=per-unit:1.0"
+"$S" export 'swish(x, beta)' --to cpp --native --name swish --param beta=per-unit:1.0 2>&1 || true
 echo; echo "\$ symgrad export 'x * sigmoid(gamma * x)' --to torch"
 "$S" export 'x * sigmoid(gamma * x)' --to torch 2>&1 || true
 cat <<'TEXT'
