@@ -193,6 +193,16 @@ TEST_CASE("export refuses what it cannot write, and says why", "[export]") {
     ExportOptions twice;
     twice.params = {nn::parse_param_spec("a", "shared:1"), nn::parse_param_spec("a", "shared:2")};
     CHECK_THAT(message_of([&] { export_torch("a * x", twice); }), Catch::Contains("--param a is given twice"));
+    // (the native module's forward calls warnings.warn under torch.jit.script; its names start with _ otherwise)
+    ExportOptions warnings_name;
+    warnings_name.native = true;
+    warnings_name.params = {nn::parse_param_spec("warnings", "shared:1")};
+    CHECK_THAT(message_of([&] { export_torch("warnings * x", warnings_name); }),
+               Catch::Contains("'warnings' is a name the generated Python file uses"));
+    ExportOptions reason;  // a local of apply() once; now _reason
+    reason.native = true;
+    reason.params = {nn::parse_param_spec("reason", "shared:1")};
+    CHECK_THAT(export_torch("reason * x", reason), Catch::Contains("def apply(x, reason):"));
 }
 
 TEST_CASE("symgrad export writes the file, and its header says what and how", "[export][cli]") {
@@ -224,4 +234,14 @@ TEST_CASE("symgrad export writes the file, and its header says what and how", "[
     const auto softmax = symgrad::testing::run_cli({"export", "softmax(x)", "--to", "torch"});
     CHECK(softmax.status == 2);
     CHECK_THAT(softmax.err, Catch::Contains("export writes elementwise activations, and 'softmax(x)' uses amax"));
+    const auto native =
+        symgrad::testing::run_cli({"export", "x * sigmoid(beta * x)", "--to", "torch", "--native", "--name", "Swish", "--param", "beta=per-unit:1.0"});
+    CHECK(native.status == 0);
+    CHECK_THAT(native.out, Catch::Contains("--to torch --native --name Swish"));
+    CHECK_THAT(native.out, Catch::Contains("class SwishNativeFunction(torch.autograd.Function):"));
+    CHECK_THAT(native.out, Catch::Contains("class SwishFunction(torch.autograd.Function):"));  // the fallback
+    CHECK_THAT(native.out, Catch::Contains("extern \"C\" __attribute__((visibility(\"default\"))) int symgrad_backward("));
+    const auto native_cpp = symgrad::testing::run_cli({"export", "x", "--to", "cpp", "--native"});
+    CHECK(native_cpp.status == 2);
+    CHECK_THAT(native_cpp.err, Catch::Contains("--native is for --to torch"));
 }

@@ -58,6 +58,8 @@ template <class P, class T> static int run(void* const* p, const long long* dims
     const std::size_t inner = static_cast<std::size_t>(dims[2]);
     std::size_t count = threads < 1 ? 1 : std::min<std::size_t>(static_cast<std::size_t>(threads), max_threads);
     count = std::max<std::size_t>(1, std::min(count, numel / min_per_thread));
+    // Each thread has its own accumulators, added up here: at most half as many as the elements in all.
+    if (P::indexed_sums > 0) count = std::max<std::size_t>(1, std::min(count, numel / (2 * mid * P::indexed_sums)));
     const std::size_t per = P::indexed_sums * mid + P::scalar_sums;  // one thread's accumulators
     double* acc = nullptr;
     if (per > 0) {

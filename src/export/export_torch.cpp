@@ -29,7 +29,8 @@ constexpr std::string_view reserved_python[] = {
     "register_parameter", "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule", "share_memory",
     "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad",
     // Python's builtins that the generated file calls or names in annotations.
-    "int", "str", "super", "len", "tuple", "list", "range", "print", "object", "isinstance", "bool"};
+    "int", "str", "super", "len", "tuple", "list", "range", "print", "object", "isinstance", "bool",
+    "warnings"};  // (the --native module's forward warns under torch.jit.script)
 
 std::string python_number(double value) {
     if (std::isnan(value)) return "math.nan";
@@ -533,9 +534,9 @@ std::string native_section(const detail::ExportPlan& plan, const ExportOptions& 
     out += "    warning per reason). The parameters broadcast against x as the module passes them.\"\"\"\n";
     out += fmt::format("    if {}.numel() == 0:\n", x);
     out += fmt::format("        return {}Function.apply({})\n", name, args);
-    out += fmt::format("    reason = _refusal({}, {})\n", x, param_tuple);
-    out += "    if reason:\n";
-    out += fmt::format("        _warn_once(reason + \"; {}Function runs instead\")\n", name);
+    out += fmt::format("    _reason = _refusal({}, {})\n", x, param_tuple);
+    out += "    if _reason:\n";
+    out += fmt::format("        _warn_once(_reason + \"; {}Function runs instead\")\n", name);
     out += "        _STATS[\"fallback\"] += 1\n";
     out += fmt::format("        return {}Function.apply({})\n", name, args);
     out += "    _STATS[\"native\"] += 1\n";
@@ -606,7 +607,7 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
     if (options.native) {
         out +=
             "import ctypes\nimport hashlib\nimport math\nimport os\nimport platform\nimport secrets\nimport shutil\n"
-            "import subprocess\nimport sys\nimport tempfile\nimport threading\nimport warnings\n\n"
+            "import subprocess\nimport sys\nimport tempfile\nimport threading\nimport types\nimport warnings\n\n"
             "import torch\nimport torch.nn.functional as F\n\n";
         out += fmt::format("__all__ = [\"{}\", \"{}NativeFunction\", \"{}\", \"apply\", \"native_status\"]\n\n\n", function,
                            options.name, options.name);
@@ -730,11 +731,6 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         call.push_back(p.name);
     }
     out += "        if torch.jit.is_scripting():\n";
-    if (options.native) {
-        out += fmt::format("            warnings.warn(\"{}: under torch.jit.script the native kernels do not run; TorchScript runs the forward "
-                           "expression and differentiates it\")\n",
-                           options.name);
-    }
     out += fmt::format("            return {}({})\n", forward_name, fmt::join(call, ", "));
     out += fmt::format("        return self._function({})\n\n", fmt::join(call, ", "));
     std::vector<std::string> typed_call;
@@ -746,7 +742,15 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         out += "\n    def extra_repr(self) -> str:\n";
         out += "        return \"units=\" + str(self.units)\n";
     }
-    if (options.native) out += native_kernels_text(plan);
+    if (options.native) {
+        out += "\n    def __prepare_scriptable__(self):\n";
+        out += "        \"\"\"Called once by torch.jit.script: the kernels cannot run in TorchScript (a Function cannot be scripted).\"\"\"\n";
+        out += fmt::format("        warnings.warn(\"{}: under torch.jit.script the native kernels do not run; TorchScript runs the forward \"\n"
+                           "                      \"expression and differentiates it\", RuntimeWarning)\n",
+                           options.name);
+        out += "        return self\n";
+        out += native_kernels_text(plan);
+    }
     return out;
 }
 

@@ -19,7 +19,12 @@ class _Refusal(Exception):
 _LOCK = threading.Lock()
 _LIBRARIES = {}  # (group, dtype) -> {pass name: ctypes function}, or the _Refusal that stopped it
 _WARNED = set()
-_MEMORY_FILES = []  # descriptors of the memory files loaded objects came from, open while they are loaded
+# Objects loaded in this process, by cache name, shared by every module symgrad wrote (a module loaded again, or
+# another activation's with the same kernels, reuses them), with the memory files they came from (kept open while
+# they are loaded).
+_LOADED = sys.modules.setdefault("_symgrad_loaded_kernels", types.ModuleType("_symgrad_loaded_kernels"))
+if not hasattr(_LOADED, "objects"):
+    _LOADED.objects, _LOADED.memory_files = {}, []
 _STATS = {"native": 0, "fallback": 0, "compiled": 0, "from_cache": 0}
 _MAGIC = b"symgrad-torch-kernel 1\n"
 
@@ -136,7 +141,7 @@ def _load(shared_object):
         if fd >= 0:
             _write_all(fd, shared_object)
             library = ctypes.CDLL(f"/proc/self/fd/{fd}")
-            _MEMORY_FILES.append(fd)
+            _LOADED.memory_files.append(fd)
             return library
         path = _unique(tempfile.gettempdir(), ".so")
         with open(path, "wb") as file:
@@ -151,8 +156,8 @@ def _load(shared_object):
         raise _Refusal(f"the compiled kernels do not load: {error}") from None
 
 
-def _compile(command, flags, source, directory, key, name):
-    """Compiles source; stores the entry when the cache is writable (else warns once). Returns the object."""
+def _compile(command, flags, source, directory, name):
+    """Compiles source; returns the object and why the cache cannot keep it ("" when it can)."""
     cache_problem = ""
     if not directory:
         cache_problem = "no kernel cache (SYMGRAD_CACHE_DIR, XDG_CACHE_HOME and HOME are unset)"
@@ -182,28 +187,48 @@ def _compile(command, flags, source, directory, key, name):
             os.replace(source_path, kept)
             raise _Refusal(f"the compile of the native kernels failed ({command[0]} exited with {result.returncode}: "
                            f"{first}); source kept in {kept}, please report it")
-        with open(object_path, "rb") as file:
-            shared_object = file.read()
-        if cache_problem:
-            _warn_once(cache_problem + ": the kernels are compiled again in each process")
-            return shared_object
-        digest = hashlib.sha256(shared_object).hexdigest()
-        entry = _MAGIC + f"{len(key)} {len(shared_object)} {digest}\n".encode() + key + shared_object
-        entry_path = _unique(directory, ".kernel")
         try:
-            with open(entry_path, "wb") as file:
-                file.write(entry)
-            os.replace(entry_path, os.path.join(directory, name))
-        except OSError as error:
-            _warn_once(f"the kernel cache {directory} is not writable ({error.strerror}): "
-                       "the kernels are compiled again in each process")
-        return shared_object
+            with open(object_path, "rb") as file:
+                return file.read(), cache_problem
+        except OSError:
+            raise _Refusal(f"the compiler '{command[0]}' wrote no object") from None
     finally:
         for path in (source_path, object_path):
             try:
                 os.unlink(path)
             except OSError:
                 pass
+
+
+def _store(directory, name, key, shared_object):
+    """Writes the cache entry whole, under a temporary name, then renames it into place; warns once if it cannot."""
+    entry = _MAGIC + f"{len(key)} {len(shared_object)} {hashlib.sha256(shared_object).hexdigest()}\n".encode() + key
+    temporary = _unique(directory, ".kernel")
+    try:
+        with open(temporary, "wb") as file:
+            file.write(entry + shared_object)
+        os.replace(temporary, os.path.join(directory, name))
+    except OSError as error:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        _warn_once(f"the kernel cache {directory} is not writable ({error.strerror}): "
+                   "the kernels are compiled again in each process")
+
+
+def _entry_points(library, group):
+    functions = {}
+    for pass_name, (pass_group, _, _) in _PASSES.items():
+        if pass_group == group:
+            try:
+                function = getattr(library, "symgrad_" + pass_name)
+            except AttributeError:
+                raise _Refusal(f"the compiled kernels have no entry point symgrad_{pass_name}") from None
+            function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_longlong]
+            function.restype = ctypes.c_int
+            functions[pass_name] = function
+    return functions
 
 
 def _build(group, dtype):
@@ -213,25 +238,34 @@ def _build(group, dtype):
         raise _Refusal("the native kernels are built on Linux only")
     command, identity = _toolchain()
     cpu, isa = _cpu()
-    flags = _FLAGS + _ISA_FLAGS.get(isa, []) + ["-DSYMGRAD_REAL=" + ("float" if dtype == torch.float32 else "double")]
+    real = {torch.float32: "float", torch.float64: "double"}[dtype]
+    flags = _FLAGS + _ISA_FLAGS.get(isa, []) + ["-DSYMGRAD_REAL=" + real]
     source = _PRELUDE + _KERNELS[group]
     key = f"symgrad-torch {_VERSION}\ncompiler:\n{identity}flags: {' '.join(flags)}\ncpu: {cpu}\n{source}".encode()
-    directory = _cache_directory()
     name = hashlib.sha256(key).hexdigest()[:16] + ".kernel"
+    if name in _LOADED.objects:  # this process loaded it already (another module, or this one again)
+        _STATS["from_cache"] += 1
+        return _entry_points(_LOADED.objects[name], group)
+    directory = _cache_directory()
     shared_object = _read_entry(os.path.join(directory, name), key) if directory else None
     if shared_object is not None:
-        library = _load(shared_object)
-        _STATS["from_cache"] += 1
+        try:
+            library = _load(shared_object)
+            functions = _entry_points(library, group)
+            _LOADED.objects[name] = library
+            _STATS["from_cache"] += 1
+            return functions
+        except _Refusal:  # a whole entry whose object does not serve: compiled again below, and replaced
+            pass
+    shared_object, cache_problem = _compile(command, flags, source, directory, name)
+    library = _load(shared_object)
+    functions = _entry_points(library, group)  # (only an object that loads and serves is stored)
+    _LOADED.objects[name] = library
+    _STATS["compiled"] += 1
+    if cache_problem:
+        _warn_once(cache_problem + ": the kernels are compiled again in each process")
     else:
-        library = _load(_compile(command, flags, source, directory, key, name))
-        _STATS["compiled"] += 1
-    functions = {}
-    for pass_name, (pass_group, _, _) in _PASSES.items():
-        if pass_group == group:
-            function = getattr(library, "symgrad_" + pass_name)
-            function.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_longlong]
-            function.restype = ctypes.c_int
-            functions[pass_name] = function
+        _store(directory, name, key, shared_object)
     return functions
 
 
@@ -246,18 +280,23 @@ def _kernels(group, dtype):
                     found = _build(group, dtype)
                 except _Refusal as refusal:
                     found = refusal
+                except Exception as error:  # anything else on the way (a file system, a warning made an error)
+                    found = _Refusal(f"the native kernels could not be built: {type(error).__name__}: {error}")
                 _LIBRARIES[(group, dtype)] = found
     if isinstance(found, _Refusal):
         raise found
     return found
 
 
+_RUN = 256  # the fewest elements the kernels are given per call of their loop, where the layout allows
 _LAYOUTS = {}  # (x's shape, the parameters' shapes) -> _layout's answer (a tuple or a _Refusal), for the calls to come
 
 
 def _layout(x, params):
-    """(mid, inner, lo, hi): the parameters with one value per index vary along x's axes lo..hi (hi < 0: none do),
-    mid values in all, each used by `inner` consecutive elements. Raises _Refusal when a parameter does not fit."""
+    """(mid, inner, lo, hi, spread, rep): the parameters with one value per index vary along x's axes lo..hi (hi < 0:
+    none do), mid values in all, each used by `inner` consecutive elements; the kernels are called with mid * spread
+    * rep values per index (each run of elements is a call of its own, so runs shorter than _RUN elements are made
+    longer: a short block spread over its elements and repeated). Raises _Refusal when a parameter does not fit."""
     key = (x.shape,) + tuple(p.shape for p in params)
     found = _LAYOUTS.get(key)
     if found is None:
@@ -288,57 +327,50 @@ def _block(shape, params):
                 raise _Refusal(f"parameter {name} was exported shared (one value) but has shape {list(p.shape)}")
             lo, hi = min(lo, axis), max(hi, axis)
     if hi < 0:
-        return 1, max(1, math.prod(shape)), lo, hi
-    return math.prod(shape[lo:hi + 1]), math.prod(shape[hi + 1:]), lo, hi
+        mid, inner = 1, max(1, math.prod(shape))
+    else:
+        mid, inner = math.prod(shape[lo:hi + 1]), math.prod(shape[hi + 1:])
+    spread = inner if 1 < inner < _RUN else 1
+    rep = -(-_RUN // (mid * spread)) if inner < _RUN and mid * spread < _RUN else 1
+    return mid, inner, lo, hi, spread, rep
 
 
-def _operand(p, kind, x, mid, lo, hi):
+def _operand(p, kind, x, layout):
     """A parameter (or a tensor shaped like one) as the kernels read it: its values along x's axes lo..hi."""
-    if p.dtype == x.dtype and p.is_contiguous() and p.numel() == (1 if kind == "scalar" else mid):
-        return p  # (all of them, in order)
-    if kind == "scalar" or hi < 0:
-        return p.reshape(1).to(x.dtype).contiguous()
-    aligned = (1,) * (x.dim() - p.dim()) + tuple(p.shape)
-    return p.to(x.dtype).reshape(aligned[lo:hi + 1]).expand(x.shape[lo:hi + 1]).contiguous()
+    mid, _, lo, hi, spread, rep = layout
+    if kind == "scalar":
+        return p if p.dtype == x.dtype and p.numel() == 1 and p.is_contiguous() else p.reshape(1).to(x.dtype).contiguous()
+    if p.numel() == mid and p.dtype == x.dtype and p.is_contiguous():
+        values = p.view(-1)  # (all of them, in order)
+    elif hi < 0:
+        values = p.reshape(1).to(x.dtype)
+    else:
+        aligned = (1,) * (x.dim() - p.dim()) + tuple(p.shape)
+        values = p.to(x.dtype).reshape(aligned[lo:hi + 1]).expand(x.shape[lo:hi + 1]).reshape(-1)
+    if spread > 1:
+        values = values.repeat_interleave(spread)
+    if rep > 1:
+        values = values.repeat(rep)
+    return values.contiguous()
 
 
-def _gradient(g, p, kind, x, mid, lo, hi):
+def _gradient(g, p, kind, x, layout):
     """The kernels' sums for a parameter, shaped as the parameter (summed further where it broadcast within lo..hi)."""
-    if kind == "scalar" or hi < 0 or p.numel() == mid:
+    mid, _, lo, hi, spread, rep = layout
+    if kind == "scalar":
+        return g.view(p.shape)
+    if rep > 1:
+        g = g.view(rep, -1).sum(0)
+    if spread > 1:
+        g = g.view(mid, spread).sum(1)
+    if hi < 0 or p.numel() == mid:
         return g.view(p.shape)
     aligned = (1,) * (x.dim() - p.dim()) + tuple(p.shape)
     return g.view(x.shape[lo:hi + 1]).sum_to_size(aligned[lo:hi + 1]).reshape(p.shape)
 
 
-def _run(name, x, params, extra):
-    """Runs kernel pass `name` on x, the parameters and `extra` (tensors like x, or like a parameter, in the pass's
-    order); returns its outputs: tensors like x, and sums shaped as their parameters."""
-    group, inputs, outputs = _PASSES[name]
-    function = _kernels(group, x.dtype)[name]
-    mid, inner, lo, hi = _layout(x, params)
-    more = iter(extra)
-    operands = []
-    for token in inputs:
-        if token == "x":
-            operands.append(x)
-        elif token == "e":
-            t = next(more)
-            operands.append(t if t.dtype == x.dtype and t.is_contiguous() else t.to(x.dtype).contiguous())
-        else:
-            k = int(token[1:])
-            operands.append(_operand(params[k] if token[0] == "p" else next(more), _KINDS[k], x, mid, lo, hi))
-    results = [torch.empty_like(x, memory_format=torch.contiguous_format) if token == "e"
-               else torch.empty(mid if _KINDS[int(token[1:])] == "indexed" else 1, dtype=x.dtype) for token in outputs]
-    pointers = (ctypes.c_void_p * (len(operands) + len(results)))(*[t.data_ptr() for t in operands + results])
-    dims = (ctypes.c_longlong * 3)(x.numel(), mid, inner)
-    if function(pointers, dims, torch.get_num_threads()) != 0:
-        raise MemoryError(f"{_NAME}: the native kernel {name} could not allocate its partial sums")
-    return [r if token == "e" else _gradient(r, params[int(token[1:])], _KINDS[int(token[1:])], x, mid, lo, hi)
-            for token, r in zip(outputs, results)]
-
-
-def _refusal(x, params):
-    """Why the kernels cannot serve a call on (x, params); "" when they can."""
+def _unserved(x, params):
+    """Why the kernels cannot take these tensors at all; "" when they can."""
     if x.device.type != "cpu":
         return f"a {x.device.type} tensor"
     if x.dtype not in (torch.float32, torch.float64):
@@ -348,6 +380,52 @@ def _refusal(x, params):
     for name, p in zip(_PARAMETERS, params):
         if p.device != x.device or p.dtype != x.dtype:
             return f"parameter {name} is {p.dtype} on {p.device} and the input {x.dtype} on {x.device}"
+    return ""
+
+
+def _run(name, x, params, extra):
+    """Runs kernel pass `name` on x, the parameters and `extra` (tensors like x, or like a parameter, in the pass's
+    order); returns its outputs: tensors like x, and sums shaped as their parameters."""
+    group, inputs, outputs = _PASSES[name]
+    why = _unserved(x, params)
+    if why:  # (apply() sends these to the pure-torch Function; a direct caller of the native one gets this)
+        raise ValueError(f"{_NAME}NativeFunction cannot take {why}; call apply() or {_NAME}Function")
+    function = _kernels(group, x.dtype)[name]
+    layout = _layout(x, params)
+    mid, inner, _, _, spread, rep = layout
+    if x.numel() == 0:
+        return [torch.empty_like(x) if token == "e" else torch.zeros_like(params[int(token[1:])]) for token in outputs]
+    more = iter(extra)
+    operands = []
+    for token in inputs:
+        if token == "x":
+            operands.append(x)
+        elif token == "e":
+            t = next(more)
+            operands.append(t if t.dtype == x.dtype and t.is_contiguous() and t.device == x.device
+                            else t.to(device=x.device, dtype=x.dtype).contiguous())
+        else:
+            k = int(token[1:])
+            operands.append(_operand(params[k] if token[0] == "p" else next(more), _KINDS[k], x, layout))
+    kernel_mid = mid * spread * rep
+    results = [torch.empty_like(x, memory_format=torch.contiguous_format) if token == "e"
+               else torch.empty(kernel_mid if _KINDS[int(token[1:])] == "indexed" else 1, dtype=x.dtype) for token in outputs]
+    pointers = (ctypes.c_void_p * (len(operands) + len(results)))(*[t.data_ptr() for t in operands + results])
+    dims = (ctypes.c_longlong * 3)(x.numel(), kernel_mid, 1 if spread > 1 else inner)
+    status = function(pointers, dims, torch.get_num_threads())
+    if status == 1:
+        raise MemoryError(f"{_NAME}: the native kernel {name} could not allocate its partial sums")
+    if status != 0:
+        raise ValueError(f"{_NAME}: the native kernel {name} refused the sizes {list(dims)}")
+    return [r if token == "e" else _gradient(r, params[int(token[1:])], _KINDS[int(token[1:])], x, layout)
+            for token, r in zip(outputs, results)]
+
+
+def _refusal(x, params):
+    """Why the kernels cannot serve a call on (x, params); "" when they can."""
+    why = _unserved(x, params)
+    if why:
+        return why
     try:
         _layout(x, params)
         _kernels("train", x.dtype)

@@ -17,7 +17,9 @@ Exit status 0 when all pass, 1 with a report otherwise, 77 (CTest: skipped) when
   python3 tests/export/check_torch_native.py build/release/symgrad /tmp/native_check
 """
 import glob
+import hashlib
 import importlib.util
+import json
 import math
 import os
 import shutil
@@ -240,6 +242,72 @@ def check_threads(symgrad, workdir, failures):
             close(a, b, f"{where}: gradient {k}", failures, torch.float32)
 
 
+def check_shapes(symgrad, workdir, failures):
+    """A mix of policies on [B, T, U]: per unit, a fixed [T, U] shape, shared; the parameters broadcast along several
+    axes; forward mode with a tangent on x only; and the native Function called directly with what it cannot take."""
+    params = {"beta": ("per-unit", 1.0, UNIT), "w": ("[4,5]", 0.5, (-1.0, 1.0)), "c": ("shared", 0.1, (-0.5, 0.5))}
+    path = export(symgrad, workdir, "Mix", "x * sigmoid(beta * x) + w * x^2 + c", params, True, "_shapes")
+    module = load(path, "shapes")
+    m = module.Mix(5).double()
+    with torch.no_grad():
+        for p, (_, _, (lo, hi)) in params.items():
+            getattr(m, p).uniform_(lo, hi)
+    for shape in ((3, 4, 5), (2, 3, 4, 5)):
+        x = torch.randn(shape, dtype=torch.float64, requires_grad=True)
+        where = f"Mix on {list(shape)}"
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            y = m(x)
+        y_ref = x * torch.sigmoid(m.beta * x) + m.w * x ** 2 + m.c
+        close(y, y_ref, f"{where}: y", failures)
+        g = torch.randn_like(y)
+        inputs = [x, m.beta, m.w, m.c]
+        for name, a, b in zip(["x", "beta", "w", "c"], torch.autograd.grad(y, inputs, g), torch.autograd.grad(y_ref, inputs, g)):
+            close(a, b, f"{where}: d/d{name}", failures)
+        tangent = torch.randn_like(x)
+        with fwAD.dual_level():
+            out = module.apply(fwAD.make_dual(x.detach(), tangent), m.beta.detach(), m.w.detach(), m.c.detach())
+            got = fwAD.unpack_dual(out).tangent
+        _, want = torch.autograd.functional.jvp(lambda t: t * torch.sigmoid(m.beta * t) + m.w * t ** 2 + m.c, x.detach(), tangent)
+        close(got, want, f"{where}: forward-mode tangent of x alone", failures)
+    if module.native_status()["fallback"] != 0:
+        failures.append(f"Mix: a call fell back: {module.native_status()}")
+    # the native Function itself, given what only the pure-torch one takes: an error that says so, never a crash
+    function = module.MixNativeFunction.apply
+    ps = (m.beta.detach(), m.w.detach(), m.c.detach())
+    for what, x in (("non-contiguous", torch.randn(5, 4, 3, dtype=torch.float64).permute(2, 1, 0)),
+                    ("expanded", torch.randn(1, 4, 5, dtype=torch.float64).expand(1000, 4, 5)),
+                    ("float16", torch.randn(3, 4, 5).half()), ("int64", torch.ones(3, 4, 5, dtype=torch.int64))):
+        try:
+            function(x, *ps)
+            failures.append(f"MixNativeFunction on a {what} input: no error")
+        except ValueError as error:
+            if "MixNativeFunction cannot take" not in str(error):
+                failures.append(f"MixNativeFunction on a {what} input: {error}")
+    empty = torch.zeros(0, 4, 5, dtype=torch.float64, requires_grad=True)
+    y = function(empty, *ps)
+    if y.shape != empty.shape:
+        failures.append(f"MixNativeFunction on an empty input: shape {list(y.shape)}")
+
+
+def check_loads(symgrad, workdir, failures):
+    """A module loaded again and again in one process reuses the loaded kernels: no descriptor, no mapping more."""
+    name, expression, params, _ = CASES[0]
+    path = export(symgrad, workdir, name, expression, params, True, "_loads")
+    x = torch.randn(6, UNITS)
+    load(path, "loads_first").SwishBeta(UNITS)(x)
+    before = len(os.listdir("/proc/self/fd"))
+    for k in range(30):
+        module = load(path, f"loads_{k}")
+        module.SwishBeta(UNITS)(x)
+        if module.native_status()["native"] != 1:
+            failures.append(f"loads: load {k} did not run natively: {module.native_status()}")
+            break
+    after = len(os.listdir("/proc/self/fd"))
+    if after > before + 2:
+        failures.append(f"loads: 30 loads of the module opened {after - before} descriptors")
+
+
 def fallback_calls(module, name, x, params, expect_warning, what, failures, fresh_warnings=True):
     """Calls the module twice on x; the pure-torch Function must serve both, with one warning, and give its numbers."""
     m = module.__dict__[name](UNITS).to(x.dtype).to(x.device)
@@ -269,6 +337,7 @@ def check_fallbacks(symgrad, workdir, failures):
                    failures)
     for variable, value, expect in (("SYMGRAD_CXX", "/nonexistent/c++", "no C++ compiler"),
                                     ("SYMGRAD_CXX", "false", "the compile of the native kernels failed"),
+                                    ("SYMGRAD_CXX", "true", "wrote no object"),
                                     ("SYMGRAD_JIT", "0", "SYMGRAD_JIT=0")):
         saved = os.environ.get(variable)
         os.environ[variable] = value
@@ -296,33 +365,45 @@ def check_fallbacks(symgrad, workdir, failures):
         os.unlink(f)
     # torch.jit.script: TorchScript runs the forward expression, with a warning
     module = load(path, "fb_script")
-    scripted = torch.jit.script(module.SwishBeta(UNITS).double())
     x = torch.randn(6, UNITS, dtype=torch.float64)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
+        scripted = torch.jit.script(module.SwishBeta(UNITS).double())
         y = scripted(x)
-    if not any("torch.jit.script" in str(w.message) for w in caught):
-        failures.append(f"torch.jit.script: no warning ({[str(w.message) for w in caught]})")
+        scripted(x)
+    scripting = [str(w.message) for w in caught if "torch.jit.script" in str(w.message)]
+    if len(scripting) != 1:
+        failures.append(f"torch.jit.script: expected one warning, got {[str(w.message) for w in caught]}")
     close(y, x * torch.sigmoid(x), "torch.jit.script: y", failures)
 
 
 def check_cache(symgrad, workdir, failures):
     name, expression, params, _ = CASES[0]
     path = export(symgrad, workdir, name, expression, params, True, "_cache")
-    x = torch.randn(6, UNITS, dtype=torch.float64)
     cache = os.path.join(workdir, "cache_modes")
     shutil.rmtree(cache, ignore_errors=True)
     saved = os.environ["SYMGRAD_CACHE_DIR"]
     os.environ["SYMGRAD_CACHE_DIR"] = cache
     try:
         def fresh(tag):
-            module = load(path, f"cache_{tag}")
-            m = module.SwishBeta(UNITS).double()
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                y = m(x)
-            close(y, x * torch.sigmoid(x), f"cache {tag}: y", failures)
-            return module.native_status(), [str(w.message) for w in caught]
+            """A new process loads the module and calls it once: its native_status() and warnings."""
+            code = ("import importlib.util, json, sys, warnings\nimport torch\n"
+                    f"spec = importlib.util.spec_from_file_location('m', {path!r})\n"
+                    "module = importlib.util.module_from_spec(spec)\nspec.loader.exec_module(module)\n"
+                    "x = torch.linspace(-3, 3, 30, dtype=torch.float64).reshape(6, 5)\n"
+                    "with warnings.catch_warnings(record=True) as caught:\n"
+                    "    warnings.simplefilter('always')\n"
+                    "    y = module.SwishBeta(5).double()(x)\n"
+                    "error = (y - x * torch.sigmoid(x)).abs().max().item()\n"
+                    "print(json.dumps([module.native_status(), [str(w.message) for w in caught], error]))\n")
+            run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+            if run.returncode != 0:
+                failures.append(f"cache {tag}: the process failed: {run.stderr[-2000:]}")
+                return {"compiled": -1, "from_cache": -1, "native": -1}, []
+            status, messages, error = json.loads(run.stdout)
+            if error > 1e-15:
+                failures.append(f"cache {tag}: y differs by {error}")
+            return status, messages
 
         status, messages = fresh("first")
         entries = glob.glob(os.path.join(cache, "*.kernel"))
@@ -352,6 +433,21 @@ def check_cache(symgrad, workdir, failures):
             status, _ = fresh("truncated")
             if status["compiled"] != 1:
                 failures.append(f"cache: a truncated entry must not be loaded: {status}")
+            # whole, with its key and a right checksum, but an object that does not load: compiled again, replaced
+            data = open(entries[0], "rb").read()
+            magic_end = data.index(b"\n") + 1
+            header_end = data.index(b"\n", magic_end) + 1
+            key_size = int(data[magic_end:header_end].split(b" ")[0])
+            bogus = b"not a shared object"
+            header = f"{key_size} {len(bogus)} {hashlib.sha256(bogus).hexdigest()}\n".encode()
+            with open(entries[0], "wb") as f:
+                f.write(data[:magic_end] + header + data[header_end:header_end + key_size] + bogus)
+            status, messages = fresh("unloadable")
+            if status["compiled"] != 1 or status["native"] != 1 or messages:
+                failures.append(f"cache: an entry whose object does not load must be compiled again: {status}, {messages}")
+            status, _ = fresh("after unloadable")
+            if status["from_cache"] != 1:
+                failures.append(f"cache: the entry that did not load was not replaced: {status}")
         if glob.glob(os.path.join(cache, "symgrad-tmp-*")):
             failures.append(f"cache: temporaries left behind: {glob.glob(os.path.join(cache, 'symgrad-tmp-*'))}")
         # unwritable: the cache directory cannot be made (a file where its parent should be)
@@ -385,7 +481,8 @@ def main():
             found.append(f"{name}: {traceback.format_exc()}")
         print(f"{'FAIL' if found else 'ok  '} {name:<18} {expression}", flush=True)
         failures += found
-    checks = (("threads", check_threads), ("training", check_training), ("fallbacks", check_fallbacks), ("cache", check_cache))
+    checks = (("shapes", check_shapes), ("threads", check_threads), ("training", check_training), ("loads", check_loads),
+              ("fallbacks", check_fallbacks), ("cache", check_cache))
     for title, check in checks:
         found = []
         try:
