@@ -37,6 +37,29 @@ TEST_CASE("kinks follow PyTorch: relu'(0) = 0, abs'(0) = 0, sign' = 0", "[semant
     CHECK(derivatives([](const Expr& x) { return maximum(x, 0); }, {-1, 0, 2}).first == std::vector<double>{0, 0.5, 1});
 }
 
+TEST_CASE("round takes halves to even as torch.round; round, floor and ceil pass no gradient, at their steps too", "[semantics]") {
+    const std::vector<double> points{-2.5, -1.5, -0.5, -0.25, 0.5, 1.5, 2.5, 2.7, 3.0};
+    for (const DType dtype : {DType::float32, DType::float64}) {
+        const auto rounded = values_of([](const Expr& x) { return round(x); }, points, dtype);
+        CHECK(rounded == std::vector<double>{-2, -2, -0.0, -0.0, 0, 2, 2, 3, 3});
+        CHECK(std::signbit(rounded[2]));  // -0.5 rounds to -0, as in PyTorch
+        CHECK(values_of([](const Expr& x) { return floor(x); }, points, dtype) == std::vector<double>{-3, -2, -1, -1, 0, 1, 2, 2, 3});
+        CHECK(values_of([](const Expr& x) { return ceil(x); }, points, dtype) == std::vector<double>{-2, -1, -0.0, -0.0, 1, 2, 3, 3, 3});
+        // (each with the derivative it must have everywhere, the steps included)
+        const std::pair<std::function<Expr(const Expr&)>, double> cases[] = {{[](const Expr& x) { return round(x) * 3; }, 0.0},
+                                                                             {[](const Expr& x) { return floor(x) + x; }, 1.0},
+                                                                             {[](const Expr& x) { return ceil(x * x); }, 0.0}};
+        for (const auto& [f, expected] : cases) {
+            const auto [d1, d2] = derivatives(f, points, dtype);
+            for (const double d : d1) CHECK(d == expected);
+            for (const double d : d2) CHECK(d == 0);
+        }
+    }
+    const auto nan_values = values_of([](const Expr& x) { return round(x) + floor(x) + ceil(x); }, {not_a_number, infinity});
+    CHECK(std::isnan(nan_values[0]));
+    CHECK(nan_values[1] == infinity);
+}
+
 TEST_CASE("comparisons have no gradient", "[semantics]") {
     for (Op op : {Op::lt, Op::le, Op::gt, Op::ge, Op::eq, Op::ne}) {
         INFO(op_info(op).name);

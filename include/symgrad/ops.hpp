@@ -86,6 +86,10 @@ Expr expm1(const Operand& x);
 Expr sqrt(const Operand& x);
 Expr abs(const Operand& x);
 Expr sign(const Operand& x);
+// The nearest integer with halves to even (as torch.round), the floor and the ceiling; their gradient is 0.
+Expr round(const Operand& x);
+Expr floor(const Operand& x);
+Expr ceil(const Operand& x);
 Expr sin(const Operand& x);
 Expr cos(const Operand& x);
 Expr tanh(const Operand& x);

@@ -106,6 +106,10 @@ inline double log1p(double a) { return std::log1p(a); }
 }  // namespace piecewise
 
 template <class T> T sign(T a, T, T) { return piecewise::sign(a); }
+// Rounding in the default rounding mode (to nearest, halves to even: torch.round); exact, so every kernel set agrees.
+template <class T> T round(T a, T, T) { return std::nearbyint(a); }
+template <class T> T floor(T a, T, T) { return std::floor(a); }
+template <class T> T ceil(T a, T, T) { return std::ceil(a); }
 template <class T> T sigmoid(T a, T, T) { return piecewise::sigmoid(a); }
 template <class T> T softplus(T a, T, T) { return piecewise::softplus(a); }
 // relu(NaN) is NaN, as in PyTorch; maximum and minimum propagate NaN, as torch.maximum and torch.minimum.

@@ -166,6 +166,9 @@ Expr expm1(const Operand& x) { return apply1(Op::expm1, x); }
 Expr sqrt(const Operand& x) { return apply1(Op::sqrt, x); }
 Expr abs(const Operand& x) { return apply1(Op::abs, x); }
 Expr sign(const Operand& x) { return apply1(Op::sign, x); }
+Expr round(const Operand& x) { return apply1(Op::round, x); }
+Expr floor(const Operand& x) { return apply1(Op::floor, x); }
+Expr ceil(const Operand& x) { return apply1(Op::ceil, x); }
 Expr sin(const Operand& x) { return apply1(Op::sin, x); }
 Expr cos(const Operand& x) { return apply1(Op::cos, x); }
 Expr tanh(const Operand& x) { return apply1(Op::tanh, x); }

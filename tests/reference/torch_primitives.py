@@ -22,6 +22,7 @@ POSITIVE_GRID = [0.0, 1e-3, 0.5, 1.0, 3.0, 50.0, 1000.0, -1.0]
 UNARY = {
     "neg": torch.neg, "exp": torch.exp, "log": torch.log, "log1p": torch.log1p, "expm1": torch.expm1,
     "sqrt": torch.sqrt, "abs": torch.abs, "sign": torch.sign, "sin": torch.sin, "cos": torch.cos,
+    "round": torch.round, "floor": torch.floor, "ceil": torch.ceil,
     "tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus, "erf": torch.erf, "relu": torch.relu,
 }
 BINARY = {
