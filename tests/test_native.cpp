@@ -98,6 +98,21 @@ Bindings swish_bindings(std::int64_t batch = 9, std::int64_t units = 37) {
     return {{"x", Tensor::uniform({batch, units}, -3, 3, 1, DType::float32)}, {"beta", Tensor::uniform({units}, 0.5, 2, 2, DType::float32)}};
 }
 
+// Each elementwise row of the table applied to a, b, c (as many as it takes), and each binary one to a and a constant.
+std::vector<Expr> every_elementwise_row(const Expr& a, const Expr& b, const Expr& c) {
+    std::vector<Expr> outputs;
+    for (const OpInfo& info : op_table()) {
+        if (info.kind != OpClass::elementwise) continue;
+        const Operand operands[3] = {a, b, c};
+        outputs.push_back(apply(info.op, std::span<const Operand>(operands, info.arity)));
+        if (info.arity == 2) {
+            const Operand with_constant[2] = {a, Operand(0.75)};
+            outputs.push_back(apply(info.op, with_constant));
+        }
+    }
+    return outputs;
+}
+
 void require_same_as_reference(const Program& program, std::span<const Expr> outputs, const Bindings& at) {
     const auto expected = evaluate(outputs, at);
     const auto got = program.run(at);
@@ -117,16 +132,7 @@ TEST_CASE("every elementwise row compiles natively and gives the reference's bit
         const Expr a = var("a", {5, 37}, dtype);
         const Expr b = var("b", {37}, dtype);
         const Expr c = var("c", {}, dtype);
-        std::vector<Expr> outputs;
-        for (const OpInfo& info : op_table()) {
-            if (info.kind != OpClass::elementwise) continue;
-            const Operand operands[3] = {a, b, c};
-            outputs.push_back(apply(info.op, std::span<const Operand>(operands, info.arity)));
-            if (info.arity == 2) {
-                const Operand with_constant[2] = {a, Operand(0.75)};
-                outputs.push_back(apply(info.op, with_constant));
-            }
-        }
+        std::vector<Expr> outputs = every_elementwise_row(a, b, c);
         // The pow variants (products for the exponents 2 to 8), a power past them, and the gradients with their
         // sums: per unit (b) and to a scalar (c), several in one region.
         for (const int n : {2, 3, 4, 5, 6, 7, 8, 9}) outputs.push_back(pow(a, n));
@@ -360,19 +366,10 @@ TEST_CASE("clearing the cache removes symgrad's files and nothing else", "[nativ
 
 namespace {
 
-// Every elementwise row of a, b, c (and with a constant), the pow variants and exponents passed at run time, and
-// the gradients of the sum of their squares.
+// Every elementwise row, the pow variants and exponents passed at run time, and the gradients of the sum of their
+// squares.
 std::vector<Expr> every_row(const Expr& a, const Expr& b, const Expr& c, DType dtype) {
-    std::vector<Expr> outputs;
-    for (const OpInfo& info : op_table()) {
-        if (info.kind != OpClass::elementwise) continue;
-        const Operand operands[3] = {a, b, c};
-        outputs.push_back(apply(info.op, std::span<const Operand>(operands, info.arity)));
-        if (info.arity == 2) {
-            const Operand with_constant[2] = {a, Operand(0.75)};
-            outputs.push_back(apply(info.op, with_constant));
-        }
-    }
+    std::vector<Expr> outputs = every_elementwise_row(a, b, c);
     for (const int n : {2, 3, 5, 8, 9}) outputs.push_back(pow(a, n));
     for (const double e : {-1.0, 0.5, -2.0}) outputs.push_back(pow(a, e));
     Expr total = constant(0.0, dtype);
