@@ -56,7 +56,8 @@ def _cache_directory():
 
 
 def _cpu():
-    """The CPU's identity for the cache key, and the widest of symgrad's kernel sets it runs."""
+    """The CPU's identity for the cache key, and the kernel set to compile for: the widest of symgrad's that it runs,
+    or the one SYMGRAD_ISA names (as symgrad's engine: auto, avx512, avx2 or generic)."""
     identity, flags = platform.machine(), set()
     try:
         with open("/proc/cpuinfo") as info:
@@ -71,9 +72,17 @@ def _cpu():
     except OSError:
         pass
     avx2 = {"avx", "avx2", "fma", "bmi1", "bmi2"} <= flags
+    runs = ["generic"] + (["avx2"] if avx2 else [])
     if avx2 and {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"} <= flags:
-        return identity, "avx512"
-    return identity, "avx2" if avx2 else "generic"
+        runs.append("avx512")
+    forced = os.environ.get("SYMGRAD_ISA", "auto") or "auto"
+    if forced == "auto":
+        return identity, runs[-1]
+    if forced not in ("avx512", "avx2", "generic"):
+        raise _Refusal(f"SYMGRAD_ISA={forced}: unknown instruction set '{forced}': expected auto, avx512, avx2 or generic")
+    if forced not in runs:
+        raise _Refusal(f"SYMGRAD_ISA={forced}: this CPU cannot run the '{forced}' kernels (it runs: {', '.join(reversed(runs))})")
+    return identity, forced
 
 
 def _toolchain():

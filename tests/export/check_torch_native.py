@@ -290,6 +290,48 @@ def check_shapes(symgrad, workdir, failures):
         failures.append(f"MixNativeFunction on an empty input: shape {list(y.shape)}")
 
 
+def check_isas(symgrad, workdir, failures):
+    """The kernel sets other CPUs get (SYMGRAD_ISA, as the engine): the same outputs, bit for bit, and a set this CPU
+    cannot run or an unknown one is a fallback with the reason."""
+    name, expression, params, _ = CASES[1]
+    path = export(symgrad, workdir, name, expression, params, True, "_isas")
+    x = torch.randn(64, UNITS, dtype=torch.float32, requires_grad=True)
+    g = torch.randn(64, UNITS)
+    with open("/proc/cpuinfo") as info:
+        flags = next((line.split(":", 1)[1].split() for line in info if line.startswith("flags")), [])
+    sets = ["generic"] + (["avx2"] if {"avx2", "fma", "bmi1", "bmi2"} <= set(flags) else [])
+    sets += ["avx512"] if "avx2" in sets and {"avx512f", "avx512bw", "avx512dq", "avx512vl", "avx512cd"} <= set(flags) else []
+    results = {}
+    saved = os.environ.get("SYMGRAD_ISA")
+    try:
+        for isa in sets + ["avx512" if "avx512" not in sets else "sse9", "sse9"]:
+            os.environ["SYMGRAD_ISA"] = isa
+            module = load(path, f"isas_{isa}")
+            m = module.Seed(UNITS)
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                y = m(x)
+                grads = torch.autograd.grad(y, [x] + list(m.parameters()), g)
+            if isa in sets:
+                if module.native_status()["native"] != 1 or caught:
+                    failures.append(f"SYMGRAD_ISA={isa}: {module.native_status()}, {[str(w.message) for w in caught]}")
+                results[isa] = [y.detach()] + list(grads)
+            elif module.native_status()["fallback"] != 1 or not any(f"SYMGRAD_ISA={isa}" in str(w.message) for w in caught):
+                failures.append(f"SYMGRAD_ISA={isa} (not this CPU's): expected a fallback with the reason, got "
+                                f"{module.native_status()}, {[str(w.message) for w in caught]}")
+    finally:
+        if saved is None:
+            os.environ.pop("SYMGRAD_ISA", None)
+        else:
+            os.environ["SYMGRAD_ISA"] = saved
+    for isa, values in results.items():
+        for k, (a, b) in enumerate(zip(values[:2], results["generic"][:2])):
+            if not torch.equal(a, b):
+                failures.append(f"SYMGRAD_ISA={isa}: {'y' if k == 0 else 'dx'} differs from the generic set's")
+        for a, b in zip(values[2:], results["generic"][2:]):
+            close(a, b, f"SYMGRAD_ISA={isa}: parameter gradient against the generic set's", failures, torch.float32)
+
+
 def check_loads(symgrad, workdir, failures):
     """A module loaded again and again in one process reuses the loaded kernels: no descriptor, no mapping more."""
     name, expression, params, _ = CASES[0]
@@ -481,7 +523,7 @@ def main():
             found.append(f"{name}: {traceback.format_exc()}")
         print(f"{'FAIL' if found else 'ok  '} {name:<18} {expression}", flush=True)
         failures += found
-    checks = (("shapes", check_shapes), ("threads", check_threads), ("training", check_training), ("loads", check_loads),
+    checks = (("shapes", check_shapes), ("threads", check_threads), ("instruction sets", check_isas), ("training", check_training), ("loads", check_loads),
               ("fallbacks", check_fallbacks), ("cache", check_cache))
     for title, check in checks:
         found = []
