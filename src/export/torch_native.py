@@ -339,6 +339,8 @@ def _block(shape, params):
         mid, inner = 1, max(1, math.prod(shape))
     else:
         mid, inner = math.prod(shape[lo:hi + 1]), math.prod(shape[hi + 1:])
+    if math.prod(shape) < 64 * _RUN:  # (a small tensor: preparing longer runs costs more than the calls)
+        return mid, inner, lo, hi, 1, 1
     spread = inner if 1 < inner < _RUN else 1
     rep = -(-_RUN // (mid * spread)) if inner < _RUN and mid * spread < _RUN else 1
     return mid, inner, lo, hi, spread, rep

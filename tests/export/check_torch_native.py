@@ -212,11 +212,14 @@ def check_training(symgrad, workdir, failures):
 
 
 def check_threads(symgrad, workdir, failures):
-    """torch.get_num_threads() threads: the same outputs as one thread, and the parameters' sums to rounding."""
+    """torch.get_num_threads() threads: the same outputs as one thread, and the parameters' sums to rounding; on
+    tensors large enough for every layout: runs along a row of units (repeated when short), runs of one channel's
+    positions, and a channel's few positions spread into a row (and repeated)."""
     name, expression, params, reference = CASES[1]
-    for params_, shape in ((params, (512, 192)), (per_channel(params), (4, 12, 48, 40))):
+    for params_, shape in ((params, (512, 192)), (per_channel(params), (4, 12, 48, 40)), (per_channel(params), (64, 12, 4, 8)),
+                           (per_channel(params), (1024, 4, 2, 4))):
         path = export(symgrad, workdir, name, expression, params_, True, "_threads" + str(len(shape)))
-        module = load(path, f"threads_{len(shape)}")
+        module = load(path, f"threads_{'_'.join(map(str, shape))}")
         m = module.Seed(shape[1] if len(shape) == 4 else shape[-1])
         with torch.no_grad():
             for p in m.parameters():
