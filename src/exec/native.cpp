@@ -21,16 +21,6 @@ constexpr const char* prelude_text =
 #include "generated/native_prelude.inc"
     ;
 
-// A scalar constant as a C++ literal of type T with exactly its value (the shortest text that reads back as it).
-std::string literal(double value, DType dtype) {
-    const bool f32 = dtype == DType::float32;
-    if (std::isnan(value)) return f32 ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")";
-    if (std::isinf(value)) return std::string(value < 0 ? "-" : "") + (f32 ? "__builtin_inff()" : "__builtin_inf()");
-    std::string text = f32 ? fmt::format("{}", static_cast<float>(value)) : fmt::format("{}", value);
-    if (text.find_first_of(".e") == std::string::npos) text += ".0";
-    return f32 ? text + "f" : text;
-}
-
 }  // namespace
 
 std::string native_comment(const Node* node) {
@@ -47,6 +37,16 @@ std::string native_comment(const Node* node) {
 }
 
 std::string_view native_prelude() { return prelude_text; }
+
+std::string native_literal(double value, DType dtype) {
+    const bool f32 = dtype == DType::float32;
+    if (std::isnan(value)) return f32 ? "__builtin_nanf(\"\")" : "__builtin_nan(\"\")";
+    if (std::isinf(value)) return std::string(value < 0 ? "-" : "") + (f32 ? "__builtin_inff()" : "__builtin_inf()");
+    std::string text = f32 ? fmt::format("{}", static_cast<float>(value)) : fmt::format("{}", value);
+    if (text.find_first_of(".e") == std::string::npos) text += ".0";
+    return f32 ? text + "f" : text;
+}
+
 
 std::string native_call(const Node& node, const std::string (&operands)[max_arity], std::string_view type) {
     const OpInfo& info = op_info(node.op());
@@ -114,7 +114,7 @@ void emit_region(std::string& out, const Program::Plan& plan, const Region& regi
     // An operand as the loop reads it: a register, a literal (literal_operand), or an input.
     const auto operand = [&](const Source& source, bool as_literal) -> std::string {
         if (source.in_region) return fmt::format("v{}", source.index);
-        if (as_literal) return literal(index.node(source.index)->scalar_value(), region.dtype);
+        if (as_literal) return native_literal(index.node(source.index)->scalar_value(), region.dtype);
         return input_name[source.index];
     };
 

@@ -40,6 +40,8 @@ std::string native_source(const Program::Plan& plan);
 std::string_view native_prelude();
 // The kernel call that computes `node` on its operands' texts (unused operands "0"), for element type `type`.
 std::string native_call(const Node& node, const std::string (&operands)[max_arity], std::string_view type);
+// A scalar constant as a C++ literal of the dtype's type with exactly its value (the shortest text that reads back).
+std::string native_literal(double value, DType dtype);
 // The expression a node computes, cut short to one line, for a comment beside the code that computes it.
 std::string native_comment(const Node* node);
 
@@ -69,7 +71,8 @@ struct ElementwisePass {
 // double). Each pass is `extern "C" int symgrad_<name>(void* const* p, const long long* dims, long long threads)`:
 // p holds the inputs' data in order, then the outputs' (summed outputs: mid values, or one, of the element type);
 // dims = {elements, mid, inner}; threads splits the elements into that many contiguous ranges (fewer for small
-// tensors), whose partial sums (in double) are added in range order. Returns 0, or 1 when out of memory.
+// tensors), whose partial sums (in double) are added in range order. Returns 0; 1 when out of memory, 2 when dims
+// make no sense (no elements per index, fewer than none in all).
 // One loop per run of elements computes each element's outputs in registers with the same kernels, in the same
 // order, as the reference evaluator. Throws Error on a variable that is not an input (a bug of the caller).
 std::string elementwise_source(std::span<const ElementwisePass> passes);

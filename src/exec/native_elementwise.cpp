@@ -8,7 +8,6 @@
 //   range():     elements [e0, e1) cut into such runs, summing into one thread's accumulators.
 // The driver (the same for every pass) splits the elements over threads and adds their partial sums in order.
 #include <algorithm>
-#include <cmath>
 
 #include <fmt/format.h>
 
@@ -105,14 +104,9 @@ template <class P, class T> static int run(void* const* p, const long long* dims
 }  // namespace symgrad_driver
 )driver";
 
-// A constant as an exact literal of the element type T.
-std::string generic_literal(double value) {
-    if (std::isnan(value)) return "T(__builtin_nan(\"\"))";
-    if (std::isinf(value)) return value < 0 ? "-T(__builtin_inf())" : "T(__builtin_inf())";
-    std::string text = fmt::format("{}", value);
-    if (text.find_first_of(".e") == std::string::npos) text += ".0";
-    return fmt::format("T({})", text);
-}
+// A constant as an exact literal of the element type T: the double, converted (as the engine rounds a constant of a
+// float32 graph).
+std::string generic_literal(double value) { return fmt::format("T({})", native_literal(value, DType::float64)); }
 
 void emit_pass(std::string& out, const ElementwisePass& pass) {
     std::vector<Expr> roots;
@@ -154,28 +148,21 @@ void emit_pass(std::string& out, const ElementwisePass& pass) {
         body += fmt::format("        const T v{} = {};  // {}\n", i, native_call(node, operands, "T"), native_comment(&node));
     }
 
-    std::size_t indexed_sums = 0;
-    std::size_t scalar_sums = 0;
-    std::vector<std::size_t> sum_pointer;  // pointer positions of the summed outputs: indexed ones, then scalar ones
-    for (std::size_t j = 0; j < pass.outputs.size(); ++j) {
-        if (pass.outputs[j].kind == ElementwiseKind::indexed) {
-            sum_pointer.insert(sum_pointer.begin() + static_cast<std::ptrdiff_t>(indexed_sums), pass.inputs.size() + j);
-            ++indexed_sums;
-        } else if (pass.outputs[j].kind == ElementwiseKind::scalar) {
-            sum_pointer.push_back(pass.inputs.size() + j);
-            ++scalar_sums;
-        }
-    }
-    // The accumulator of each summed output: its offset among a thread's (indexed: times mid).
+    // The summed outputs' pointer positions, indexed ones then scalar ones, and each one's accumulator among a
+    // thread's (indexed: times mid; scalar: after the indexed ones).
+    std::vector<std::size_t> indexed_pointers;
+    std::vector<std::size_t> scalar_pointers;
     std::vector<std::size_t> slot(pass.outputs.size());
-    {
-        std::size_t indexed = 0;
-        std::size_t scalar = 0;
-        for (std::size_t j = 0; j < pass.outputs.size(); ++j) {
-            if (pass.outputs[j].kind == ElementwiseKind::indexed) slot[j] = indexed++;
-            if (pass.outputs[j].kind == ElementwiseKind::scalar) slot[j] = scalar++;
-        }
+    for (std::size_t j = 0; j < pass.outputs.size(); ++j) {
+        auto& pointers = pass.outputs[j].kind == ElementwiseKind::indexed ? indexed_pointers : scalar_pointers;
+        if (pass.outputs[j].kind == ElementwiseKind::element) continue;
+        slot[j] = pointers.size();
+        pointers.push_back(pass.inputs.size() + j);
     }
+    const std::size_t indexed_sums = indexed_pointers.size();
+    const std::size_t scalar_sums = scalar_pointers.size();
+    std::vector<std::size_t> sum_pointer = indexed_pointers;
+    sum_pointer.insert(sum_pointer.end(), scalar_pointers.begin(), scalar_pointers.end());
 
     std::vector<std::string> k_params;
     std::vector<std::string> k_args;

@@ -303,7 +303,6 @@ private:
     std::vector<std::size_t> roots_;
 };
 
-
 // ---- --native: the Function's passes as fused kernels (src/exec/native_elementwise.cpp) ----
 
 constexpr const char* torch_native_text =
@@ -347,31 +346,23 @@ NativeExpressions native_expressions(const detail::ExportPlan& plan) {
     return e;
 }
 
-// The passes: forward and backward (group "train"), forward mode and the second backward (group "higher").
-std::vector<detail::ElementwisePass> native_passes(const detail::ExportPlan& plan, const NativeExpressions& e) {
-    using detail::ElementwiseKind;
-    const std::string& x = plan.x.node().attrs().name;
-    std::vector<detail::ElementwiseInput> base{{x, ElementwiseKind::element}};
-    for (const auto& p : plan.params) base.push_back({p.name, parameter_kind(p)});
-    std::vector<detail::ElementwisePass> passes(4);
-    passes[0] = {"forward", base, {{plan.y, ElementwiseKind::element}}};
-    passes[1] = {"backward", base, {{plan.grads[0], ElementwiseKind::element}}};
-    passes[1].inputs.push_back({"grad_output", ElementwiseKind::element});
-    passes[2] = {"jvp", base, {{e.tangent, ElementwiseKind::element}}};
-    passes[3] = {"second", base, {{e.second[0], ElementwiseKind::element}}};
-    passes[3].inputs.push_back({"grad_output", ElementwiseKind::element});
-    for (std::size_t k = 0; k < e.dots.size(); ++k) {
-        const ElementwiseKind kind = k == 0 ? ElementwiseKind::element : parameter_kind(plan.params[k - 1]);
-        passes[2].inputs.push_back({e.dots[k].node().attrs().name, kind});
-        passes[3].inputs.push_back({e.gg[k].node().attrs().name, kind});
-        if (k > 0) {
-            passes[1].outputs.push_back({plan.grads[k], kind});
-            passes[3].outputs.push_back({e.second[k], kind});
-        }
+// A pass of the module, and how its runtime reads the pass's pointers: inputs x, e (like x), pK (parameter K), qK
+// (a tensor like parameter K); outputs e (like x), sK (a sum shaped as parameter K).
+struct TorchPass {
+    detail::ElementwisePass pass;
+    std::string group;  // the kernels compiled together: "train" (forward, backward), "higher" (jvp, second)
+    std::vector<std::string> inputs;
+    std::vector<std::string> outputs;
+
+    void input(std::string variable, detail::ElementwiseKind kind, std::string token) {
+        pass.inputs.push_back({std::move(variable), kind});
+        inputs.push_back(std::move(token));
     }
-    passes[3].outputs.push_back({e.second.back(), ElementwiseKind::element});
-    return passes;
-}
+    void output(Expr value, detail::ElementwiseKind kind, std::string token) {
+        pass.outputs.push_back({std::move(value), kind});
+        outputs.push_back(std::move(token));
+    }
+};
 
 std::string python_tuple(const std::vector<std::string>& items) {
     if (items.empty()) return "()";
@@ -379,34 +370,39 @@ std::string python_tuple(const std::vector<std::string>& items) {
     return fmt::format("({})", fmt::join(items, ", "));
 }
 
-// A pass as the module's runtime reads it: ("group", (inputs), (outputs)), with x, e (like x), pK (parameter K),
-// qK (a tensor like parameter K), sK (a sum shaped as parameter K).
-std::string pass_tokens(const detail::ElementwisePass& pass, const detail::ExportPlan& plan, const std::string& group) {
-    std::vector<std::string> inputs;
-    std::vector<std::string> outputs;
-    for (std::size_t j = 0; j < pass.inputs.size(); ++j) {
-        const auto& in = pass.inputs[j];
-        if (j == 0) {
-            inputs.push_back("\"x\"");
-        } else if (in.kind == detail::ElementwiseKind::element) {
-            inputs.push_back("\"e\"");
-        } else {
-            // parameter k is input k + 1; a tangent or adjoint of one follows grad_output (if any) and the tangent of x
-            const auto param = std::find_if(plan.params.begin(), plan.params.end(), [&](const nn::ParamSpec& p) { return p.name == in.variable; });
-            if (param != plan.params.end()) {
-                inputs.push_back(fmt::format("\"p{}\"", param - plan.params.begin()));
-            } else {
-                std::size_t k = 0;
-                while (k < plan.params.size() && in.variable != "_dot_" + plan.params[k].name && in.variable != "_gg_" + plan.params[k].name) ++k;
-                inputs.push_back(fmt::format("\"q{}\"", k));
-            }
-        }
+// The passes: forward and backward, forward mode and the second backward.
+std::vector<TorchPass> native_passes(const detail::ExportPlan& plan, const NativeExpressions& e) {
+    using detail::ElementwiseKind;
+    std::vector<TorchPass> passes{{{"forward", {}, {}}, "train", {}, {}},
+                                  {{"backward", {}, {}}, "train", {}, {}},
+                                  {{"jvp", {}, {}}, "higher", {}, {}},
+                                  {{"second", {}, {}}, "higher", {}, {}}};
+    TorchPass& forward = passes[0];
+    TorchPass& backward = passes[1];
+    TorchPass& jvp = passes[2];
+    TorchPass& second = passes[3];
+    for (auto& p : passes) {
+        p.input(plan.x.node().attrs().name, ElementwiseKind::element, "\"x\"");
+        for (std::size_t k = 0; k < plan.params.size(); ++k) p.input(plan.params[k].name, parameter_kind(plan.params[k]), fmt::format("\"p{}\"", k));
     }
-    std::size_t param = 0;
-    for (const auto& out : pass.outputs) {
-        outputs.push_back(out.kind == detail::ElementwiseKind::element ? std::string("\"e\"") : fmt::format("\"s{}\"", param++));
+    backward.input("grad_output", ElementwiseKind::element, "\"e\"");
+    second.input("grad_output", ElementwiseKind::element, "\"e\"");
+    for (std::size_t k = 0; k < e.dots.size(); ++k) {
+        const ElementwiseKind kind = k == 0 ? ElementwiseKind::element : parameter_kind(plan.params[k - 1]);
+        const std::string token = k == 0 ? "\"e\"" : fmt::format("\"q{}\"", k - 1);
+        jvp.input(e.dots[k].node().attrs().name, kind, token);
+        second.input(e.gg[k].node().attrs().name, kind, token);
     }
-    return fmt::format("(\"{}\", {}, {})", group, python_tuple(inputs), python_tuple(outputs));
+    forward.output(plan.y, ElementwiseKind::element, "\"e\"");
+    jvp.output(e.tangent, ElementwiseKind::element, "\"e\"");
+    for (std::size_t k = 0; k < e.dots.size(); ++k) {
+        const ElementwiseKind kind = k == 0 ? ElementwiseKind::element : parameter_kind(plan.params[k - 1]);
+        const std::string token = k == 0 ? "\"e\"" : fmt::format("\"s{}\"", k - 1);
+        backward.output(plan.grads[k], kind, token);
+        second.output(e.second[k], kind, token);
+    }
+    second.output(e.second.back(), ElementwiseKind::element, "\"e\"");  // d/dgrad_output
+    return passes;
 }
 
 // C++ text as a Python raw string literal.
@@ -423,16 +419,13 @@ std::string python_list(const std::vector<std::string>& words) {
     return "[" + fmt::format("{}", fmt::join(quoted, ", ")) + "]";
 }
 
-
 // The module's native part: the kernels' description, the runtime (torch_native.py), the pure-torch formulas of
 // forward mode and of the second backward (where grad mode is on, or the kernels cannot serve), the Functions and
 // apply(). The kernels' C++ source comes last in the file (native_kernels_text).
 std::string native_section(const detail::ExportPlan& plan, const ExportOptions& options, const TorchSpeller& speller,
-                           const std::vector<std::string>& inputs) {
+                           const std::vector<std::string>& inputs, const NativeExpressions& e, std::span<const TorchPass> passes) {
     const std::string& x = options.input;
     const std::string& name = options.name;
-    const NativeExpressions e = native_expressions(plan);
-    const auto passes = native_passes(plan, e);
     std::vector<std::string> params(inputs.begin() + 1, inputs.end());
     std::vector<std::string> quoted_params;
     std::vector<std::string> kinds;
@@ -453,8 +446,8 @@ std::string native_section(const detail::ExportPlan& plan, const ExportOptions& 
     out += fmt::format("_PARAMETERS = {}\n_KINDS = {}\n", python_tuple(quoted_params), python_tuple(kinds));
     out += "# pass: (group, inputs, outputs); x, e: like x; pK: parameter K; qK: like parameter K; sK: the sum for parameter K\n";
     out += "_PASSES = {\n";
-    for (std::size_t k = 0; k < passes.size(); ++k) {
-        out += fmt::format("    \"{}\": {},\n", passes[k].name, pass_tokens(passes[k], plan, k < 2 ? "train" : "higher"));
+    for (const TorchPass& p : passes) {
+        out += fmt::format("    \"{}\": (\"{}\", {}, {}),\n", p.pass.name, p.group, python_tuple(p.inputs), python_tuple(p.outputs));
     }
     out += "}\n\n\n";
     out += torch_native_text;
@@ -545,15 +538,17 @@ std::string native_section(const detail::ExportPlan& plan, const ExportOptions& 
 }
 
 // The kernels' C++ source, at the end of the module: the prelude (symgrad's scalar kernels) and each group's passes.
-std::string native_kernels_text(const detail::ExportPlan& plan) {
-    const NativeExpressions e = native_expressions(plan);
-    const auto passes = native_passes(plan, e);
-    const std::span<const detail::ElementwisePass> all(passes);
+std::string native_kernels_text(std::span<const TorchPass> passes) {
     std::string out = "\n\n# ---- the kernels' C++ source: symgrad's scalar kernels, then each group's passes ----\n\n";
     out += fmt::format("_PRELUDE = {}\n\n", python_raw("#include <cstddef>\n" + std::string(detail::native_prelude()), "kernels' prelude"));
     out += "_KERNELS = {\n";
-    out += fmt::format("    \"train\": {},\n", python_raw(detail::elementwise_source(all.subspan(0, 2)), "kernels"));
-    out += fmt::format("    \"higher\": {},\n", python_raw(detail::elementwise_source(all.subspan(2, 2)), "kernels"));
+    for (const char* group : {"train", "higher"}) {
+        std::vector<detail::ElementwisePass> members;
+        for (const TorchPass& p : passes) {
+            if (p.group == group) members.push_back(p.pass);
+        }
+        out += fmt::format("    \"{}\": {},\n", group, python_raw(detail::elementwise_source(members), "kernels"));
+    }
     out += "}\n";
     return out;
 }
@@ -703,7 +698,10 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
             "    return p.reshape([p.shape[0]] + [1] * (x.dim() - 2))\n\n\n";
     }
 
-    if (options.native) out += native_section(plan, options, speller, inputs);
+    // (--native: the forward-mode and second-order expressions, derived once for the Functions and the kernels)
+    const NativeExpressions native = options.native ? native_expressions(plan) : NativeExpressions{};
+    const std::vector<TorchPass> passes = options.native ? native_passes(plan, native) : std::vector<TorchPass>{};
+    if (options.native) out += native_section(plan, options, speller, inputs, native, passes);
 
     // The module.
     out += fmt::format("class {}(torch.nn.Module):\n", options.name);
@@ -749,7 +747,7 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
                            "                      \"expression and differentiates it\", RuntimeWarning)\n",
                            options.name);
         out += "        return self\n";
-        out += native_kernels_text(plan);
+        out += native_kernels_text(passes);
     }
     return out;
 }
