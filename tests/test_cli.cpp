@@ -30,6 +30,19 @@ void expect_refusal(const std::vector<std::string>& args, const std::string& mes
 
 }  // namespace
 
+TEST_CASE("trace and grad show where a gradient is overridden", "[cli]") {
+    const auto r = run_cli({"trace", "x * custom_grad(heaviside(x, 0.5), sigmoid(4 * x)) + stop_gradient(x)", "--at", "x=0.25"});
+    INFO(r.out << r.err);
+    CHECK(r.status == 0);
+    CHECK(r.out.find("v4 = custom_grad(v1, v3) = 1") != std::string::npos);
+    CHECK(r.out.find("custom_grad: the value of v1; its gradient is replaced by that of v3\n      d/dv1: no gradient\n") !=
+          std::string::npos);
+    CHECK(r.out.find("stop_gradient: the value of x; no gradient flows back through it") != std::string::npos);
+    CHECK(r.out.find("dy/dx = 1.19661") != std::string::npos);  // 1 + 0.25 * 4 * sigmoid'(1); the step adds nothing
+    const auto g = run_cli({"grad", "custom_grad(round(x), x)"});
+    CHECK(g.out == "dx = 1\n");
+}
+
 TEST_CASE("grad prints the derivatives with let bindings", "[cli]") {
     const auto r = run_cli({"grad", swish});
     CHECK(r.status == 0);

@@ -62,6 +62,14 @@ void check_vjp_identity(const Expr& y, const std::vector<Expr>& vars, const Bind
     REQUIRE(std::fabs(lhs - rhs) <= 1e-6 + 1e-6 * std::fabs(rhs));
 }
 
+bool close_to(const Tensor& got, const Tensor& want) {
+    if (got.shape() != want.shape()) return false;
+    for (std::int64_t i = 0; i < got.numel(); ++i) {
+        if (std::fabs(got.get(i) - want.get(i)) > 1e-12 * (1 + std::fabs(want.get(i)))) return false;
+    }
+    return true;
+}
+
 void check_all(const Expr& y, const std::vector<Expr>& vars, const Bindings& at, const std::string& what, const std::vector<Expr>& moving) {
     require_passes(gradcheck(y, vars, at), what + ": first order, random projection");
     GradcheckOptions plain;
@@ -82,7 +90,8 @@ std::string shapes_text(const std::vector<Shape>& shapes) {
 
 TEST_CASE("every elementwise row passes gradchecks of both orders and the VJP identity", "[table]") {
     for (const OpInfo& row : op_table()) {
-        if (row.kind != OpClass::elementwise) continue;
+        // A gradient override's gradient differs from the differences on purpose: tested below for what it promises.
+        if (row.kind != OpClass::elementwise || !row.gradient_override.empty()) continue;
         const auto regions = row.test_regions.all();
         for (std::size_t r = 0; r < regions.size(); ++r) {
             for (const auto& shapes : shape_cases(row.arity)) {
@@ -101,6 +110,59 @@ TEST_CASE("every elementwise row passes gradchecks of both orders and the VJP id
             }
         }
     }
+}
+
+TEST_CASE("the gradient overrides keep the value and give the promised gradient, at both orders", "[table]") {
+    // custom_grad(f, s) has f's value and s's gradient; stop_gradient(e) has e's value and none; and a graph that
+    // uses them differentiates as the graph with s (or nothing) in their place, at the first and second order.
+    const Expr x = var("x", {3, 4});
+    const Expr a = var("a", {4});
+    const Expr f = round(2 * x) * a;  // a step in x, with a gradient for a
+    const Expr s = sin(x) * a + x * x;
+    const Bindings at = random_bindings(std::vector<Expr>{x, a}, -1.5, 1.5, 21);
+    const Expr both[] = {x, a};
+    const Expr y = tanh(a) * custom_grad(f, s) + x;
+    const Expr values[] = {y, tanh(a) * f + x};
+    const auto v = evaluate(values, at);
+    CHECK(v[0].identical(v[1]));
+    // d/dx and d/da: tanh(a) * s' for the override, tanh'(a) * f (the value) for the factor.
+    const auto g = grad(y, both);
+    const Expr by_hand[] = {tanh(a) * (cos(x) * a + 2 * x) + 1, sum((1 - tanh(a) * tanh(a)) * f + tanh(a) * sin(x), {0})};
+    const Expr got[] = {g[0], g[1]};
+    const auto first = evaluate(got, at);
+    const auto hand = evaluate(by_hand, at);
+    for (std::size_t k = 0; k < 2; ++k) CHECK(close_to(first[k], hand[k]));
+    // The second order: the gradient of <g, u> is that of the graph with the override replaced by s, in x (f is a
+    // step there) and in a (f's own dependence on a is the value's, which counts in d/da of tanh(a) * f).
+    const Tensor u = Tensor::normal({3, 4}, 0, 1, 5);
+    const auto second = evaluate(grad(sum(g[0] * constant(u)), both), at);
+    const Expr reference = tanh(a) * (cos(x) * a + 2 * x) + 1;
+    const auto expected = evaluate(grad(sum(reference * constant(u)), both), at);
+    for (std::size_t k = 0; k < 2; ++k) CHECK(close_to(second[k], expected[k]));
+    // stop_gradient: the value of its operand, no gradient through it, and the gradient of the rest unchanged.
+    const Expr z = stop_gradient(x * x) * x;
+    const Expr zs[] = {z, x * x * x};
+    const auto zv = evaluate(zs, at);
+    CHECK(zv[0].identical(zv[1]));
+    const Expr dz[] = {grad(z, {x})[0], x * x};
+    const auto dzv = evaluate(dz, at);
+    CHECK(dzv[0].identical(dzv[1]));
+    // custom_grad is exact where the hand-written stop_gradient(f - s) + s is not: f - s is inf - inf there.
+    const Expr t = var("t", {2});
+    const Expr hard = exp(t);
+    const Expr soft = exp(t) + 1;
+    const Bindings big = {{"t", Tensor::from_values({2}, {1000.0, 0.5})}};
+    const Expr compare[] = {custom_grad(hard, soft), stop_gradient(hard - soft) + soft, grad(custom_grad(hard, soft), {t})[0]};
+    const auto c = evaluate(compare, big);
+    CHECK(std::isinf(c[0].get(0)));
+    CHECK(std::isnan(c[1].get(0)));
+    CHECK(c[0].get(1) == std::exp(0.5));
+    CHECK(std::isinf(c[2].get(0)));
+    // Both ops, in every gradient, in the engine: its values and gradients are the reference evaluator's bits.
+    const Expr outputs[] = {y, g[0], g[1], z, dz[0]};
+    const auto reference_values = evaluate(outputs, at);
+    const auto engine = compile(outputs).run(at);
+    for (std::size_t k = 0; k < engine.size(); ++k) CHECK(engine[k].identical(reference_values[k]));
 }
 
 TEST_CASE("float32 and float64 kernels agree on every elementwise row", "[table]") {

@@ -118,4 +118,13 @@ TEST_CASE("DOT output has one vertex per node, labelled, and edges from operand 
     CHECK(edges == 5);  // beta->mul, x->mul, mul->sigmoid, x->mul, sigmoid->mul
     const Expr summed[] = {sum(x, {0})};
     CHECK(to_dot(summed).find("label=\"sum axes=[0]\\n[3]\"") != std::string::npos);
+    // A gradient override is drawn dashed, says so, and names which operand gives the value and which the gradient.
+    const Expr overridden[] = {custom_grad(round(x), sigmoid(x)) + stop_gradient(x)};
+    DotOptions filled;
+    filled.fill_color = [](const Node& n) { return n.op() == Op::custom_grad ? std::string("pink") : std::string(); };
+    const std::string marked = to_dot(overridden, filled);
+    CHECK(marked.find("label=\"custom_grad\\ngradient replaced\\n[4, 3]\", fillcolor=\"pink\", style=\"filled,dashed\"]") != std::string::npos);
+    CHECK(marked.find("label=\"stop_gradient\\ngradient stopped\\n[4, 3]\", style=dashed]") != std::string::npos);
+    CHECK(marked.find("[label=\"value\"]") != std::string::npos);
+    CHECK(marked.find("[label=\"surrogate\"]") != std::string::npos);
 }

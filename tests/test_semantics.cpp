@@ -215,3 +215,24 @@ TEST_CASE("amax: NaN wins, an empty reduction is -inf, ties share the gradient e
     CHECK(evaluate(amax(empty, {0}), {{"e", Tensor::zeros({0, 3})}}).to_vector() == std::vector<double>(3, -INFINITY));
     CHECK(to_string(amax(x, {1})) == "amax(x, axes=[1])");
 }
+
+TEST_CASE("heaviside: 0, v or 1 by the sign of x, NaN for NaN; its gradient is 0 for x and [x == 0] for v", "[semantics]") {
+    const std::vector<double> points{-infinity, -2, -0.0, 0.0, 1e-30, 3, infinity, not_a_number};
+    for (const DType dtype : {DType::float32, DType::float64}) {
+        const auto steps = values_of([](const Expr& x) { return heaviside(x, 0.25); }, points, dtype);
+        for (std::size_t i = 0; i + 1 < points.size(); ++i) {
+            INFO(points[i]);
+            CHECK(steps[i] == (points[i] == 0 ? 0.25 : (points[i] > 0 ? 1.0 : 0.0)));
+            CHECK(!std::signbit(steps[i]));
+        }
+        CHECK(std::isnan(steps.back()));
+        const auto [d1, d2] = derivatives([](const Expr& x) { return heaviside(x, 0.25) * 3; }, {-1, 0, 2}, dtype);
+        CHECK(d1 == std::vector<double>{0, 0, 0});
+        CHECK(d2 == std::vector<double>{0, 0, 0});
+    }
+    // d/dv: the elements where x is 0, summed over the axes along which the shared v was broadcast.
+    const Expr x = var("x", {4});
+    const Expr v = var("v", {});
+    const auto dv = evaluate(grad(heaviside(x, v) * 2, {v})[0], {{"x", Tensor::from_values({4}, {0, -1, -0.0, 3})}, {"v", Tensor::scalar(0.5)}});
+    CHECK(dv.item() == 4);
+}

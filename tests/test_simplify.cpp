@@ -266,3 +266,23 @@ TEST_CASE("simplified gradients of activations keep their values", "[simplify]")
         }
     }
 }
+
+TEST_CASE("the gradient overrides survive every rewrite, and so do the gradients they give", "[simplify]") {
+    // A rewrite that removed custom_grad or stop_gradient would keep the value and change the gradient.
+    const Expr straight_through = custom_grad(round(x * 1 + 0), x + 0);
+    const Expr stopped = stop_gradient(x * 1) * (y + 0);
+    check(straight_through, custom_grad(round(x), x));
+    check(stopped, y * stop_gradient(x));
+    check(custom_grad(x, x * x) * 1, custom_grad(x, x * x));
+    const Expr graph = x * custom_grad(heaviside(x, 0.5), sigmoid(4 * x)) + stop_gradient(x * y) * y;
+    const Expr wrt[] = {x, y};
+    const auto before = grad(graph, wrt);
+    const auto after = grad(simplify(graph), wrt);
+    const Bindings at = {{"x", Tensor::from_values({}, {0.3})}, {"y", Tensor::from_values({}, {-1.2})}};
+    const auto a = evaluate(before, at);
+    const auto b = evaluate(after, at);
+    for (std::size_t k = 0; k < 2; ++k) CHECK(a[k].item() == Approx(b[k].item()).epsilon(1e-14));
+    const std::string text = to_string(simplify(graph));
+    CHECK(text.find("custom_grad(heaviside(x, 0.5), sigmoid(4 * x))") != std::string::npos);
+    CHECK(text.find("stop_gradient(x * y)") != std::string::npos);
+}

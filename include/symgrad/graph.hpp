@@ -37,6 +37,7 @@ enum class Op : std::uint8_t {
     round,
     floor,
     ceil,
+    heaviside,
     sin,
     cos,
     tanh,
@@ -54,6 +55,8 @@ enum class Op : std::uint8_t {
     eq,
     ne,
     clamp,
+    stop_gradient,
+    custom_grad,
     // structural
     broadcast_to,
     sum,

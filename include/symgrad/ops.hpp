@@ -90,6 +90,9 @@ Expr sign(const Operand& x);
 Expr round(const Operand& x);
 Expr floor(const Operand& x);
 Expr ceil(const Operand& x);
+// The step: 0 where x < 0, at_zero where x == 0, 1 where x > 0 (NaN where x is NaN). Its gradient is 0 for x and
+// [x == 0] for at_zero.
+Expr heaviside(const Operand& x, const Operand& at_zero);
 Expr sin(const Operand& x);
 Expr cos(const Operand& x);
 Expr tanh(const Operand& x);
@@ -108,6 +111,13 @@ Expr ge(const Operand& a, const Operand& b);
 Expr eq(const Operand& a, const Operand& b);
 Expr ne(const Operand& a, const Operand& b);
 Expr clamp(const Operand& x, const Operand& lo, const Operand& hi);
+// Gradient overrides. stop_gradient(e) is the value of e, through which no gradient flows (JAX's stop_gradient,
+// PyTorch's detach). custom_grad(value, surrogate) is the value of `value` (broadcast with surrogate), whose gradient
+// is the surrogate's: the adjoint goes to the surrogate and none to `value` (straight-through estimators,
+// custom_grad(round(x), x); surrogate gradients of spiking units, custom_grad(x > 0, sigmoid(4 * x))). The value is
+// exactly `value`'s, wherever the surrogate is inf or NaN too.
+Expr stop_gradient(const Operand& x);
+Expr custom_grad(const Operand& value, const Operand& surrogate);
 
 // Structural. Axes may be negative (-1 is the last); an empty list means every axis.
 Expr broadcast_to(const Expr& x, Shape shape);
@@ -132,6 +142,10 @@ std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Ex
 std::vector<Expr> with_dtype(std::span<const Expr> roots, DType dtype);
 // The distinct variables of a graph, in topological order.
 std::vector<Expr> variables(std::span<const Expr> roots);
+// The same values with the gradient overrides taken out: stop_gradient(e) as e, custom_grad(v, s) as v (broadcast to
+// the node's shape), so the surrogate is not computed. For graphs that will not be differentiated again (the engine
+// compiles its outputs through it); the roots themselves where there is no override.
+std::vector<Expr> drop_gradient_overrides(std::span<const Expr> roots);
 
 // ---------------------------------------------------------------------------------------------
 // The primitive table
@@ -255,6 +269,10 @@ struct OpInfo {
     ShapeRule shape = nullptr;
     TensorKernel eval = nullptr;
     VjpRule vjp = nullptr;  // null: no gradient flows through this op (comparisons, sign)
+    // Non-empty for the ops whose gradient is, on purpose, not the derivative of their value (stop_gradient,
+    // custom_grad): what the trace and the graph say at such a node, with {0} and {1} for its operands. The checks
+    // against finite differences leave these rows out, and test what they promise instead.
+    std::string_view gradient_override;
     // hook of a selecting op (where): its VJP already gives the unselected operand exactly zero, and the reverse
     // sweep keeps that operand's own derivative out of the elements it did not select (autodiff.cpp, masks)
     SelectionRule selects = nullptr;

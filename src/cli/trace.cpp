@@ -179,7 +179,18 @@ int run_trace(const TraceOptions& o) {
         if (step.operand == SweepStep::node_step) {
             std::cout << fmt::format("  {} = {}    adjoint {}\n", names[i], to_inline_string(written(i), 80),
                                      value_text(numbers[shown[s].adjoint]));
-            if (!step.has_rule) std::cout << fmt::format("      {} passes no gradient to its operands\n", op_info(node.op()).name);
+            const OpInfo& info = op_info(node.op());
+            if (!info.gradient_override.empty()) {
+                const auto operands = index.operands(i);
+                std::string note(info.gradient_override);
+                for (std::size_t k = 0; k < operands.size(); ++k) {
+                    const std::string slot = fmt::format("{{{}}}", k);
+                    if (const auto at = note.find(slot); at != std::string::npos) note.replace(at, slot.size(), names[operands[k]]);
+                }
+                std::cout << fmt::format("      {}: {}\n", info.name, note);
+            } else if (!step.has_rule) {
+                std::cout << fmt::format("      {} passes no gradient to its operands\n", info.name);
+            }
             continue;
         }
         const std::uint32_t operand = index.operands(i)[step.operand];

@@ -352,8 +352,9 @@ Program compile(std::span<const Expr> outputs, const CompileOptions& options) {
         throw Error(fmt::format("threads = {}: choose 0 (one per hardware thread) to {}", options.threads, max_threads));
     }
     auto plan = std::make_shared<Program::Plan>();
-    plan->index = index_graph(outputs);
-    plan->outputs.assign(outputs.begin(), outputs.end());
+    // Nothing differentiates a compiled graph: gradient overrides are their values, and surrogates are not computed.
+    plan->outputs = drop_gradient_overrides(outputs);
+    plan->index = index_graph(plan->outputs);
     plan->block = std::max<std::size_t>(options.block, 1);
     plan->threads = options.threads == 0 ? detail::hardware_threads() : options.threads;
     plan->kernels = &detail::kernel_set(options.isa);

@@ -93,8 +93,13 @@ public:
             return detail::infix(arg(0), info.exports.infix, arg(1));
         }
         if (!info.exports.torch.empty()) {
+            // The module's own helpers (_heaviside, _custom_grad) take tensors, also under TorchScript.
+            const bool helper = info.exports.torch.starts_with("_");
             std::vector<std::string> args;
-            for (std::size_t k = 0; k < node.arity(); ++k) args.push_back(arg(k).text);
+            for (std::size_t k = 0; k < node.arity(); ++k) {
+                const bool number = is_constant(node.input(k).node());
+                args.push_back(helper && number ? fmt::format("torch.tensor({}, dtype={}.dtype)", arg(k).text, input_) : arg(k).text);
+            }
             return {fmt::format("{}({})", info.exports.torch, fmt::join(args, ", "))};
         }
         throw ExportError(fmt::format("export to torch: '{}' has no PyTorch spelling in the primitive table", info.name));
@@ -135,6 +140,38 @@ private:
 
     std::string input_;
 };
+
+// The definitions of the helpers the rows spell (exports.torch "_heaviside", "_custom_grad") that the expressions
+// use: scriptable functions of tensors, differentiable by torch as symgrad differentiates the op.
+std::string module_helpers(const detail::ExportPlan& plan) {
+    std::vector<Expr> roots{plan.y};
+    roots.insert(roots.end(), plan.grads.begin(), plan.grads.end());
+    bool heaviside = false;
+    bool custom = false;
+    for (const Node* node : topo_order(roots)) {
+        heaviside = heaviside || node->op() == Op::heaviside;
+        custom = custom || node->op() == Op::custom_grad;
+    }
+    std::string out;
+    if (heaviside) {
+        out +=
+            "def _heaviside(x: torch.Tensor, at_zero: torch.Tensor) -> torch.Tensor:\n"
+            "    \"\"\"symgrad's heaviside: 0 where x < 0, at_zero where x == 0, 1 where x > 0, NaN where x is NaN; its gradient\n"
+            "    is 0 for x and [x == 0] for at_zero (torch.heaviside gives 0 at NaN and has no derivative).\"\"\"\n"
+            "    step = torch.where(x > 0, torch.ones_like(x), torch.zeros_like(x))\n"
+            "    return torch.where(x == 0, at_zero, torch.where(torch.isnan(x), x.detach(), step))\n\n\n";
+    }
+    if (custom) {
+        out +=
+            "def _custom_grad(value: torch.Tensor, surrogate: torch.Tensor) -> torch.Tensor:\n"
+            "    \"\"\"symgrad's custom_grad: exactly the numbers of value, the gradient of surrogate (value gets none). The\n"
+            "    zero subtracted carries the surrogate's gradient; where the surrogate is inf or NaN it is a plain 0, so the\n"
+            "    value stays exact and the surrogate gets no gradient there.\"\"\"\n"
+            "    zero = torch.where(torch.isfinite(surrogate), surrogate.detach() - surrogate, torch.zeros_like(surrogate))\n"
+            "    return value.detach() - zero\n\n\n";
+    }
+    return out;
+}
 
 // What forward returns: a constant as a tensor like the input, a comparison (x > 0) as 0/1 in the input's dtype,
 // as symgrad evaluates it.
@@ -610,6 +647,8 @@ std::string export_torch(std::string_view expression, const ExportOptions& optio
         out += "import math\n\nimport torch\nimport torch.nn.functional as F\n\n";
         out += fmt::format("__all__ = [\"{}\", \"{}\"]\n\n\n", function, options.name);
     }
+
+    out += module_helpers(plan);
 
     // The forward expression, scriptable.
     {

@@ -110,6 +110,7 @@ template <class T> T sign(T a, T, T) { return piecewise::sign(a); }
 template <class T> T round(T a, T, T) { return std::nearbyint(a); }
 template <class T> T floor(T a, T, T) { return std::floor(a); }
 template <class T> T ceil(T a, T, T) { return std::ceil(a); }
+template <class T> T heaviside(T a, T b, T) { return piecewise::heaviside(a, b); }
 template <class T> T sigmoid(T a, T, T) { return piecewise::sigmoid(a); }
 template <class T> T softplus(T a, T, T) { return piecewise::softplus(a); }
 // relu(NaN) is NaN, as in PyTorch; maximum and minimum propagate NaN, as torch.maximum and torch.minimum.
@@ -127,6 +128,10 @@ template <class T> T ne(T a, T b, T) { return static_cast<T>(a != b); }
 
 // clamp(x, lo, hi) = min(max(x, lo), hi), NaN-propagating like PyTorch.
 template <class T> T clamp(T x, T lo, T hi) { return piecewise::clamp(x, lo, hi); }
+
+// The gradient overrides evaluate to their first operand (the engine usually drops them before, with the surrogate).
+template <class T> T stop_gradient(T a, T, T) { return piecewise::stop_gradient(a); }
+template <class T> T custom_grad(T a, T b, T) { return piecewise::custom_grad(a, b); }
 
 // A kernel applied to n contiguous elements; F is a template argument, so it is inlined into the loop.
 template <class T, T (*F)(T, T, T)>

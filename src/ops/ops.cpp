@@ -169,6 +169,7 @@ Expr sign(const Operand& x) { return apply1(Op::sign, x); }
 Expr round(const Operand& x) { return apply1(Op::round, x); }
 Expr floor(const Operand& x) { return apply1(Op::floor, x); }
 Expr ceil(const Operand& x) { return apply1(Op::ceil, x); }
+Expr heaviside(const Operand& x, const Operand& at_zero) { return apply2(Op::heaviside, x, at_zero); }
 Expr sin(const Operand& x) { return apply1(Op::sin, x); }
 Expr cos(const Operand& x) { return apply1(Op::cos, x); }
 Expr tanh(const Operand& x) { return apply1(Op::tanh, x); }
@@ -186,6 +187,8 @@ Expr ge(const Operand& a, const Operand& b) { return apply2(Op::ge, a, b); }
 Expr eq(const Operand& a, const Operand& b) { return apply2(Op::eq, a, b); }
 Expr ne(const Operand& a, const Operand& b) { return apply2(Op::ne, a, b); }
 Expr clamp(const Operand& x, const Operand& lo, const Operand& hi) { return apply3(Op::clamp, x, lo, hi); }
+Expr stop_gradient(const Operand& x) { return apply1(Op::stop_gradient, x); }
+Expr custom_grad(const Operand& value, const Operand& surrogate) { return apply2(Op::custom_grad, value, surrogate); }
 
 namespace {
 
@@ -354,6 +357,36 @@ std::vector<Expr> with_dtype(std::span<const Expr> roots, DType dtype) {
         if (node.op() == Op::constant) return constant(node.attrs().value.astype(dtype));
         return {};
     });
+}
+
+std::vector<Expr> drop_gradient_overrides(std::span<const Expr> roots) {
+    const GraphIndex index = index_graph(roots);
+    bool any = false;
+    for (std::size_t position = 0; position < index.size() && !any; ++position) {
+        any = !op_info(index.node(position)->op()).gradient_override.empty();
+    }
+    if (!any) return {roots.begin(), roots.end()};
+    std::vector<Expr> rebuilt(index.size());
+    for (std::size_t position = 0; position < index.size(); ++position) {
+        const Node* node = index.node(position);
+        const auto operands = index.operands(position);
+        if (!op_info(node->op()).gradient_override.empty()) {
+            const Expr& value = rebuilt[operands[0]];
+            rebuilt[position] = value.shape() == node->shape() ? value : broadcast_to(value, node->shape());
+            continue;
+        }
+        std::array<Expr, max_arity> inputs;
+        bool changed = false;
+        for (std::size_t i = 0; i < operands.size(); ++i) {
+            inputs[i] = rebuilt[operands[i]];
+            changed = changed || !(inputs[i] == node->input(i));
+        }
+        rebuilt[position] =
+            changed ? build(node->op(), std::span<const Expr>(inputs.data(), operands.size()), node->attrs()) : handle(node);
+    }
+    std::vector<Expr> result;
+    for (const auto& root : roots) result.push_back(rebuilt[index.position(root.get())]);
+    return result;
 }
 
 std::vector<Expr> variables(std::span<const Expr> roots) {

@@ -14,6 +14,7 @@ struct VertexData {
     std::string label;
     std::string fill;
     bool output = false;
+    bool overrides_gradient = false;  // drawn dashed
 };
 
 struct EdgeData {
@@ -75,6 +76,10 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
         const Node& node = *index.node(i);
         VertexData& data = graph[i];
         data.label = node_label(node);
+        // A gradient override says so, and its edges say which operand gives the value and which the gradient.
+        const OpInfo& info = op_info(node.op());
+        data.overrides_gradient = !info.gradient_override.empty();
+        if (data.overrides_gradient) data.label += node.arity() > 1 ? "\ngradient replaced" : "\ngradient stopped";
         if (node.shape().rank() > 0) data.label += "\n" + to_string(node.shape());
         if (options.values != nullptr) {
             if (auto it = options.values->find(&node); it != options.values->end()) {
@@ -87,6 +92,7 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
         const auto operands = index.operands(i);
         for (std::size_t k = 0; k < operands.size(); ++k) {
             EdgeData edge{ordered ? std::to_string(k) : std::string()};
+            if (data.overrides_gradient && ordered) edge.label = std::string(info.operands[k]);
             boost::add_edge(operands[k], i, edge, graph);
         }
     }
@@ -101,8 +107,9 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
         [&graph](std::ostream& os, std::size_t v) {
             const VertexData& data = graph[v];
             os << "[label=\"" << escape(data.label) << "\"";
-            if (!data.fill.empty()) os << ", style=filled, fillcolor=\"" << escape(data.fill) << "\"";
+            if (!data.fill.empty()) os << (data.overrides_gradient ? "" : ", style=filled") << ", fillcolor=\"" << escape(data.fill) << "\"";
             if (data.output) os << ", peripheries=2";
+            if (data.overrides_gradient) os << (data.fill.empty() ? ", style=dashed" : ", style=\"filled,dashed\"");
             os << "]";
         },
         [&graph](std::ostream& os, const DotGraph::edge_descriptor& e) {

@@ -202,6 +202,14 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
      .print = {"ceil({0})", "\\left\\lceil {0} \\right\\rceil"},
      .exports = {.torch = "torch.ceil", .torch_in_place = "ceil_", .cpp = "std::ceil"},
      .test_regions = {region({0.1, 0.9}), region({-1.9, -1.1})}},
+    // d/dx heaviside(x, v) = 0 (a step, as round); d/dv heaviside(x, v) = [x == 0]
+    {.op = Op::heaviside, .name = "heaviside", .arity = 2, .kind = OpClass::elementwise,
+     .description = "0 where x < 0, v where x == 0, 1 where x > 0", .operands = {"x", "v"},
+     SYMGRAD_KERNELS(heaviside),
+     .vjp = [](const Vjp& v, std::size_t i) -> Expr { return i == 0 ? Expr() : where(eq(v.lhs(), 0), v.grad, 0); },
+     .print = {"heaviside({0}, {1})", "H\\left({0}; {1}\\right)"},
+     .exports = {.torch = "_heaviside", .cpp = "detail::heaviside"},
+     .test_regions = {region(positive, {-2, 2}), region(negative, {-2, 2})}},
     // d/dx sin(x) = cos(x)
     {.op = Op::sin, .name = "sin", .arity = 1, .kind = OpClass::elementwise, .description = "sine", .operands = unary,
      SYMGRAD_KERNELS(sin),
@@ -345,6 +353,24 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
      .print = {"clamp({0}, {1}, {2})", "\\operatorname{clamp}\\left({0}, {1}, {2}\\right)"},
      .exports = {.torch = "torch.clamp", .cpp = "detail::clamp"},
      .test_regions = {region({-0.5, 0.5}, {-2, -1}, {1, 2}), region({2.5, 3}, {-2, -1}, {1, 2})}},
+    // Gradient overrides: the value of the first operand, a gradient that is not its derivative (on purpose).
+    // stop_gradient(e): no gradient flows to e.
+    {.op = Op::stop_gradient, .name = "stop_gradient", .arity = 1, .kind = OpClass::elementwise,
+     .description = "the value of x; no gradient flows through it", .operands = unary,
+     SYMGRAD_KERNELS(stop_gradient),
+     .gradient_override = "the value of {0}; no gradient flows back through it",
+     .print = {"stop_gradient({0})", "\\operatorname{stop\\_gradient}\\left({0}\\right)"},
+     .exports = {.torch = "torch.detach", .cpp = "detail::stop_gradient"},
+     .test_regions = {anywhere}},
+    // custom_grad(value, surrogate): d/dvalue = 0, d/dsurrogate = 1 (the surrogate's gradient replaces value's)
+    {.op = Op::custom_grad, .name = "custom_grad", .arity = 2, .kind = OpClass::elementwise,
+     .description = "the value of value, the gradient of surrogate", .operands = {"value", "surrogate"},
+     SYMGRAD_KERNELS(custom_grad),
+     .vjp = [](const Vjp& v, std::size_t i) -> Expr { return i == 0 ? Expr() : Expr(v.grad); },
+     .gradient_override = "the value of {0}; its gradient is replaced by that of {1}",
+     .print = {"custom_grad({0}, {1})", "\\operatorname{custom\\_grad}\\left({0}, {1}\\right)"},
+     .exports = {.torch = "_custom_grad", .cpp = "detail::custom_grad"},
+     .test_regions = {anywhere}},
 
     // d/dx broadcast_to(x) = the adjoint summed over the broadcast axes (the sweep's unbroadcast does it)
     {.op = Op::broadcast_to, .name = "broadcast_to", .arity = 1, .kind = OpClass::structural,

@@ -22,14 +22,32 @@ POSITIVE_GRID = [0.0, 1e-3, 0.5, 1.0, 3.0, 50.0, 1000.0, -1.0]
 UNARY = {
     "neg": torch.neg, "exp": torch.exp, "log": torch.log, "log1p": torch.log1p, "expm1": torch.expm1,
     "sqrt": torch.sqrt, "abs": torch.abs, "sign": torch.sign, "sin": torch.sin, "cos": torch.cos,
-    "round": torch.round, "floor": torch.floor, "ceil": torch.ceil,
+    "round": torch.round, "floor": torch.floor, "ceil": torch.ceil, "stop_gradient": torch.detach,
     "tanh": torch.tanh, "sigmoid": torch.sigmoid, "softplus": F.softplus, "erf": torch.erf, "relu": torch.relu,
 }
 BINARY = {
     "add": torch.add, "sub": torch.sub, "mul": torch.mul, "div": torch.div, "pow": torch.pow,
     "maximum": torch.maximum, "minimum": torch.minimum, "lt": torch.lt, "le": torch.le, "gt": torch.gt,
     "ge": torch.ge, "eq": torch.eq, "ne": torch.ne,
+    "heaviside": lambda x, v: heaviside(x, v), "custom_grad": lambda value, surrogate: CustomGrad.apply(value, surrogate),
 }
+
+
+def heaviside(x, v):
+    """torch.heaviside's value; its conventions' gradient (torch has no derivative for it): 0 for x, [x == 0] for v."""
+    return torch.where(x == 0, v, torch.heaviside(x.detach(), torch.zeros_like(v.detach())))
+
+
+class CustomGrad(torch.autograd.Function):
+    """The value of the first operand, the gradient of the second (what symgrad's custom_grad promises)."""
+
+    @staticmethod
+    def forward(ctx, value, surrogate):
+        return value.clone()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, grad
 
 
 def where(c, a, b):
