@@ -153,6 +153,7 @@ Request:
 | `values` | | `{NAME: {"shape": [...], "data": [...]}}`: every variable of `expr` needs one; `data` is flat, row-major; scalars have shape `[]` |
 | `grad_output` | optional | `{"shape": [...], "data": [...]}` of the output's shape (default: ones), the vector of the vector-Jacobian product |
 | `wrt` | optional | names to differentiate with respect to (default: every name in `values`) |
+| `tangents` | optional | `{NAME: {"shape": [...], "data": [...]}}`: forward mode; each named variable moves by its tangent (a shape that broadcasts to the variable's), and the answer gets `tangent_output` |
 
 An unknown key is an error that suggests the nearest known one (`"grad_ouput"`: did you mean `"grad_output"`?),
 as are a key given twice and a `wrt` name given twice. (A value for a name the expression does not use is
@@ -160,7 +161,15 @@ allowed: its gradient is zeros.) Non-finite numbers are the strings `"nan"`, `"i
 in the answer.
 
 Answer: `{"output": {"shape", "data"}, "grads": {NAME: {"shape", "data"}}}`, one gradient per `wrt` name with
-that variable's shape (zeros where the output does not depend on it).
+that variable's shape (zeros where the output does not depend on it), and with `tangents` also `"tangent_output"`,
+the output's directional derivative along them (the output's shape):
+
+```
+$ echo '{"expr": "x * sigmoid(beta * x)", "dtype": "float64", "wrt": [],
+         "values": {"x": {"shape": [2], "data": [0, 1]}, "beta": {"shape": [], "data": [1]}},
+         "tangents": {"beta": {"shape": [], "data": [1]}}}' | symgrad eval -
+{"grads":{},"output":{"data":[0.0,0.7310585786300049],"shape":[2]},"tangent_output":{"data":[0.0,0.19661193324148185],"shape":[2]}}
+```
 
 ```
 TEXT
@@ -173,7 +182,8 @@ cat <<'TEXT'
 Every malformed request ends with exit status 2 and a message that names the field (`values["x"].data[3]`):
 invalid JSON, nesting deeper than 32 levels, a number too large for float64 (`1e999`: write `"inf"`), no
 `expr`, a `data` length that does not match its shape, negative, fractional or absurd dimensions, an unknown
-dtype, a `wrt` name without a value, a `grad_output` of the wrong shape, a variable without a value, a
+dtype, a `wrt` name without a value, a `grad_output` of the wrong shape, a tangent of a name without a value or of a
+shape that does not broadcast to its variable's, a variable without a value, a
 non-number in `data`, an expression error. `--memory-limit` bounds the request's text and the count of its
 numbers as it is read, and the tensors before they are allocated. A request is refused before anything is allocated when evaluating it would hold more than
 `--memory-limit` GiB (default 1) at once, intermediate values included:

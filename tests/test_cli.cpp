@@ -520,6 +520,14 @@ TEST_CASE("eval follows its JSON contract", "[cli]") {
     CHECK(z.out ==
           "{\"grads\":{\"unused\":{\"data\":[0.0,0.0],\"shape\":[2]},\"x\":{\"data\":[2.0],\"shape\":[]}},"
           "\"output\":{\"data\":[2.0],\"shape\":[]}}\n");
+    // Forward mode: "tangents" moves variables; "tangent_output" is the output's directional derivative (here d/dbeta
+    // of x * sigmoid(beta * x), equal to the reverse mode's gradient of beta element by element, and 1 for x moved by 1).
+    const auto t = run_cli({"eval", "-"}, R"J({"expr": "x * sigmoid(beta * x)", "dtype": "float64", "wrt": [],
+                                              "values": {"x": {"shape": [2], "data": [0, 1]}, "beta": {"shape": [], "data": [1]}},
+                                              "tangents": {"beta": {"shape": [], "data": [1]}, "x": {"shape": [], "data": [0]}}})J");
+    INFO(t.err);
+    CHECK(t.out == "{\"grads\":{},\"output\":{\"data\":[0.0,0.7310585786300049],\"shape\":[2]},"
+                   "\"tangent_output\":{\"data\":[0.0,0.19661193324148185],\"shape\":[2]}}\n");
 }
 
 TEST_CASE("every malformed eval request exits 2 with a message", "[cli]") {
@@ -550,6 +558,16 @@ TEST_CASE("every malformed eval request exits 2 with a message", "[cli]") {
         {R"J({"expr": "x +", "values": {"x": {"shape": [], "data": [1]}}})J", "'x +' ends where an operand was expected"},
         {R"J({"expr": "x * y", "values": {"x": {"shape": [3], "data": [1, 2, 3]}, "y": {"shape": [2], "data": [1, 2]}}})J",
          "mul: cannot broadcast [3] with [2] in 'x * y'"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [2], "data": [1, 2]}}, "tangents": [1]})J",
+         "\"tangents\" must be an object of named tensors, not an array of 1 value"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [2], "data": [1, 2]}}, "tangents": {"y": {"shape": [], "data": [1]}}})J",
+         "tangents[\"y\"] names 'y', which is not a variable with a value in \"values\""},
+        {R"J({"expr": "x", "values": {"x": {"shape": [2], "data": [1, 2]}}, "tangents": {"x": {"shape": [3], "data": [1, 2, 3]}}})J",
+         "tangents[\"x\"] has shape [3], which does not broadcast to the shape [2] of 'x'"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [2], "data": [1, 2]}}, "tangents": {"x": {"shape": [2], "data": [1]}}})J",
+         "tangents[\"x\"]: shape [2] holds 2 numbers but \"data\" has 1"},
+        {R"J({"expr": "x", "values": {"x": {"shape": [], "data": [1]}}, "tangent": {}})J",
+         "the request has an unknown key \"tangent\" (did you mean \"tangents\"?)"},
     };
     for (const auto& [request, message] : cases) {
         const auto r = run_cli({"eval", "-"}, request);

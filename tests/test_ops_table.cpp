@@ -320,3 +320,115 @@ TEST_CASE("every elementwise row goes through both exporters, spelled by its row
         if (row.exports.cpp.empty() && row.exports.infix.empty()) CHECK(row.op == Op::where);
     }
 }
+
+namespace {
+
+// Forward and reverse mode agree: <u, JVP(t)> = <VJP(u), t> for random u and tangents t of every operand, at the
+// point `at`; and the JVP is the directional derivative (five-point differences) where the row's gradient is its
+// value's derivative.
+void check_jvp(const Expr& y, const std::vector<Expr>& vars, const Bindings& at, std::uint64_t seed, bool differences) {
+    const Tensor u = Tensor::normal(y.shape(), 0.0, 1.0, seed);
+    std::vector<std::pair<Expr, Expr>> tangents;
+    std::vector<Tensor> directions;
+    for (std::size_t k = 0; k < vars.size(); ++k) {
+        directions.push_back(Tensor::normal(vars[k].shape(), 0.0, 1.0, seed + 100 + k));
+        tangents.emplace_back(vars[k], constant(directions[k]));
+    }
+    const Expr outputs[] = {y};
+    const Tensor forward = evaluate(jvp(outputs, tangents)[0], at);
+    REQUIRE(forward.shape() == y.shape());
+    const auto vjps = evaluate(grad(y, vars, constant(u)), at);
+    double lhs = 0.0;
+    double rhs = 0.0;
+    for (std::int64_t i = 0; i < u.numel(); ++i) lhs += u.get(i) * forward.get(i);
+    for (std::size_t k = 0; k < vars.size(); ++k) {
+        for (std::int64_t i = 0; i < directions[k].numel(); ++i) rhs += vjps[k].get(i) * directions[k].get(i);
+    }
+    INFO("<u, jvp(t)> = " << lhs << ", <vjp(u), t> = " << rhs);
+    REQUIRE(std::fabs(lhs - rhs) <= 1e-12 * (1 + std::fabs(rhs)));
+    if (!differences) return;
+    const double h = 1e-4;
+    auto moved = [&](double t) {
+        Bindings b = at;
+        for (std::size_t k = 0; k < vars.size(); ++k) {
+            Tensor value = at.at(vars[k].node().attrs().name).clone();
+            for (std::int64_t i = 0; i < value.numel(); ++i) value.set(i, value.get(i) + t * directions[k].get(i));
+            b[vars[k].node().attrs().name] = value;
+        }
+        return evaluate(y, b);
+    };
+    const Tensor p1 = moved(h), m1 = moved(-h), p2 = moved(2 * h), m2 = moved(-2 * h);
+    for (std::int64_t i = 0; i < forward.numel(); ++i) {
+        const double fd = (8.0 * (p1.get(i) - m1.get(i)) - (p2.get(i) - m2.get(i))) / (12.0 * h);
+        INFO("element " << i << ": jvp " << forward.get(i) << ", differences " << fd);
+        REQUIRE(std::fabs(forward.get(i) - fd) <= 1e-6 + 1e-6 * std::fabs(fd));
+    }
+}
+
+}  // namespace
+
+TEST_CASE("every row's forward rule agrees with its VJP rule and with finite differences", "[table][jvp]") {
+    for (const OpInfo& row : op_table()) {
+        if (row.kind != OpClass::elementwise) continue;
+        const auto regions = row.test_regions.all();
+        for (std::size_t r = 0; r < regions.size(); ++r) {
+            for (const auto& shapes : shape_cases(row.arity)) {
+                DYNAMIC_SECTION(row.name << " region " << r << " shapes " << shapes_text(shapes)) {
+                    std::vector<Expr> vars;
+                    std::vector<Expr> moving;
+                    for (std::size_t i = 0; i < row.arity; ++i) vars.push_back(var(fmt::format("a{}", i), shapes[i]));
+                    for (std::size_t i = 0; i < row.arity; ++i) {
+                        if (regions[r].operands[i].lo < regions[r].operands[i].hi) moving.push_back(vars[i]);
+                    }
+                    const Expr y = apply_exprs(row.op, vars);
+                    const Bindings at = region_bindings(vars, regions[r], 11 * r + 3);
+                    check_jvp(y, moving, at, 13, row.gradient_override.empty());
+                    // and at the second order: the forward rule applied to the row's own gradient
+                    if (row.vjp) check_jvp(grad(y, vars)[0], moving, at, 17, row.gradient_override.empty());
+                }
+            }
+        }
+    }
+    for (const auto& example : structural_examples()) {
+        DYNAMIC_SECTION(op_info(example.op).name << " " << example.what) {
+            std::vector<Expr> vars;
+            for (std::size_t i = 0; i < example.shapes.size(); ++i) vars.push_back(var(fmt::format("a{}", i), example.shapes[i]));
+            const Expr y = example.build(vars);
+            const Bindings at = random_bindings(vars, -1.5, 1.5, 5);
+            check_jvp(y, vars, at, 19, true);
+            check_jvp(grad(y, vars)[0], vars, at, 23, true);
+        }
+    }
+}
+
+TEST_CASE("forward over reverse gives the Hessian-vector product, and hvp takes the smaller graph", "[jvp]") {
+    const Expr x = var("x", {5});
+    const Expr w = var("w", {5, 5});
+    const Expr v = var("v", {5});
+    const Expr y = sum(tanh(matmul(w, x)) * sigmoid(x)) + sum(x * x * x);
+    const Bindings at = random_bindings(std::vector<Expr>{x, w, v}, -1, 1, 31);
+    const Expr g = grad(y, {x})[0];
+    const Expr reverse = grad(sum(g * v), {x})[0];
+    const Expr forward = jvp(g, x, v);
+    const Expr both[] = {reverse, forward, hvp(y, x, v)};
+    const auto values = evaluate(both, at);
+    for (std::int64_t i = 0; i < 5; ++i) {
+        CHECK(values[1].get(i) == Approx(values[0].get(i)).epsilon(1e-12));
+        CHECK(values[2].get(i) == Approx(values[0].get(i)).epsilon(1e-12));
+    }
+    const Expr r[] = {reverse};
+    const Expr f[] = {forward};
+    const Expr h[] = {hvp(y, x, v)};
+    CHECK(index_graph(h).size() == std::min(index_graph(r).size(), index_graph(f).size()));
+    // errors: a tangent of another shape or dtype, and empty expressions
+    CHECK_THROWS_WITH(jvp(y, x, constant(Tensor::zeros({4}))), Catch::Contains("the tangent of 'x' has shape [4], which does not broadcast to its shape [5]"));
+    CHECK_THROWS_WITH(jvp(y, x, constant(Tensor::zeros({5}, DType::float32))), Catch::Contains("the tangent of 'x' is float32 but 'x' is float64"));
+    CHECK_THROWS_WITH(jvp(y, Expr(), v), Catch::Contains("empty Expr"));
+    // a scalar tangent moves every element; an output that does not move gets zeros of its shape
+    const Expr outputs[] = {x * 2, w};
+    const std::pair<Expr, Expr> one[] = {{x, constant(1.0)}};
+    const auto moved = evaluate(jvp(outputs, one), at);
+    CHECK(moved[0].to_vector() == std::vector<double>(5, 2.0));
+    CHECK(moved[1].shape() == Shape{5, 5});
+    CHECK(moved[1].to_vector() == std::vector<double>(25, 0.0));
+}

@@ -78,6 +78,21 @@ TEST_CASE("diff is the gradient of sum(e), with v's shape, and nests", "[parse]"
     CHECK(value.item() == Approx(-8 * t * (1 - t * t)).epsilon(1e-12));
 }
 
+TEST_CASE("jvp is the directional derivative, of e's shape, and nests with diff", "[parse]") {
+    const Expr a = var("a", {});
+    const Expr x = var("x", {5, 4});
+    const Expr beta = var("beta", {4});
+    CHECK(p("jvp(tanh(a * x), x, beta)") == jvp(tanh(a * x), x, beta));
+    CHECK(p("jvp(tanh(a * x), a, 1)").shape() == Shape{5, 4});
+    // forward over reverse: the Hessian-vector product
+    const Tensor value = evaluate(parse("jvp(diff(x^3, x), x, 2)"), {{"x", Tensor::scalar(0.5)}});
+    CHECK(value.item() == Approx(6.0).epsilon(1e-15));  // 6 x * 2
+    CHECK(error_of("jvp(x*x, 2*x, 1)").starts_with("line 1, column 10: jvp's second argument must be a variable name, got '2*x'"));
+    CHECK(error_of("jvp(x*x, y, 1)").starts_with("line 1, column 10: jvp: 'y' appears nowhere else in the expression"));
+    CHECK(error_of("jvp(x, x, beta)").empty());  // [4] broadcasts to [5, 4]
+    CHECK(error_of("jvp(x, x, reshape(beta, 4, 1))").starts_with("line 1, column 11: jvp: the tangent 'reshape(beta, 4, 1)' has shape [4, 1]"));
+}
+
 TEST_CASE("errors name the problem and point at it", "[parse]") {
     CHECK(error_of("x * sigmoidd(beta * x)") ==
           "line 1, column 5: unknown function 'sigmoidd' (did you mean 'sigmoid'?)\n  x * sigmoidd(beta * x)\n      ^~~~~~~~");

@@ -66,7 +66,7 @@ std::string intended_difference(const Row& row, const std::string& what, double 
     if (row.op == "pow" && row.operands[0] == 0 && what.starts_with("d2") && std::isnan(theirs)) return "double where";
     // clamp(x, lo, hi) with lo == hi and x < lo: PyTorch gives lo the gradient only where lo < hi, and hi
     // only where x > hi, so neither bound gets any and d/dc clamp(x, c, c) = 1 is lost. symgrad gives it to lo.
-    if (row.op == "clamp" && what == "d/db" && row.operands[1] == row.operands[2] && row.operands[0] < row.operands[1]) {
+    if (row.op == "clamp" && what.starts_with("d/db") && row.operands[1] == row.operands[2] && row.operands[0] < row.operands[1]) {
         return "clamp with lo == hi";
     }
     // softplus at exactly PyTorch's threshold (20): its first derivative treats 20 as below the threshold,
@@ -77,7 +77,7 @@ std::string intended_difference(const Row& row, const std::string& what, double 
 
 }  // namespace
 
-TEST_CASE("elementwise primitives agree with PyTorch in value, first and second derivatives", "[torch]") {
+TEST_CASE("elementwise primitives agree with PyTorch in value, first and second derivatives, forward mode too", "[torch]") {
     const auto rows = read_rows();
     REQUIRE(rows.size() > 1000);
     std::set<std::string> covered;
@@ -100,11 +100,14 @@ TEST_CASE("elementwise primitives agree with PyTorch in value, first and second 
         std::vector<Expr> outputs{y};
         for (std::size_t i = 0; i < arity; ++i) outputs.push_back(first[i]);
         for (std::size_t i = 0; i < arity; ++i) outputs.push_back(grad(first[i], {vars[i]})[0]);
+        // forward mode: the tangent of y when one operand moves by 1 is the same derivative
+        for (std::size_t i = 0; i < arity; ++i) outputs.push_back(jvp(y, vars[i], constant(1.0, row.dtype)));
         const auto values = evaluate(outputs, at);
         std::vector<std::pair<std::string, std::pair<double, double>>> checks = {{"value", {values[0].item(), row.value}}};
         for (std::size_t i = 0; i < arity; ++i) {
             checks.push_back({fmt::format("d/d{}", "abc"[i]), {values[1 + i].item(), row.first[i]}});
             checks.push_back({fmt::format("d2/d{}2", "abc"[i]), {values[1 + arity + i].item(), row.second[i]}});
+            checks.push_back({fmt::format("d/d{} (forward mode)", "abc"[i]), {values[1 + 2 * arity + i].item(), row.first[i]}});
         }
         for (const auto& [what, pair] : checks) {
             if (close(pair.first, pair.second, row.dtype, what.starts_with("d2"))) continue;
@@ -118,9 +121,9 @@ TEST_CASE("elementwise primitives agree with PyTorch in value, first and second 
         }
     }
     CHECK(mismatches == 0);
-    // The intended differences are few and stay few: pow at a = 0 (6 checks x 2 dtypes), clamp (2 x 2),
-    // softplus at 20 (float64; in float32 sigmoid'(20) = 2e-9 is within the absolute tolerance).
-    CHECK(intended == 17);
+    // The intended differences are few and stay few: pow at a = 0 (6 checks x 2 dtypes), clamp (2 x 2, in reverse
+    // and in forward mode), softplus at 20 (float64; in float32 sigmoid'(20) = 2e-9 is within the absolute tolerance).
+    CHECK(intended == 21);
     // Every elementwise row that PyTorch has is covered.
     for (const OpInfo& info : op_table()) {
         if (info.kind == OpClass::elementwise) CHECK(covered.contains(std::string(info.name)));

@@ -48,7 +48,18 @@ template <std::size_t N> std::array<Expr, N> grad(const Expr& y, const Expr (&wr
     return result;
 }
 
-// Hessian-vector product: d/dx <grad(y, x), v>, with v of x's shape.
+// Forward mode: the directional derivative of each output when each variable (or any node) in `tangents` moves
+// along its tangent, d/dt outputs(wrt + t * tangent) at t = 0, as an expression graph of each output's shape (zeros
+// for an output that moves with none of them). A tangent has its wrt's dtype and a shape that broadcasts to its
+// wrt's (a scalar 1 moves every element at once). One forward sweep, whatever the number of outputs: JAX's jvp,
+// symbolic. The rules are the table's (OpInfo::jvp, jvp_rule).
+std::vector<Expr> jvp(std::span<const Expr> outputs, std::span<const std::pair<Expr, Expr>> tangents);
+// The same for one output and one direction.
+Expr jvp(const Expr& y, const Expr& x, const Expr& tangent);
+
+// Hessian-vector product: d/dx <grad(y, x), v>, with v of x's shape. Built both ways, reverse over reverse (the
+// gradient of <grad, v>) and forward over reverse (the jvp of the gradient along v), and the one with fewer nodes
+// is returned (docs/guide.md shows when each wins).
 Expr hvp(const Expr& y, const Expr& x, const Expr& v);
 
 // The Hessian of sum(y) with respect to x, shape x.shape ++ x.shape; built from one gradient per

@@ -183,6 +183,24 @@ struct Vjp {
     Expr full_grad() const;
 };
 
+// What a forward-mode (JVP) rule sees: the node, its result, and each operand's tangent, the directional
+// derivative of the operand along the chosen direction (null where the operand does not move). A rule returns the
+// node's tangent, of the node's shape or of a shape that broadcasts to it, or a null Expr for none.
+struct Jvp {
+    const Node& node;
+    Expr result;
+    std::span<const Expr> tangents;
+
+    Expr operand(std::size_t i) const { return node.input(i); }
+    Expr x() const { return node.input(0); }
+    Expr lhs() const { return node.input(0); }
+    Expr rhs() const { return node.input(1); }
+    const Attrs& attrs() const { return node.attrs(); }
+    const Expr& tangent(std::size_t i) const { return tangents[i]; }
+    // Operand i's tangent expanded to the operand's exact shape (structural rules need that); null stays null.
+    Expr full_tangent(std::size_t i) const;
+};
+
 // Where the generated tests sample an operand: inside an interval that stays clear of kinks and
 // singularities. A row may give two regions (e.g. either side of relu's kink).
 struct Interval {
@@ -243,6 +261,7 @@ template <class T> using ScalarKernel = T (*)(T a, T b, T c);
 using TensorKernel = Tensor (*)(const Node& node, std::span<const Tensor> operands);
 using ShapeRule = Shape (*)(std::span<const Expr> operands, const Attrs& attrs);
 using VjpRule = Expr (*)(const Vjp& v, std::size_t operand);
+using JvpRule = Expr (*)(const Jvp& j);
 using AttrText = std::string (*)(const Attrs& attrs, std::span<const Expr> operands);
 using VariantRule = KernelVariant (*)(const Node& node);
 // The elements where operand i was selected (a 0/1 expression of the node's shape), or a null Expr for an
@@ -269,6 +288,11 @@ struct OpInfo {
     ShapeRule shape = nullptr;
     TensorKernel eval = nullptr;
     VjpRule vjp = nullptr;  // null: no gradient flows through this op (comparisons, sign)
+    // The forward-mode rule. Every structural row has one. An elementwise row may leave it out: its Jacobian is
+    // diagonal, so its tangent is the sum over operands of its VJP rule applied to the operand's tangent (jvp_rule()
+    // below); the rows that give one do so because it is shorter (add, mul, where, ...). tests/test_ops_table.cpp
+    // checks <u, JVP(t)> = <VJP(u), t> for every row, at random points of its test regions.
+    JvpRule jvp = nullptr;
     // Non-empty for the ops whose gradient is, on purpose, not the derivative of their value (stop_gradient,
     // custom_grad): what the trace and the graph say at such a node, with {0} and {1} for its operands. The checks
     // against finite differences leave these rows out, and test what they promise instead.
@@ -287,6 +311,9 @@ struct OpInfo {
 };
 
 const OpInfo& op_info(Op op);
+// The tangent of j.node by its row: the row's jvp, or for an elementwise row without one the sum of its VJP rule
+// applied to each moving operand's tangent. Null: the node does not move (no operand does, or the op passes none).
+Expr jvp_rule(const OpInfo& info, const Jvp& j);
 std::span<const OpInfo> op_table();
 // Whether op is one of the comparisons lt, le, gt, ge, eq, ne (whose values are exactly 0 or 1).
 bool is_comparison(Op op);

@@ -195,13 +195,73 @@ std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& see
     return result;
 }
 
+std::vector<Expr> jvp(std::span<const Expr> outputs, std::span<const std::pair<Expr, Expr>> tangents) {
+    for (const auto& out : outputs) {
+        if (!out) throw Error("jvp: an output is an empty Expr");
+    }
+    for (const auto& [wrt, tangent] : tangents) {
+        if (!wrt || !tangent) throw Error("jvp: a tangent's variable or value is an empty Expr");
+        if (tangent.dtype() != wrt.dtype()) {
+            throw DTypeError(fmt::format("jvp: the tangent of '{}' is {} but '{}' is {}", to_inline_string(wrt, 80), tangent.dtype(),
+                                         to_inline_string(wrt, 80), wrt.dtype()));
+        }
+        if (!broadcastable_to(tangent.shape(), wrt.shape())) {
+            throw ShapeError(fmt::format("jvp: the tangent of '{}' has shape {}, which does not broadcast to its shape {}",
+                                         to_inline_string(wrt, 80), tangent.shape(), wrt.shape()));
+        }
+    }
+    const GraphIndex index = index_graph(outputs);
+    std::vector<Expr> tangent_of(index.size());
+    for (const auto& [wrt, tangent] : tangents) {
+        if (const auto position = index.position(wrt.get()); position != GraphIndex::npos) {
+            Expr& t = tangent_of[position];
+            t = t ? t + tangent : tangent;
+        }
+    }
+    std::array<Expr, max_arity> operand_tangents;
+    for (std::size_t position = 0; position < index.size(); ++position) {
+        const Node* node = index.node(position);
+        if (node->is_leaf() || tangent_of[position]) continue;  // a wrt keeps its own tangent
+        const auto operands = index.operands(position);
+        bool moves = false;
+        for (std::size_t i = 0; i < operands.size(); ++i) {
+            operand_tangents[i] = tangent_of[operands[i]];
+            moves = moves || operand_tangents[i];
+        }
+        if (!moves) continue;
+        const Jvp j{*node, handle(node), std::span<const Expr>(operand_tangents.data(), operands.size())};
+        tangent_of[position] = jvp_rule(op_info(node->op()), j);
+    }
+    std::vector<Expr> result;
+    result.reserve(outputs.size());
+    for (const auto& out : outputs) {
+        const Expr& t = tangent_of[index.position(out.get())];
+        if (!t) {
+            result.push_back(broadcast_to(constant(0.0, out.dtype()), out.shape()));
+        } else {
+            result.push_back(t.shape() == out.shape() ? t : broadcast_to(t, out.shape()));
+        }
+    }
+    return result;
+}
+
+Expr jvp(const Expr& y, const Expr& x, const Expr& tangent) {
+    const Expr outputs[] = {y};
+    const std::pair<Expr, Expr> direction[] = {{x, tangent}};
+    return jvp(outputs, direction)[0];
+}
+
 Expr hvp(const Expr& y, const Expr& x, const Expr& v) {
     if (!v || v.shape() != x.shape()) {
         throw ShapeError(fmt::format("hvp: the vector has shape {} but '{}' has shape {}", v ? to_string(v.shape()) : "none",
                                      to_inline_string(x, 80), x.shape()));
     }
     const Expr g = grad(y, {x})[0];
-    return grad(sum(g * v), {x})[0];
+    const Expr reverse = grad(sum(g * v), {x})[0];
+    const Expr forward = jvp(g, x, v);
+    const Expr reverse_only[] = {reverse};
+    const Expr forward_only[] = {forward};
+    return index_graph(forward_only).size() < index_graph(reverse_only).size() ? forward : reverse;
 }
 
 Expr hessian(const Expr& y, const Expr& x) {

@@ -58,7 +58,8 @@ Action add_eval(CLI::App& app) {
         "         \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}, \"beta\": {\"shape\": [], \"data\": [1]}}}' | symgrad eval -\n"
         "  {\"grads\":{\"beta\":{\"data\":[0.19661193324148185],\"shape\":[]},\"x\":{...}},\"output\":{...}}\n"
         "Keys: expr (required), dtype (float32 default, or float64), values, grad_output (default: ones),\n"
-        "wrt (default: every name in values). Non-finite numbers are \"nan\", \"inf\", \"-inf\".");
+        "wrt (default: every name in values), tangents (forward mode: named tensors that move those variables;\n"
+        "the answer then has tangent_output). Non-finite numbers are \"nan\", \"inf\", \"-inf\".");
     return [options] {
         const std::string answer = answer_eval_request(read_request(options->file, options->memory_limit_gib), {options->memory_limit_gib});
         write_output("", answer + "\n");

@@ -249,7 +249,7 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
         json::sax_parse(text, &reader);
     }
     if (!request.is_object()) throw InputError(fmt::format("the request must be a JSON object, not {}", describe(request)));
-    check_keys(request, {"expr", "dtype", "values", "grad_output", "wrt"}, "the request");
+    check_keys(request, {"expr", "dtype", "values", "grad_output", "wrt", "tangents"}, "the request");
     if (!request.contains("expr")) throw InputError("the request has no \"expr\" (the expression to evaluate)");
     if (!request["expr"].is_string()) throw InputError(fmt::format("\"expr\" must be a string, not {}", describe(request["expr"])));
     DType dtype = DType::float32;
@@ -340,9 +340,39 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
         seed = var("\x01grad_output", y.shape(), dtype);  // a name no expression can spell, nor a value's key
         bindings.emplace("\x01grad_output", make_tensor(spec, dtype, "grad_output"));
     }
+    // Forward mode: "tangents" moves named variables (each by a tensor that broadcasts to its shape); the answer's
+    // "tangent_output" is the output's directional derivative.
+    std::vector<std::pair<Expr, Expr>> tangents;
+    if (request.contains("tangents")) {
+        const json& given = request["tangents"];
+        if (!given.is_object()) {
+            throw InputError(fmt::format("\"tangents\" must be an object of named tensors, not {}", describe(given)));
+        }
+        for (const auto& [name, value] : given.items()) {
+            const std::string where = fmt::format("tangents[\"{}\"]", shown(name));
+            const auto found = specs.find(name);
+            if (found == specs.end()) {
+                throw InputError(fmt::format("{} names '{}', which is not a variable with a value in \"values\"", where, shown(name)));
+            }
+            TensorSpec spec = tensor_spec(value, where);
+            if (!broadcastable_to(spec.shape, found->second.shape)) {
+                throw InputError(fmt::format("{} has shape {}, which does not broadcast to the shape {} of '{}'", where, spec.shape,
+                                             found->second.shape, shown(name)));
+            }
+            account(spec.shape, where);
+            const std::string key = "\x01tangent_" + name;  // (no expression can spell it)
+            tangents.emplace_back(var(name, found->second.shape, dtype), var(key, spec.shape, dtype));
+            bindings.emplace(key, make_tensor(spec, dtype, where));
+        }
+        account(y.shape(), "the tangent of the output");
+    }
     std::vector<Expr> outputs{y};
     const auto grads = grad(y, wrt, seed);
     outputs.insert(outputs.end(), grads.begin(), grads.end());
+    if (request.contains("tangents")) {
+        const Expr ys[] = {y};
+        outputs.push_back(jvp(ys, tangents)[0]);
+    }
     // Intermediate values count too: sum(x * y) of a column and a row has a scalar output but a matrix inside.
     check_memory(outputs, limits.memory_limit_gib, "evaluating this request");
     const auto values = run_compiled(outputs, bindings);
@@ -351,6 +381,7 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
     answer["output"] = tensor_json(values[0]);
     answer["grads"] = json::object();
     for (std::size_t i = 0; i < wrt.size(); ++i) answer["grads"][wrt_names[i]] = tensor_json(values[1 + i]);
+    if (request.contains("tangents")) answer["tangent_output"] = tensor_json(values.back());
     return answer.dump();
 }
 

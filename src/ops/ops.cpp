@@ -326,6 +326,27 @@ Expr operator-(const Cotangent& g) { return -g.expr(); }
 
 Expr Vjp::full_grad() const { return broadcast_to(grad.expr(), node.shape()); }
 
+Expr Jvp::full_tangent(std::size_t i) const {
+    const Expr& t = tangents[i];
+    const Shape& shape = node.input(i).shape();
+    return !t || t.shape() == shape ? t : broadcast_to(t, shape);
+}
+
+Expr jvp_rule(const OpInfo& info, const Jvp& j) {
+    if (info.jvp != nullptr) return info.jvp(j);
+    if (info.kind != OpClass::elementwise) {
+        throw Error(fmt::format("forward mode: the primitive '{}' has no forward rule in the table", info.name));
+    }
+    if (info.vjp == nullptr) return {};
+    Expr total;
+    for (std::size_t i = 0; i < j.tangents.size(); ++i) {
+        if (!j.tangents[i]) continue;
+        const Expr term = info.vjp(Vjp{j.node, j.result, Cotangent(j.tangents[i], false)}, i);
+        if (term) total = total ? total + term : term;
+    }
+    return total;
+}
+
 std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Expr(const Node&)>& replace) {
     const GraphIndex index = index_graph(roots);
     std::vector<Expr> rebuilt(index.size());

@@ -45,6 +45,9 @@ inline Expr where_selects(const Node& node, std::size_t operand) {
     return {};
 }
 
+// The sum of two tangents, where a null one is zero.
+inline Expr plus(const Expr& a, const Expr& b) { return !a ? b : (!b ? a : a + b); }
+
 // ---------------------------------------------------------------------------------------------
 // The rows
 // ---------------------------------------------------------------------------------------------
@@ -78,6 +81,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
     {.op = Op::neg, .name = "neg", .arity = 1, .kind = OpClass::elementwise, .description = "-x", .operands = unary,
      SYMGRAD_KERNELS(neg),
      .vjp = [](const Vjp& v, std::size_t) -> Expr { return -v.grad; },
+     .jvp = [](const Jvp& j) -> Expr { return -j.tangent(0); },
      .print = {"-{0}", "-{0}", 4, Assoc::right},
      .exports = {.infix = "-", .torch_in_place = "neg_"},
      .test_regions = {anywhere}},
@@ -85,6 +89,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
     {.op = Op::add, .name = "add", .arity = 2, .kind = OpClass::elementwise, .description = "a + b", .operands = binary,
      SYMGRAD_KERNELS(add),
      .vjp = [](const Vjp& v, std::size_t) -> Expr { return v.grad; },
+     .jvp = [](const Jvp& j) -> Expr { return plus(j.tangent(0), j.tangent(1)); },
      .print = {"{0} + {1}", "{0} + {1}", 2},
      .exports = {.infix = "+", .torch_in_place = "add_"},
      .test_regions = {anywhere}},
@@ -92,6 +97,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
     {.op = Op::sub, .name = "sub", .arity = 2, .kind = OpClass::elementwise, .description = "a - b", .operands = binary,
      SYMGRAD_KERNELS(sub),
      .vjp = [](const Vjp& v, std::size_t i) -> Expr { return i == 0 ? Expr(v.grad) : -v.grad; },
+     .jvp = [](const Jvp& j) -> Expr { return plus(j.tangent(0), j.tangent(1) ? -j.tangent(1) : Expr()); },
      .print = {"{0} - {1}", "{0} - {1}", 2},
      .exports = {.infix = "-", .torch_in_place = "sub_"},
      .test_regions = {anywhere}},
@@ -99,6 +105,9 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
     {.op = Op::mul, .name = "mul", .arity = 2, .kind = OpClass::elementwise, .description = "a * b", .operands = binary,
      SYMGRAD_KERNELS(mul),
      .vjp = [](const Vjp& v, std::size_t i) -> Expr { return i == 0 ? v.grad * v.rhs() : v.grad * v.lhs(); },
+     .jvp = [](const Jvp& j) -> Expr {
+         return plus(j.tangent(0) ? j.tangent(0) * j.rhs() : Expr(), j.tangent(1) ? j.lhs() * j.tangent(1) : Expr());
+     },
      .print = {"{0} * {1}", "{0} \\cdot {1}", 3},
      .exports = {.infix = "*", .torch_in_place = "mul_"},
      .test_regions = {anywhere}},
@@ -297,6 +306,10 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
          if (i == 0) return {};
          return i == 1 ? where(v.cond(), v.grad, 0) : where(v.cond(), 0, v.grad);
      },
+     .jvp = [](const Jvp& j) -> Expr {
+         if (!j.tangent(1) && !j.tangent(2)) return {};
+         return where(j.x(), j.tangent(1) ? Operand(j.tangent(1)) : Operand(0), j.tangent(2) ? Operand(j.tangent(2)) : Operand(0));
+     },
      .selects = where_selects,
      .print = {"where({0}, {1}, {2})", "\\begin{cases} {1} & \\text{if } {0} \\ne 0 \\\\ {2} & \\text{otherwise} \\end{cases}"},
      .test_regions = {region({0.5, 2}), region({0, 0})}},
@@ -367,6 +380,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
      .description = "the value of value, the gradient of surrogate", .operands = {"value", "surrogate"},
      SYMGRAD_KERNELS(custom_grad),
      .vjp = [](const Vjp& v, std::size_t i) -> Expr { return i == 0 ? Expr() : Expr(v.grad); },
+     .jvp = [](const Jvp& j) -> Expr { return j.tangent(1); },
      .gradient_override = "the value of {0}; its gradient is replaced by that of {1}",
      .print = {"custom_grad({0}, {1})", "\\operatorname{custom\\_grad}\\left({0}, {1}\\right)"},
      .exports = {.torch = "_custom_grad", .cpp = "detail::custom_grad"},
@@ -376,6 +390,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
     {.op = Op::broadcast_to, .name = "broadcast_to", .arity = 1, .kind = OpClass::structural,
      .shape = detail::shape_broadcast_to, .eval = detail::eval_broadcast_to,
      .vjp = [](const Vjp& v, std::size_t) -> Expr { return v.grad; },
+     .jvp = [](const Jvp& j) -> Expr { return j.tangent(0); },  // it broadcasts to the result as it is
      .print = {"broadcast_to({0}{a})", "\\operatorname{broadcast}\\left({0}{a}\\right)"},
      .attr_text = detail::ints_attr_text,
      .test_regions = {anywhere}},
@@ -383,6 +398,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
     {.op = Op::sum, .name = "sum", .arity = 1, .kind = OpClass::structural,
      .shape = detail::shape_reduce, .eval = detail::eval_sum,
      .vjp = [](const Vjp& v, std::size_t) -> Expr { return detail::reduction_grad(v); },
+     .jvp = [](const Jvp& j) -> Expr { return sum(j.full_tangent(0), j.attrs().ints, j.attrs().keepdims); },
      .print = {"sum({0}{a})", "\\operatorname{sum}\\left({0}{a}\\right)"},
      .attr_text = detail::reduce_attr_text,
      .test_regions = {anywhere}},
@@ -394,6 +410,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
                               static_cast<double>(std::max<std::int64_t>(v.node.shape().numel(), 1));
          return detail::reduction_grad(v) / constant(count, v.node.dtype());
      },
+     .jvp = [](const Jvp& j) -> Expr { return mean(j.full_tangent(0), j.attrs().ints, j.attrs().keepdims); },
      .print = {"mean({0}{a})", "\\operatorname{mean}\\left({0}{a}\\right)"},
      .attr_text = detail::reduce_attr_text,
      .test_regions = {anywhere}},
@@ -406,6 +423,13 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
          const Expr ties = sum(at_max, v.attrs().ints, true);
          return at_max * (detail::reduction_grad(v) / ties);
      },
+     .jvp = [](const Jvp& j) -> Expr {
+         // the mean of the tangents of the elements equal to the maximum
+         const Shape kept = detail::reduced_shape(j.x().shape(), j.attrs().ints, true);
+         const Expr at_max = eq(j.x(), reshape(j.result, kept.dims()));
+         const Expr shared = sum(at_max * j.full_tangent(0), j.attrs().ints, true) / sum(at_max, j.attrs().ints, true);
+         return reshape(shared, j.node.shape().dims());
+     },
      .print = {"amax({0}{a})", "\\operatorname{amax}\\left({0}{a}\\right)"},
      .attr_text = detail::reduce_attr_text,
      .test_regions = {anywhere}},
@@ -416,6 +440,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
          if (v.grad.is_one()) return v.grad;
          return reshape(v.full_grad(), v.x().shape().dims());
      },
+     .jvp = [](const Jvp& j) -> Expr { return reshape(j.full_tangent(0), j.node.shape().dims()); },
      .print = {"reshape({0}{a})", "\\operatorname{reshape}\\left({0}{a}\\right)"},
      .attr_text = detail::ints_attr_text,
      .test_regions = {anywhere}},
@@ -426,6 +451,7 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
          if (v.grad.is_one()) return v.grad;
          return permute(v.full_grad(), detail::inverse_permutation(v.attrs().ints));
      },
+     .jvp = [](const Jvp& j) -> Expr { return permute(j.full_tangent(0), j.attrs().ints); },
      .print = {"permute({0}{a})", "\\operatorname{permute}\\left({0}{a}\\right)"},
      .attr_text = detail::ints_attr_text,
      .test_regions = {anywhere}},
@@ -435,6 +461,9 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
      .vjp = [](const Vjp& v, std::size_t i) -> Expr {
          const Expr g = v.full_grad();
          return i == 0 ? matmul(g, transpose(v.rhs())) : matmul(transpose(v.lhs()), g);
+     },
+     .jvp = [](const Jvp& j) -> Expr {
+         return plus(j.tangent(0) ? matmul(j.full_tangent(0), j.rhs()) : Expr(), j.tangent(1) ? matmul(j.lhs(), j.full_tangent(1)) : Expr());
      },
      .print = {"{0} @ {1}", "{0} {1}", 3},
      .test_regions = {anywhere}},

@@ -266,6 +266,28 @@ std::vector<Function> make_functions() {
         }
         return derivative;
     });
+    add("jvp", 3, 3, "jvp(e, v, t)", "the derivative of e along t: how e moves when the variable v moves by t (e's shape)",
+        [](const Call& call) {
+            const Argument& v = call.args[1];
+            if (!v.is_variable_name) {
+                fail(call.text, v.offset, v.end - v.offset,
+                     fmt::format("jvp's second argument must be a variable name, got '{}'", quoted_argument(call, v)));
+            }
+            const Argument& t = call.args[2];
+            if (!broadcastable_to(t.expr.shape(), v.expr.shape())) {
+                fail(call.text, t.offset, t.end - t.offset,
+                     fmt::format("jvp: the tangent '{}' has shape {}, which does not broadcast to the shape {} of '{}'",
+                                 quoted_argument(call, t), t.expr.shape(), v.expr.shape(), quoted_argument(call, v)));
+            }
+            const Expr derivative = jvp(call.args[0].expr, v.expr, t.expr);
+            const Expr roots[] = {derivative};
+            const std::size_t nodes = index_graph(roots).size();
+            if (nodes > call.max_nodes) {
+                fail(call.text, call.offset, call.name.size(),
+                     fmt::format("jvp: the derivative has {} nodes, more than the limit of {}", nodes, call.max_nodes));
+            }
+            return derivative;
+        });
     // The activation zoo; an activation named like a primitive (relu, softplus) takes the primitive's place, since
     // it accepts the primitive's arguments and more (softplus(x, beta)).
     for (const ActivationInfo& activation : activation_catalog()) {
@@ -501,8 +523,8 @@ private:
                                               : fmt::format("at most {} arguments", info.max_args);
             fail_at(*frame.token, fmt::format("{} takes {}, got {} ({})", info.name, expected, args.size(), info.signature));
         }
-        if (info.name == "diff" && args[1].is_variable_name) {
-            diff_variables_.push_back({std::string(argument_text(text_, args[1])), args[1].offset, args[1].end});
+        if ((info.name == "diff" || info.name == "jvp") && args.size() > 1 && args[1].is_variable_name) {
+            diff_variables_.push_back({std::string(argument_text(text_, args[1])), args[1].offset, args[1].end, info.name});
         }
         const Call call{text_, spelling(*frame.token), frame.token->offset, args, options_.max_nodes};
         push_built(*frame.token, frame.token->offset, close.offset + 1, [&] { return frame.function->build(call); });
@@ -561,7 +583,7 @@ private:
         variable_order_.emplace_back(std::string(name), 1);
     }
 
-    // diff(e, z) with a z that the text names nowhere else is 0 everywhere: most likely a misspelt name, and a
+    // diff(e, z) (or jvp(e, z, t)) with a z that the text names nowhere else is 0 everywhere: most likely a misspelt name, and a
     // silent 0 is the worst answer to a typo. (A z that appears elsewhere may still be absent from e: then 0 is
     // what the user asked for, as in diff(diff(x * y, x), x).)
     void check_diff_variables() const {
@@ -576,9 +598,9 @@ private:
             }
             if (uses <= as_diff) {
                 fail(text_, d.offset, d.end - d.offset,
-                     fmt::format("diff: '{}' appears nowhere else in the expression, so the derivative with respect to it is 0 "
+                     fmt::format("{}: '{}' appears nowhere else in the expression, so the derivative with respect to it is 0 "
                                  "everywhere (a misspelt name?); the other variables: {}",
-                                 d.name, others.empty() ? "none" : fmt::format("{}", fmt::join(others, ", "))));
+                                 d.function, d.name, others.empty() ? "none" : fmt::format("{}", fmt::join(others, ", "))));
             }
         }
     }
@@ -587,6 +609,7 @@ private:
         std::string name;
         std::size_t offset;
         std::size_t end;
+        std::string function;  // diff or jvp
     };
 
     std::string_view text_;
