@@ -431,4 +431,15 @@ TEST_CASE("forward over reverse gives the Hessian-vector product, and hvp takes 
     CHECK(moved[0].to_vector() == std::vector<double>(5, 2.0));
     CHECK(moved[1].shape() == Shape{5, 5});
     CHECK(moved[1].to_vector() == std::vector<double>(25, 0.0));
+    // the braced list of the docs; amax over no elements has a zero tangent (its value is -inf), and amax's tangent
+    // takes only the maximum's, whatever the others' (inf there: 0 * inf would be NaN)
+    const std::vector<Expr> listed{x * x, sum(w)};
+    const auto both_ways = evaluate(jvp(listed, {{x, v}, {w, constant(1.0)}}), at);
+    CHECK(both_ways[1].item() == 25.0);
+    const Expr empty = var("e", {0, 3});
+    const Tensor none = evaluate(jvp(amax(empty, {0}), empty, constant(1.0)), {{"e", Tensor::zeros({0, 3})}});
+    CHECK(none.to_vector() == std::vector<double>(3, 0.0));
+    const Expr y2 = var("y2", {2});
+    const Tensor top = evaluate(jvp(amax(log(y2)), y2, constant(1.0)), {{"y2", Tensor::from_values({2}, {0.0, 1.0})}});
+    CHECK(top.item() == 1.0);
 }

@@ -4,8 +4,10 @@
 
 #include <array>
 #include <functional>
+#include <initializer_list>
 #include <limits>
 #include <span>
+#include <string>
 #include <vector>
 
 #include "symgrad/ops.hpp"
@@ -40,6 +42,18 @@ using SweepObserver = std::function<void(const SweepStep&)>;
 // share, so that what they show can never disagree with the gradient.
 std::vector<Expr> grad(const Expr& y, std::span<const Expr> wrt, const Expr& seed, const SweepObserver& observe);
 
+// Which rule of grad(y, wrt, seed)'s sweep built `built`, a node of the gradients outside y's graph: the node
+// whose rule it was, the operand, and the rule written with the operands' names ("d/dx sqrt(x) = 1 / (2 *
+// sqrt(x))", with " where x = x - 1" for an operand that is not a variable). node is null when no rule built it
+// (a node that simplify made, say). For anomaly reports.
+struct GradientRule {
+    const Node* node = nullptr;
+    std::size_t operand = 0;
+    std::string text;
+    Expr adjoint;  // the node's adjoint as the rule saw it (it broadcasts to the node's shape)
+};
+GradientRule gradient_rule_of(const Expr& y, std::span<const Expr> wrt, const Expr& seed, const Node* built);
+
 // The same for a braced list, so that  auto [dx, dbeta] = grad(y, {x, beta});  works.
 template <std::size_t N> std::array<Expr, N> grad(const Expr& y, const Expr (&wrt)[N], const Expr& seed = {}) {
     const auto list = grad(y, std::span<const Expr>(wrt, N), seed);
@@ -54,6 +68,8 @@ template <std::size_t N> std::array<Expr, N> grad(const Expr& y, const Expr (&wr
 // wrt's (a scalar 1 moves every element at once). One forward sweep, whatever the number of outputs: JAX's jvp,
 // symbolic. The rules are the table's (OpInfo::jvp, jvp_rule).
 std::vector<Expr> jvp(std::span<const Expr> outputs, std::span<const std::pair<Expr, Expr>> tangents);
+// The same with a braced list of (wrt, tangent) pairs: jvp(outputs, {{x, v}, {beta, constant(1.0)}}).
+std::vector<Expr> jvp(std::span<const Expr> outputs, std::initializer_list<std::pair<Expr, Expr>> tangents);
 // The same for one output and one direction.
 Expr jvp(const Expr& y, const Expr& x, const Expr& tangent);
 

@@ -85,6 +85,9 @@ class Program {
 public:
     // The values of the outputs given to compile(), for these bindings.
     std::vector<Tensor> run(const Bindings& bindings) const;
+    // With options.detect_anomaly: when an output holds a NaN or an infinity (one extra pass over the outputs), the
+    // reference evaluator finds where it was made and an AnomalyError reports it (evaluate.hpp).
+    std::vector<Tensor> run(const Bindings& bindings, const RunOptions& options) const;
 
     // How the graph was planned (for tests and for the curious): fused regions and other steps.
     std::size_t region_count() const;

@@ -1,5 +1,7 @@
 #include "symgrad/autodiff.hpp"
 
+#include <unordered_set>
+
 #include "symgrad/print.hpp"
 
 namespace symgrad {
@@ -245,10 +247,64 @@ std::vector<Expr> jvp(std::span<const Expr> outputs, std::span<const std::pair<E
     return result;
 }
 
+std::vector<Expr> jvp(std::span<const Expr> outputs, std::initializer_list<std::pair<Expr, Expr>> tangents) {
+    return jvp(outputs, std::span<const std::pair<Expr, Expr>>(tangents.begin(), tangents.size()));
+}
+
 Expr jvp(const Expr& y, const Expr& x, const Expr& tangent) {
     const Expr outputs[] = {y};
     const std::pair<Expr, Expr> direction[] = {{x, tangent}};
     return jvp(outputs, direction)[0];
+}
+
+GradientRule gradient_rule_of(const Expr& y, std::span<const Expr> wrt, const Expr& seed, const Node* built) {
+    std::vector<SweepStep> steps;
+    const auto grads = grad(y, wrt, seed, [&](const SweepStep& step) { steps.push_back(step); });
+    const Expr roots[] = {y};
+    std::unordered_set<const Node*> seen;
+    for (const Node* node : topo_order(roots)) seen.insert(node);
+    // Each node of the gradients belongs to the first step (in sweep order) whose contribution reaches it.
+    const SweepStep* owner = nullptr;
+    std::vector<const Node*> stack;
+    for (const SweepStep& step : steps) {
+        if (step.operand == SweepStep::node_step || !step.contribution) continue;
+        stack.push_back(step.contribution.get());
+        while (!stack.empty() && owner == nullptr) {
+            const Node* node = stack.back();
+            stack.pop_back();
+            if (!seen.insert(node).second) continue;
+            if (node == built) owner = &step;
+            for (const Expr& operand : node->inputs()) stack.push_back(operand.get());
+        }
+        stack.clear();
+        if (owner != nullptr) break;
+    }
+    if (owner == nullptr) return {};
+    const Node& node = *owner->node;
+    const OpInfo& info = op_info(node.op());
+    // The node written with names: a variable by its name, any other operand by the row's operand name (or u, v, w
+    // where that is a variable's name already).
+    std::unordered_set<std::string> names;
+    for (const Expr& v : variables(roots)) names.insert(v.node().attrs().name);
+    std::vector<Expr> placeholders;
+    std::vector<std::string> wheres;
+    for (std::size_t k = 0; k < node.arity(); ++k) {
+        const Expr& operand = node.input(k);
+        if (operand.op() == Op::variable || operand.op() == Op::constant) {
+            placeholders.push_back(operand);
+            continue;
+        }
+        std::string name(info.operands[k]);
+        if (names.contains(name)) name = std::string(1, "uvw"[k]);
+        placeholders.push_back(var(name, operand.shape(), operand.dtype()));
+        wheres.push_back(fmt::format("{} = {}", name, to_inline_string(operand, 80)));
+    }
+    const Expr written = apply_exprs(node.op(), placeholders, node.attrs());
+    const Expr local = info.vjp(Vjp{written.node(), written, Cotangent(constant(1.0, node.dtype()), true)}, owner->operand);
+    std::string text = fmt::format("d/d{} {} = {}", to_inline_string(placeholders[owner->operand], 40), to_inline_string(written, 80),
+                                   to_inline_string(local, 120));
+    if (!wheres.empty()) text += fmt::format(" where {}", fmt::join(wheres, ", "));
+    return {&node, owner->operand, text, owner->adjoint};
 }
 
 Expr hvp(const Expr& y, const Expr& x, const Expr& v) {

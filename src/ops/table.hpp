@@ -424,10 +424,12 @@ constexpr std::array<OpInfo, op_count> primitive_table{{
          return at_max * (detail::reduction_grad(v) / ties);
      },
      .jvp = [](const Jvp& j) -> Expr {
-         // the mean of the tangents of the elements equal to the maximum
+         // the mean of the tangents of the elements equal to the maximum (none over no elements: the result is -inf)
+         if (j.x().shape().numel() == 0) return {};
          const Shape kept = detail::reduced_shape(j.x().shape(), j.attrs().ints, true);
          const Expr at_max = eq(j.x(), reshape(j.result, kept.dims()));
-         const Expr shared = sum(at_max * j.full_tangent(0), j.attrs().ints, true) / sum(at_max, j.attrs().ints, true);
+         const Expr selected = where(at_max, j.full_tangent(0), 0);  // (not at_max * t: 0 * inf elsewhere would be NaN)
+         const Expr shared = sum(selected, j.attrs().ints, true) / sum(at_max, j.attrs().ints, true);
          return reshape(shared, j.node.shape().dims());
      },
      .print = {"amax({0}{a})", "\\operatorname{amax}\\left({0}{a}\\right)"},
