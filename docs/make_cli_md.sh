@@ -18,6 +18,7 @@ Exit status, the same for every subcommand:
 | 0 | success: everything asked for was done and written |
 | 2 | bad input or a failed write: usage, expression, shape, JSON, a file that cannot be read or written, output that did not reach stdout (a full disk, `> /dev/full`); one line on stderr, `symgrad: error: ...`, naming the problem |
 | 1 | `check` found a gradient that disagrees with finite differences; otherwise an internal error (a bug: please report it) |
+| 3 | `--detect-anomaly` (`eval`, `check`, `train`) found a NaN or an infinity that is not in the inputs; the report on stderr names the subexpression or derivative rule that made it (docs/semantics.md), and `eval` writes it as a JSON object on stdout |
 
 Messages quote at most about 60 bytes of what you typed, cut between UTF-8 characters. Files are written as
 checkpoints are: to a temporary file beside the target, synced, then renamed over it, so a failed or
@@ -66,7 +67,7 @@ cat <<'TEXT'
 ## check: finite differences, both orders
 
 ```
-symgrad check EXPR [--shape v=dims ...] [--seed N] [--range LO:HI]
+symgrad check EXPR [--shape v=dims ...] [--seed N] [--range LO:HI] [--detect-anomaly]
 ```
 
 Draws each variable uniformly from `[LO, HI]` (default `[-2, 2]`) and runs `gradcheck` and `gradgradcheck` in
@@ -139,7 +140,7 @@ symgrad plot '(a0 + a1*x + a2*x^2) / (1 + abs(b1*x + b2*x^2))' --param a0=0.1 --
 ## eval: the machine-readable mode
 
 ```
-symgrad eval FILE|- [--memory-limit GIB]
+symgrad eval FILE|- [--memory-limit GIB] [--detect-anomaly]
 ```
 
 Reads one JSON request from FILE (or stdin with `-`) and writes one JSON answer to stdout.
@@ -288,7 +289,7 @@ cat <<'TEXT'
 symgrad train [--act EXPR|NAME] [--param NAME=POLICY:INIT ...] [--data NAME|FILE.csv [--target COLUMN]] [--examples N] [--test-fraction F]
               [--hidden W1,W2,...] [--epochs N] [--batch N] [--optimizer sgd|adam|adamw] [--lr LR] [--momentum M]
               [--nesterov] [--weight-decay WD] [--clip NORM] [--schedule cosine|constant] [--weights kaiming|xavier]
-              [--seed N] [--threads N]
+              [--seed N] [--threads N] [--detect-anomaly]
               [--dtype float32|float64] [-o FILE] [--resume FILE] [--plot CURVES.svg] [--boundary REGIONS.svg]
 ```
 

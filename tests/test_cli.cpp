@@ -43,6 +43,31 @@ TEST_CASE("trace and grad show where a gradient is overridden", "[cli]") {
     CHECK(g.out == "dx = 1\n");
 }
 
+TEST_CASE("--detect-anomaly: eval, check and train stop at the first NaN or infinity with exit status 3", "[cli][anomaly]") {
+    const auto e = run_cli({"eval", "--detect-anomaly", "-"},
+                           R"J({"expr": "x * sqrt(x - 1)", "dtype": "float64", "values": {"x": {"shape": [3], "data": [2, 1, 3]}}})J");
+    CHECK(e.status == 3);
+    CHECK(e.out.starts_with("{\"error\":\"anomaly\",\"expression\":\"x / (2 * sqrt(x - 1))\",\"index\":[1],"));
+    CHECK(e.out.find("\"rule\":\"d/du sqrt(u) = 1 / (2 * sqrt(u)) where u = x - 1\",\"rule_of\":\"sqrt(x - 1)\"") != std::string::npos);
+    CHECK(e.out.find("\"pass\":\"backward\"") != std::string::npos);
+    CHECK(e.err.starts_with("symgrad: anomaly: backward pass: x / (2 * sqrt(x - 1)) made inf at element [1] of its shape [3], in the gradient of sqrt(x - 1)"));
+    // without the flag the answer holds the inf; a NaN that is in the inputs is no anomaly
+    const auto plain = run_cli({"eval", "-"}, R"J({"expr": "x * sqrt(x - 1)", "dtype": "float64", "values": {"x": {"shape": [3], "data": [2, 1, 3]}}})J");
+    CHECK(plain.status == 0);
+    const auto given = run_cli({"eval", "--detect-anomaly", "-"}, R"J({"expr": "x * 2", "values": {"x": {"shape": [2], "data": [1, "nan"]}}})J");
+    CHECK(given.status == 0);
+    const auto c = run_cli({"check", "sqrt(x) * x", "--range", "-1:-0.5", "--detect-anomaly"});
+    CHECK(c.status == 3);
+    CHECK(c.err.starts_with("symgrad: anomaly: forward pass: sqrt(x) made nan.\nThere, x = -0."));
+    const auto t = run_cli({"train", "--act", "x * sqrt(x)", "--epochs", "2", "--detect-anomaly", "--data", "two-moons", "--examples", "200"});
+    CHECK(t.status == 3);
+    CHECK(t.err.find("anomaly: epoch 1, the batch of examples 0 to 63 (of the shuffled order), forward pass: sqrt(layer1.bias + input @ layer1.weight) made nan at element [0, 0] of its shape [64, 64].") != std::string::npos);
+    // check refuses what finite differences cannot check
+    const auto o = run_cli({"check", "custom_grad(round(x), x)"});
+    CHECK(o.status == 2);
+    CHECK(o.err.find("'custom_grad(round(x), x)' replaces the gradient on purpose") != std::string::npos);
+}
+
 TEST_CASE("grad prints the derivatives with let bindings", "[cli]") {
     const auto r = run_cli({"grad", swish});
     CHECK(r.status == 0);

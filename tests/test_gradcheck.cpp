@@ -68,3 +68,55 @@ TEST_CASE("gradcheck perturbs variables only, and says so", "[gradcheck]") {
               gradcheck(x, wrt, {{"x", Tensor::zeros({3})}});
           }) == "gradcheck: it perturbs variables, and 'x * 2' is not a variable");
 }
+
+TEST_CASE("anomaly mode names the subexpression or the derivative rule that made the first NaN or infinity", "[anomaly]") {
+    const Expr x = var("x", {3});
+    const Expr y = x * sqrt(x - 1);
+    const Expr wrt[] = {x};
+    // Forward: sqrt of a negative number at element 1.
+    const Bindings negative = {{"x", Tensor::from_values({3}, {2, 0, 3})}};
+    const auto forward = find_anomaly(y, wrt, negative);
+    REQUIRE(forward.has_value());
+    CHECK(forward->pass == "forward");
+    CHECK(forward->expression == "sqrt(x - 1)");
+    CHECK(forward->index == std::vector<std::int64_t>{1});
+    CHECK(std::isnan(forward->value));
+    CHECK(forward->operands == std::vector<std::pair<std::string, double>>{{"x - 1", -1.0}});
+    CHECK(forward->path == std::vector<std::string>{"x", "x - 1", "sqrt(x - 1)"});
+    // Backward: the value is finite at x = 1, its derivative 1 / (2 sqrt(0)) is not; the rule is named.
+    const Bindings kink = {{"x", Tensor::from_values({3}, {2, 1, 3})}};
+    const auto backward = find_anomaly(y, wrt, kink);
+    REQUIRE(backward.has_value());
+    CHECK(backward->pass == "backward");
+    CHECK(backward->rule == "d/du sqrt(u) = 1 / (2 * sqrt(u)) where u = x - 1");
+    CHECK(backward->rule_of == "sqrt(x - 1)");
+    CHECK(backward->value == INFINITY);
+    CHECK(backward->index == std::vector<std::int64_t>{1});
+    CHECK(backward->message().starts_with("backward pass: x / (2 * sqrt(x - 1)) made inf at element [1] of its shape [3], in the gradient of sqrt(x - 1) by the rule d/du sqrt(u) = 1 / (2 * sqrt(u)) where u = x - 1.\nThere, x = 1, 2 * sqrt(x - 1) = 0, x - 1 = 0, the adjoint = 1.\nFrom the inputs: x  ->  x - 1  ->  sqrt(x - 1)  ->  [backward] x / (2 * sqrt(x - 1))."));
+    // Nothing to report: all finite, or every NaN came from the inputs.
+    CHECK(!find_anomaly(y, wrt, {{"x", Tensor::from_values({3}, {2, 1.5, 3})}}).has_value());
+    CHECK(!find_anomaly(x * 2, wrt, {{"x", Tensor::from_values({3}, {NAN, INFINITY, 3})}}).has_value());
+    // The engine's check: nothing when finite, an AnomalyError from the reference evaluator otherwise.
+    const Expr outputs[] = {y, grad(y, wrt)[0]};
+    const Program program = compile(outputs);
+    RunOptions check;
+    check.detect_anomaly = true;
+    CHECK(program.run({{"x", Tensor::from_values({3}, {2, 1.5, 3})}}, check).size() == 2);
+    try {
+        program.run(kink, check);
+        FAIL("no AnomalyError");
+    } catch (const AnomalyError& error) {
+        CHECK(error.anomaly().pass == "evaluation");
+        CHECK(error.anomaly().index == std::vector<std::int64_t>{1});
+        CHECK(std::string(error.what()).starts_with("anomaly: evaluation pass: x / (2 * sqrt(x - 1)) made inf at element [1]"));
+    }
+    CHECK_THROWS_AS(evaluate(outputs, negative, check), AnomalyError);
+    CHECK_NOTHROW(evaluate(outputs, negative));  // (without the option, NaN is a value like any other)
+    // A structural node: a sum that overflows from finite operands.
+    const Expr big = var("big", {2});
+    const auto overflow = find_anomaly(sum(big) * 1, std::span<const Expr>(&big, 1), {{"big", Tensor::from_values({2}, {1e308, 1e308})}});
+    REQUIRE(overflow.has_value());
+    CHECK(overflow->expression == "sum(big)");
+    CHECK(overflow->operands.empty());
+    CHECK(overflow->message().find("Its operands hold only finite values.") != std::string::npos);
+}

@@ -54,6 +54,7 @@ std::optional<NonFiniteOrigin> first_nonfinite_origin(std::span<const Expr> outp
 // at which element, from which operand values, and how the inputs reach it.
 struct Anomaly {
     Expr node;  // the node that made it
+    std::string context;  // where the evaluation was, if the caller says (training: the epoch and the batch)
     std::string pass;  // "forward", "backward", or "evaluation" (a program that does not know which outputs are gradients)
     std::string expression;  // the node that made it, inline: "sqrt(x - 1)", "1 / (2 * sqrt(x - 1))"
     std::string rule;  // backward: the derivative rule that built it, "d/dx sqrt(x) = 1 / (2 * sqrt(x))" (else empty)
@@ -80,6 +81,10 @@ private:
 // The report of a NonFiniteOrigin in pass `pass` ("forward", "backward", "evaluation"): the node, the element,
 // the operands' values there, and the path from an input (rule and rule_of are left for the caller).
 Anomaly describe_origin(const NonFiniteOrigin& origin, const std::unordered_map<const Node*, Tensor>& values, std::string pass);
+
+// How the inputs reach a node: from a variable (or constant) through each node's first operand that is not a
+// constant, one subexpression per step, the node last.
+std::vector<std::string> path_from_inputs(const Node& node);
 
 // Options of an evaluation: with detect_anomaly, a NaN or infinity in an output makes the reference evaluator
 // find its origin, and an AnomalyError reports it unless every such value came from the inputs.

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "symgrad/activations.hpp"
+#include "symgrad/anomaly.hpp"
 #include "symgrad/autodiff.hpp"
 #include "symgrad/compile.hpp"
 #include "symgrad/data.hpp"

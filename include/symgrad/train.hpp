@@ -21,6 +21,10 @@ struct TrainOptions {
     // Resuming: the epochs before first_epoch are taken as done (their shuffles are replayed, so the batches
     // that follow are those of an uninterrupted run), and the optimizer given to train_classifier continues.
     std::int64_t first_epoch = 1;
+    // Anomaly mode: a NaN or infinity in a step's loss or gradients stops training with an AnomalyError that names
+    // the subexpression that made it (forward or backward pass), the element, its operands' values, the epoch and
+    // the batch. When all is finite it costs one pass over the step's outputs.
+    bool detect_anomaly = false;
 };
 
 struct EpochReport {

@@ -13,6 +13,7 @@ struct CheckOptions {
     std::uint64_t seed = 0;
     std::string range = "-2:2";
     double memory_limit_gib = 4.0;
+    bool detect_anomaly = false;
 };
 
 int run_check(const CheckOptions& o) {
@@ -50,6 +51,18 @@ int run_check(const CheckOptions& o) {
     Bindings at;
     std::uint64_t seed = o.seed * 1000;
     for (const auto& v : vars) at.emplace(v.node().attrs().name, Tensor::uniform(v.shape(), lo, hi, seed++));
+    if (o.detect_anomaly) {
+        if (auto anomaly = find_anomaly(y, vars, at)) throw AnomalyError(std::move(*anomaly));
+    }
+    // A gradient override differs from the differences of the value on purpose: there is nothing to compare.
+    for (const Node* node : topo_order(std::span<const Expr>(&y, 1))) {
+        const OpInfo& info = op_info(node->op());
+        if (info.gradient_override.empty()) continue;
+        throw InputError(fmt::format("'{}' replaces the gradient on purpose ({}), so finite differences of the value cannot "
+                                     "check it; check the surrogate or the expression without it{}",
+                                     to_inline_string(handle(node), 80), info.description,
+                                     o.detect_anomaly ? " (--detect-anomaly found no NaN or infinity)" : ""));
+    }
     GradcheckOptions options;
     options.seed = o.seed;
     const auto first = gradcheck(y, vars, at, options);
@@ -70,9 +83,11 @@ Action add_check(CLI::App& app) {
     sub->add_option("--range", options->range, "Interval the random points are drawn from, LO:HI (default -2:2)");
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose evaluation needs more GiB than this (default 4)")
         ->check(positive_number());
+    sub->add_flag("--detect-anomaly", options->detect_anomaly,
+                  "First look for a NaN or infinity at the points: which subexpression or derivative rule made it (exit status 3)");
     sub->footer(
         "Example:\n  symgrad check 'x * sigmoid(beta * x)' --shape x=8,4 --shape beta=4\n"
-        "Exit status 1 when a check fails.");
+        "Exit status 1 when a check fails, 3 when --detect-anomaly finds a NaN or infinity.");
     return [options] { return run_check(*options); };
 }
 

@@ -18,6 +18,7 @@ namespace {
 struct EvalOptions {
     std::string file;
     double memory_limit_gib = 1.0;
+    bool detect_anomaly = false;
 };
 
 // Reads at most memory_limit_gib of text: `symgrad eval /dev/zero` ends with a message, not with all memory.
@@ -52,6 +53,9 @@ Action add_eval(CLI::App& app) {
     sub->add_option("--memory-limit", options->memory_limit_gib,
                     "Refuse requests whose text, numbers or tensors need more GiB than this (default 1)")
         ->check(positive_number());
+    sub->add_flag("--detect-anomaly", options->detect_anomaly,
+                  "On a NaN or infinity that is not in the inputs: a JSON error object naming the subexpression (or the "
+                  "derivative rule) that made it, and exit status 3");
     sub->footer(
         "Example:\n"
         "  echo '{\"expr\": \"x * sigmoid(beta * x)\", \"dtype\": \"float64\",\n"
@@ -61,7 +65,14 @@ Action add_eval(CLI::App& app) {
         "wrt (default: every name in values), tangents (forward mode: named tensors that move those variables;\n"
         "the answer then has tangent_output). Non-finite numbers are \"nan\", \"inf\", \"-inf\".");
     return [options] {
-        const std::string answer = answer_eval_request(read_request(options->file, options->memory_limit_gib), {options->memory_limit_gib});
+        const EvalLimits limits{options->memory_limit_gib, options->detect_anomaly};
+        std::string answer;
+        try {
+            answer = answer_eval_request(read_request(options->file, options->memory_limit_gib), limits);
+        } catch (const AnomalyError& error) {
+            write_output("", anomaly_json(error.anomaly()) + "\n");  // (and the report on stderr, exit status 3)
+            throw;
+        }
         write_output("", answer + "\n");
         return 0;
     };

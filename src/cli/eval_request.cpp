@@ -376,6 +376,10 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
     // Intermediate values count too: sum(x * y) of a column and a row has a scalar output but a matrix inside.
     check_memory(outputs, limits.memory_limit_gib, "evaluating this request");
     const auto values = run_compiled(outputs, bindings);
+    // Anomaly mode: one pass over the answers; only if one is not finite, the reference evaluator finds the origin.
+    if (limits.detect_anomaly && any_nonfinite(values)) {
+        if (auto anomaly = find_anomaly(y, wrt, bindings, seed)) throw AnomalyError(std::move(*anomaly));
+    }
 
     json answer;
     answer["output"] = tensor_json(values[0]);
@@ -383,6 +387,27 @@ std::string answer_eval_request(std::string_view text, const EvalLimits& limits)
     for (std::size_t i = 0; i < wrt.size(); ++i) answer["grads"][wrt_names[i]] = tensor_json(values[1 + i]);
     if (request.contains("tangents")) answer["tangent_output"] = tensor_json(values.back());
     return answer.dump();
+}
+
+std::string anomaly_json(const Anomaly& anomaly) {
+    json error;
+    error["error"] = "anomaly";
+    error["pass"] = anomaly.pass;
+    error["expression"] = anomaly.expression;
+    if (!anomaly.rule.empty()) {
+        error["rule"] = anomaly.rule;
+        error["rule_of"] = anomaly.rule_of;
+    }
+    error["shape"] = anomaly.shape.dims();
+    error["index"] = anomaly.index;
+    error["value"] = std::isnan(anomaly.value) ? "nan" : (anomaly.value > 0 ? "inf" : "-inf");
+    error["operands"] = json::array();
+    for (const auto& [what, v] : anomaly.operands) {
+        error["operands"].push_back({{"expression", what}, {"value", std::isfinite(v) ? json(v) : json(std::isnan(v) ? "nan" : (v > 0 ? "inf" : "-inf"))}});
+    }
+    error["path"] = anomaly.path;
+    error["message"] = anomaly.message();
+    return error.dump();
 }
 
 }  // namespace symgrad::cli

@@ -137,6 +137,10 @@ int main(int argc, char** argv) {
         }
         std::cerr << "symgrad: error: " << e.what() << "\n";
         return 2;
+    } catch (const symgrad::AnomalyError& e) {
+        // --detect-anomaly found a NaN or an infinity: exit status 3, the report on stderr.
+        std::cerr << "symgrad: " << e.what() << "\n";
+        return 3;
     } catch (const symgrad::Error& e) {
         // Errors of the library on user input (shapes, bindings, ...) are input errors too.
         std::cerr << "symgrad: error: " << e.what() << "\n";

@@ -30,6 +30,7 @@ struct TrainCliOptions {
     double lr = 1e-2;
     double momentum = 0.0;
     bool nesterov = false;
+    bool detect_anomaly = false;
     double weight_decay = 0.0;
     double clip = 0.0;
     std::uint64_t seed = 1;
@@ -182,6 +183,7 @@ int run_train(const TrainCliOptions& o) {
     options.optimizer.lr = o.lr;
     options.optimizer.momentum = o.momentum;
     options.optimizer.nesterov = o.nesterov;
+    options.detect_anomaly = o.detect_anomaly;
     options.optimizer.weight_decay = o.weight_decay;
     options.optimizer.clip_norm = o.clip;
     options.optimizer.groups["activation"].weight_decay = 0.0;  // decay pulls weights to 0, not an activation's shape
@@ -306,6 +308,8 @@ Action add_train(CLI::App& app) {
     sub->add_option("--lr", o->lr, "Learning rate (default 0.01)");
     sub->add_option("--momentum", o->momentum, "SGD momentum (default 0)");
     sub->add_flag("--nesterov", o->nesterov, "Nesterov momentum (SGD)");
+    sub->add_flag("--detect-anomaly", o->detect_anomaly,
+                  "Stop at the first NaN or infinity in a step's loss or gradients and say which subexpression made it (exit status 3)");
     sub->add_option("--weight-decay", o->weight_decay, "Weight decay, not applied to activation parameters (default 0)");
     sub->add_option("--clip", o->clip, "Clip gradients to this global L2 norm (default: no clipping)");
     sub->add_option("--weights", o->weights, "Initial weights: kaiming (default; for ReLU-like activations) or xavier (tanh-like)");

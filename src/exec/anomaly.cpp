@@ -1,5 +1,7 @@
 // Anomaly detection: the first node that made a NaN or an infinity from finite operands, and its report.
 #include <cmath>
+#include <cstring>
+#include <type_traits>
 
 #include "exec/plan.hpp"
 #include "symgrad/compile.hpp"
@@ -90,14 +92,19 @@ Anomaly describe_origin(const NonFiniteOrigin& origin, const std::unordered_map<
     a.value = origin.value;
     if (op_info(node.op()).kind == OpClass::elementwise) {
         for (const Expr& operand : node.inputs()) {
+            if (operand.op() == Op::constant) continue;  // (its value is in the expression)
             const Tensor& t = values.at(operand.get());
             a.operands.emplace_back(to_inline_string(operand, 80), t.get(operand_element(node.shape(), origin.element, t.shape())));
         }
     }
-    // The path: from the node back through its first operand that is not a constant, to a variable (or a constant).
+    a.path = path_from_inputs(node);
+    return a;
+}
+
+std::vector<std::string> path_from_inputs(const Node& node) {
+    // Back from the node through the first operand of each that is not a constant, to a leaf.
     std::vector<std::string> path;
-    const Node* at = &node;
-    while (at != nullptr) {
+    for (const Node* at = &node; at != nullptr;) {
         path.push_back(to_inline_string(handle(at), 80));
         const Node* next = nullptr;
         for (const Expr& operand : at->inputs()) {
@@ -108,14 +115,12 @@ Anomaly describe_origin(const NonFiniteOrigin& origin, const std::unordered_map<
         }
         at = next;
     }
-    a.path.assign(path.rbegin(), path.rend());
-    return a;
+    return {path.rbegin(), path.rend()};
 }
 
 std::string Anomaly::message() const {
-    std::string text = fmt::format("{} pass: {} {} was made by {}", pass, number(value),
-                                   shape.rank() == 0 ? std::string("(a scalar)") : fmt::format("at element [{}] of shape {}", fmt::join(index, ", "), shape),
-                                   expression);
+    std::string text = fmt::format("{}{} pass: {} made {}{}", context.empty() ? "" : context + ", ", pass, expression, number(value),
+                                   shape.rank() == 0 ? std::string() : fmt::format(" at element [{}] of its shape {}", fmt::join(index, ", "), shape));
     if (!rule.empty()) text += fmt::format(", in the gradient of {} by the rule {}", rule_of, rule);
     text += ".";
     std::vector<std::string> parts;
@@ -127,11 +132,28 @@ std::string Anomaly::message() const {
 
 AnomalyError::AnomalyError(Anomaly anomaly) : Error("anomaly: " + anomaly.message()), anomaly_(std::move(anomaly)) {}
 
+namespace {
+
+// Whether an element has all exponent bits set (inf or NaN): an OR over integer compares, which the compiler turns
+// into vector code, so the check of the outputs is one pass at memory speed.
+template <class T, class Bits> bool has_nonfinite(const T* values, std::int64_t n) {
+    constexpr Bits exponent = std::is_same_v<T, float> ? Bits(0x7f800000u) : Bits(0x7ff0000000000000ull);
+    Bits found = 0;
+    for (std::int64_t i = 0; i < n; ++i) {
+        Bits bits;
+        std::memcpy(&bits, values + i, sizeof bits);
+        found |= static_cast<Bits>((bits & exponent) == exponent);
+    }
+    return found != 0;
+}
+
+}  // namespace
+
 bool any_nonfinite(std::span<const Tensor> tensors) {
     for (const Tensor& t : tensors) {
-        for (std::int64_t i = 0; i < t.numel(); ++i) {
-            if (!std::isfinite(t.get(i))) return true;
-        }
+        const bool found = t.dtype() == DType::float32 ? has_nonfinite<float, std::uint32_t>(t.data<float>(), t.numel())
+                                                       : has_nonfinite<double, std::uint64_t>(t.data<double>(), t.numel());
+        if (found) return true;
     }
     return false;
 }

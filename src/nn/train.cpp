@@ -140,7 +140,20 @@ std::vector<EpochReport> train_classifier(MLP& model, Optimizer& optimizer_ref, 
                 gather_rows(train.features, order, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
             at.insert_or_assign(
                 "target", gather_rows(targets, order, static_cast<std::size_t>(first), static_cast<std::size_t>(count), model.dtype()));
-            auto values = compile_cached(it->second, compile_options).run(at);
+            RunOptions run_options;
+            run_options.detect_anomaly = options.detect_anomaly;
+            std::vector<Tensor> values;
+            try {
+                values = compile_cached(it->second, compile_options).run(at, run_options);
+            } catch (const AnomalyError& error) {
+                Anomaly anomaly = error.anomaly();
+                const Expr loss[] = {it->second[0]};
+                const auto forward = topo_order(loss);
+                const bool in_forward = std::find(forward.begin(), forward.end(), anomaly.node.get()) != forward.end();
+                anomaly.pass = in_forward ? "forward" : "backward";
+                anomaly.context = fmt::format("epoch {}, the batch of examples {} to {} (of the shuffled order)", epoch, first, first + count - 1);
+                throw AnomalyError(anomaly);
+            }
             loss_sum += values[0].item() * static_cast<double>(count);
             values.erase(values.begin());
             optimizer->step(model.parameters(), values);
