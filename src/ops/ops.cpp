@@ -347,15 +347,15 @@ Expr jvp_rule(const OpInfo& info, const Jvp& j) {
     return total;
 }
 
-std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Expr(const Node&)>& replace) {
+namespace {
+
+// Rebuilds the graph of roots bottom-up: replace(node, its operands as rebuilt) may give the node's new expression;
+// otherwise it is built again from those operands (it stays itself where none changed).
+std::vector<Expr> rebuild(std::span<const Expr> roots, const std::function<Expr(const Node&, std::span<const Expr>)>& replace) {
     const GraphIndex index = index_graph(roots);
     std::vector<Expr> rebuilt(index.size());
     for (std::size_t position = 0; position < index.size(); ++position) {
         const Node* node = index.node(position);
-        if (Expr replacement = replace(*node)) {
-            rebuilt[position] = std::move(replacement);
-            continue;
-        }
         std::array<Expr, max_arity> inputs;
         bool changed = false;
         const auto operands = index.operands(position);
@@ -363,12 +363,22 @@ std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Ex
             inputs[i] = rebuilt[operands[i]];
             changed = changed || !(inputs[i] == node->input(i));
         }
-        rebuilt[position] =
-            changed ? build(node->op(), std::span<const Expr>(inputs.data(), operands.size()), node->attrs()) : handle(node);
+        const std::span<const Expr> rebuilt_inputs(inputs.data(), operands.size());
+        if (Expr replacement = replace(*node, rebuilt_inputs)) {
+            rebuilt[position] = std::move(replacement);
+            continue;
+        }
+        rebuilt[position] = changed ? build(node->op(), rebuilt_inputs, node->attrs()) : handle(node);
     }
     std::vector<Expr> result;
     for (const auto& root : roots) result.push_back(rebuilt[index.position(root.get())]);
     return result;
+}
+
+}  // namespace
+
+std::vector<Expr> substitute(std::span<const Expr> roots, const std::function<Expr(const Node&)>& replace) {
+    return rebuild(roots, [&](const Node& node, std::span<const Expr>) { return replace(node); });
 }
 
 std::vector<Expr> with_dtype(std::span<const Expr> roots, DType dtype) {
@@ -381,33 +391,14 @@ std::vector<Expr> with_dtype(std::span<const Expr> roots, DType dtype) {
 }
 
 std::vector<Expr> drop_gradient_overrides(std::span<const Expr> roots) {
-    const GraphIndex index = index_graph(roots);
-    bool any = false;
-    for (std::size_t position = 0; position < index.size() && !any; ++position) {
-        any = !op_info(index.node(position)->op()).gradient_override.empty();
-    }
+    const auto nodes = topo_order(roots);
+    const bool any = std::any_of(nodes.begin(), nodes.end(), [](const Node* n) { return !op_info(n->op()).gradient_override.empty(); });
     if (!any) return {roots.begin(), roots.end()};
-    std::vector<Expr> rebuilt(index.size());
-    for (std::size_t position = 0; position < index.size(); ++position) {
-        const Node* node = index.node(position);
-        const auto operands = index.operands(position);
-        if (!op_info(node->op()).gradient_override.empty()) {
-            const Expr& value = rebuilt[operands[0]];
-            rebuilt[position] = value.shape() == node->shape() ? value : broadcast_to(value, node->shape());
-            continue;
-        }
-        std::array<Expr, max_arity> inputs;
-        bool changed = false;
-        for (std::size_t i = 0; i < operands.size(); ++i) {
-            inputs[i] = rebuilt[operands[i]];
-            changed = changed || !(inputs[i] == node->input(i));
-        }
-        rebuilt[position] =
-            changed ? build(node->op(), std::span<const Expr>(inputs.data(), operands.size()), node->attrs()) : handle(node);
-    }
-    std::vector<Expr> result;
-    for (const auto& root : roots) result.push_back(rebuilt[index.position(root.get())]);
-    return result;
+    return rebuild(roots, [](const Node& node, std::span<const Expr> operands) -> Expr {
+        if (op_info(node.op()).gradient_override.empty()) return {};
+        const Expr& value = operands[0];
+        return value.shape() == node.shape() ? value : broadcast_to(value, node.shape());
+    });
 }
 
 std::vector<Expr> variables(std::span<const Expr> roots) {
