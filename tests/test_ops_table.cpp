@@ -32,6 +32,17 @@ Bindings region_bindings(const std::vector<Expr>& vars, const TestRegion& region
     return b;
 }
 
+// The bindings `at` with each of vars moved by t times its direction.
+Bindings moved_along(const Bindings& at, const std::vector<Expr>& vars, const std::vector<Tensor>& directions, double t) {
+    Bindings moved = at;
+    for (std::size_t k = 0; k < vars.size(); ++k) {
+        Tensor value = at.at(vars[k].node().attrs().name).clone();
+        for (std::int64_t i = 0; i < value.numel(); ++i) value.set(i, value.get(i) + t * directions[k].get(i));
+        moved[vars[k].node().attrs().name] = value;
+    }
+    return moved;
+}
+
 // <grad(y, vars, seed = u), v> must equal the directional derivative <u, d/dt y(vars + t v)> at t = 0.
 // vars are the operands that move; a region that pins an operand to one point (where's condition at 0)
 // keeps it out, since moving it would cross a discontinuity.
@@ -46,13 +57,7 @@ void check_vjp_identity(const Expr& y, const std::vector<Expr>& vars, const Bind
     }
     const double h = 1e-4;
     auto projected = [&](double t) {
-        Bindings moved = at;
-        for (std::size_t k = 0; k < vars.size(); ++k) {
-            Tensor value = at.at(vars[k].node().attrs().name).clone();
-            for (std::int64_t i = 0; i < value.numel(); ++i) value.set(i, value.get(i) + t * directions[k].get(i));
-            moved[vars[k].node().attrs().name] = value;
-        }
-        const Tensor out = evaluate(y, moved);
+        const Tensor out = evaluate(y, moved_along(at, vars, directions, t));
         double s = 0.0;
         for (std::int64_t i = 0; i < out.numel(); ++i) s += u.get(i) * out.get(i);
         return s;
@@ -348,15 +353,7 @@ void check_jvp(const Expr& y, const std::vector<Expr>& vars, const Bindings& at,
     REQUIRE(std::fabs(lhs - rhs) <= 1e-12 * (1 + std::fabs(rhs)));
     if (!differences) return;
     const double h = 1e-4;
-    auto moved = [&](double t) {
-        Bindings b = at;
-        for (std::size_t k = 0; k < vars.size(); ++k) {
-            Tensor value = at.at(vars[k].node().attrs().name).clone();
-            for (std::int64_t i = 0; i < value.numel(); ++i) value.set(i, value.get(i) + t * directions[k].get(i));
-            b[vars[k].node().attrs().name] = value;
-        }
-        return evaluate(y, b);
-    };
+    auto moved = [&](double t) { return evaluate(y, moved_along(at, vars, directions, t)); };
     const Tensor p1 = moved(h), m1 = moved(-h), p2 = moved(2 * h), m2 = moved(-2 * h);
     for (std::int64_t i = 0; i < forward.numel(); ++i) {
         const double fd = (8.0 * (p1.get(i) - m1.get(i)) - (p2.get(i) - m2.get(i))) / (12.0 * h);
