@@ -61,7 +61,7 @@ TEST_CASE("--detect-anomaly: eval, check and train stop at the first NaN or infi
     CHECK(c.err.starts_with("symgrad: anomaly: forward pass: sqrt(x) made nan.\nThere, x = -0."));
     const auto t = run_cli({"train", "--act", "x * sqrt(x)", "--epochs", "2", "--detect-anomaly", "--data", "two-moons", "--examples", "200"});
     CHECK(t.status == 3);
-    CHECK(t.err.find("anomaly: epoch 1, the batch of examples 0 to 63 (of the shuffled order), forward pass: sqrt(layer1.bias + input @ layer1.weight) made nan at element [0, 0] of its shape [64, 64].") != std::string::npos);
+    CHECK(t.err.find("anomaly: epoch 1, the batch of examples 0 to 63 (of the shuffled order), forward pass: sqrt(input @ layer1.weight + layer1.bias) made nan at element [0, 0] of its shape [64, 64].") != std::string::npos);
     // check refuses what finite differences cannot check
     const auto o = run_cli({"check", "custom_grad(round(x), x)"});
     CHECK(o.status == 2);

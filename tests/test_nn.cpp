@@ -392,6 +392,39 @@ TEST_CASE("training: the loss falls, spirals are learned, and the same seeds giv
     CHECK(message_of([&] { train_classifier(wrong, train, test, {}); }) == "the training set has 2 features but the model takes 3");
 }
 
+TEST_CASE("train's anomaly mode names the derivative rule, the epoch and the batch", "[nn][anomaly]") {
+    // x * sqrt(abs(x)) is finite everywhere, and so is its derivative, 1.5 sqrt(abs(x)); but the sweep builds it as
+    // sqrt(abs(x)) + x * (adjoint / (2 sqrt(abs(x)))) * sign(x), which is 0 / 0 at 0.
+    // Inputs of 0 and biases that start at 0 put the first layer's pre-activation exactly at 0.
+    data::Dataset zeros;
+    zeros.features = Tensor::zeros({8, 2});
+    zeros.labels = {0, 1, 0, 1, 0, 1, 0, 1};
+    zeros.classes = 2;
+    MLP model(2, {4}, 2, Activation::parse("root", "x * sqrt(abs(x))", {}), DType::float64, 1);
+    TrainOptions options;
+    options.epochs = 1;
+    options.batch = 4;
+    options.detect_anomaly = true;
+    try {
+        train_classifier(model, zeros, zeros, options);
+        FAIL("no anomaly found");
+    } catch (const AnomalyError& error) {
+        const Anomaly& a = error.anomaly();
+        INFO(a.message());
+        CHECK(a.pass == "backward");
+        CHECK(a.rule == "d/dx sqrt(x) = 1 / (2 * sqrt(x)) where x = abs(input @ layer1.weight + layer1.bias)");
+        CHECK(a.rule_of.starts_with("sqrt(abs("));
+        CHECK(std::isnan(a.value));  // the adjoint there is -0: -0 / (2 * sqrt(0))
+        CHECK(a.context == "epoch 1, the batch of examples 0 to 3 (of the shuffled order)");
+        CHECK(a.message().find("epoch 1, the batch of examples 0 to 3") != std::string::npos);
+    }
+    // Without the option, the NaN reaches the weights and training goes on.
+    options.detect_anomaly = false;
+    MLP quiet(2, {4}, 2, Activation::parse("root", "x * sqrt(abs(x))", {}), DType::float64, 1);
+    train_classifier(quiet, zeros, zeros, options);
+    CHECK(std::isnan(quiet.parameters()[0].value.get(0)));
+}
+
 TEST_CASE("CSV files: features by header, classes from the target column, malformed lines named", "[nn]") {
     const auto dir = std::filesystem::temp_directory_path() / "symgrad_test_csv";
     std::filesystem::create_directories(dir);

@@ -6,6 +6,7 @@
 #include <numbers>
 #include <numeric>
 
+#include "symgrad/anomaly.hpp"
 #include "symgrad/autodiff.hpp"
 #include "symgrad/compile.hpp"
 #include "symgrad/simplify.hpp"
@@ -146,11 +147,22 @@ std::vector<EpochReport> train_classifier(MLP& model, Optimizer& optimizer_ref, 
             try {
                 values = compile_cached(it->second, compile_options).run(at, run_options);
             } catch (const AnomalyError& error) {
+                // The step's graph is simplified, so its nodes are not the sweep's: search the unsimplified loss and
+                // gradients, whose nodes name the derivative rule that made the value. Simplification can move a
+                // NaN (it keeps values, not the operations that make them), so the engine's finding is the fallback.
                 Anomaly anomaly = error.anomaly();
-                const Expr loss[] = {it->second[0]};
-                const auto forward = topo_order(loss);
-                const bool in_forward = std::find(forward.begin(), forward.end(), anomaly.node.get()) != forward.end();
-                anomaly.pass = in_forward ? "forward" : "backward";
+                const Expr input = var("input", {count, model.inputs()}, model.dtype());
+                const Expr target = var("target", {count, model.outputs()}, model.dtype());
+                std::vector<Expr> wrt;
+                for (const auto& p : model.parameters()) wrt.push_back(p.variable);
+                if (auto found = find_anomaly(cross_entropy_loss(model.forward(input), target), wrt, at)) {
+                    anomaly = std::move(*found);
+                } else {
+                    const Expr loss[] = {it->second[0]};
+                    const auto forward = topo_order(loss);
+                    const bool in_forward = std::find(forward.begin(), forward.end(), anomaly.node.get()) != forward.end();
+                    anomaly.pass = in_forward ? "forward" : "backward";
+                }
                 anomaly.context = fmt::format("epoch {}, the batch of examples {} to {} (of the shuffled order)", epoch, first, first + count - 1);
                 throw AnomalyError(anomaly);
             }
