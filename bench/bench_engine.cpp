@@ -1,5 +1,7 @@
 // Forward + backward of composed activations: the reference evaluator against the fused engine (compile +
-// run), float32, x of shape [B, U] (default 4096 x 1024), per-unit parameters; medians of 7 runs.
+// run), float32, x of shape [B, U] (default 4096 x 1024), per-unit parameters; medians of 7 runs. The last column is
+// the engine's run with anomaly mode on (RunOptions::detect_anomaly: one pass of bit tests over the outputs when all
+// is finite), as a ratio to the run without it.
 // Usage: bench_engine [B U]. The engine's speed targets and PyTorch's figures are in docs/performance.md.
 #include <algorithm>
 #include <chrono>
@@ -35,7 +37,8 @@ int main(int argc, char** argv) {
         {"GELU (tanh)", "0.5 * x * (1 + tanh(0.7978845608028654 * (x + 0.044715 * x^3)))"},
     };
     fmt::print("x [{}, {}], float32, forward + backward (gradients of x and every parameter), median of 7\n", B, U);
-    fmt::print("{:<16} {:>14} {:>12} {:>10} {:>10}\n", "activation", "reference ms", "engine ms", "ratio", "compile ms");
+    fmt::print("{:<16} {:>14} {:>12} {:>10} {:>10} {:>16}\n", "activation", "reference ms", "engine ms", "ratio", "compile ms",
+               "anomaly check");
     for (const auto& [name, text] : activations) {
         ParseOptions options;
         options.dtype = DType::float32;
@@ -55,7 +58,11 @@ int main(int argc, char** argv) {
         const double compile_ms = std::chrono::duration<double, std::milli>(Clock::now() - start).count();
         const double reference = median_ms([&] { evaluate(outputs, at); });
         const double engine = median_ms([&] { program.run(at); });
-        fmt::print("{:<16} {:>14.2f} {:>12.2f} {:>9.2f}x {:>10.2f}\n", name, reference, engine, reference / engine, compile_ms);
+        RunOptions checked;
+        checked.detect_anomaly = true;
+        const double with_check = median_ms([&] { program.run(at, checked); });
+        fmt::print("{:<16} {:>14.2f} {:>12.2f} {:>9.2f}x {:>10.2f} {:>15.2f}x\n", name, reference, engine, reference / engine, compile_ms,
+                   with_check / engine);
     }
     return 0;
 }
