@@ -20,6 +20,10 @@ Exit status, the same for every subcommand:
 | 1 | `check` found a gradient that disagrees with finite differences; otherwise an internal error (a bug: please report it) |
 | 3 | `--detect-anomaly` (`eval`, `check`, `train`) found a NaN or an infinity that is not in the inputs; the report on stderr names the subexpression or derivative rule that made it (docs/semantics.md), and `eval` writes it as a JSON object on stdout |
 
+Every error, the option parser's included, starts `symgrad: error:`. A misspelt subcommand, option, activation
+name, function or variable gets the nearest known one (`symgrad grad EXPR --shap x=3`: "symgrad grad has no option
+'--shap' (did you mean '--shape'?)"; `train --act swsh`: "(did you mean 'swish'?)"), and a missing expression gets
+the subcommand's example.
 Messages quote at most about 60 bytes of what you typed, cut between UTF-8 characters. Files are written as
 checkpoints are: to a temporary file beside the target, synced, then renamed over it, so a failed or
 interrupted write (a full disk, SIGINT) leaves the old file intact and no temporary behind; a device or pipe

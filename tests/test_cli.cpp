@@ -109,7 +109,16 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"grad", swish, "--shape", "x"}, "--shape 'x': write NAME=D0,D1,...");
     expect({"grad", swish, "--shape", "x=5,-4"}, "--shape 'x=5,-4': '-4' is not a dimension");
     expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");
-    expect({"grad"}, "expr is required");
+    expect({"grad"}, "symgrad: error: symgrad grad needs an expression (in quotes), e.g.\n  symgrad grad 'x * sigmoid(beta * x)' --wrt beta\n");
+    // CLI11's own errors in the tool's form, with the nearest option, subcommand or activation name.
+    expect({"grad", swish, "--shap", "x=3"},
+           "symgrad: error: symgrad grad has no option '--shap' (did you mean '--shape'?); 'symgrad grad --help' lists its options\n");
+    expect({"grad", swish, "--wrt"}, "symgrad: error: --wrt needs a value; 'symgrad grad --help' lists its options\n");
+    expect({"grad", "x", "*", "y"}, "symgrad: error: the following arguments were not expected: y * (an expression with spaces goes in quotes");
+    expect({"plot", swish, "--range", "-5:5", "--bogus"}, "symgrad: error: symgrad plot has no option '--bogus';");
+    expect({"--frob"}, "symgrad: error: symgrad has no option '--frob' (options go after a subcommand); the subcommands are bench,");
+    expect({}, "symgrad: error: say what to do: symgrad SUBCOMMAND ...; the subcommands are bench,");
+    expect({"train", "--act", "swsh"}, "symgrad: error: unknown activation 'swsh' (did you mean 'swish'?): the built-in ones are");
     expect({"frobnicate"},
            "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, cache, check, eval, export, grad, graph, kernel, list");
     expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
@@ -142,7 +151,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"bench", swish, "--shape", "x=100000,100000"}, "past the memory limit of 4 GiB");
     expect({"bench", swish, "--repeat", "0"}, "--repeat");
     expect({"train", "--data", "iris"}, "unknown dataset 'iris': the built-in ones are two-moons, spirals, circles, xor, height-weight");
-    expect({"train", "--act", "swishh"}, "unknown activation 'swishh': the built-in ones are acon_c, apl, celu, elu, gaussian, gelu");
+    expect({"train", "--act", "swishh"}, "unknown activation 'swishh' (did you mean 'swish'?): the built-in ones are acon_c, apl, celu, elu, gaussian, gelu");
     expect({"train", "--act", "x * sigmoid(beta * x)"},
            "activation 'custom': 'beta' is a variable of 'x * sigmoid(beta * x)' but has no parameter spec (e.g. beta=per-unit:1.0)");
     expect({"train", "--act", "x * sigmoid(beta * x)", "--param", "beta=[256,64]:1", "--hidden", "64"},

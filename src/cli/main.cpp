@@ -32,29 +32,105 @@ int help_if_asked(CLI::App& app, const std::vector<std::pair<CLI::App*, Action>>
     return 0;
 }
 
-// CLI11's own errors: help and version exit 0; a usage error exits 2.
-int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::pair<CLI::App*, Action>>& actions, int argc, char** argv) {
-    if (e.get_exit_code() != 0) {
-        if (const int help = help_if_asked(app, actions, argc, argv); help >= 0) return help;
+// CLI11's messages start with a capital ("The following argument was not expected"); ours do not.
+std::string lowered(std::string message) {
+    if (message.size() > 1 && std::isupper(static_cast<unsigned char>(message[0])) &&
+        (std::islower(static_cast<unsigned char>(message[1])) || message[1] == ' ')) {
+        message[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(message[0])));
     }
-    const int status = app.exit(e);
-    if (status == 0) return 0;
-    // An expression that starts with '-' reads as an option ("symgrad grad '-x'": "expr is required").
-    CLI::App* sub = nullptr;
+    return message;
+}
+
+// The subcommand named on the command line, or null.
+CLI::App* named_subcommand(const std::vector<std::pair<CLI::App*, Action>>& actions, int argc, char** argv) {
     for (const auto& [candidate, action] : actions) {
-        if (argc > 1 && candidate->get_name() == argv[1]) sub = candidate;
+        if (argc > 1 && candidate->get_name() == argv[1]) return candidate;
     }
-    for (int i = 2; sub != nullptr && i < argc; ++i) {
+    return nullptr;
+}
+
+// The first example line of a subcommand's footer ("  symgrad grad 'x * sigmoid(beta * x)' --wrt beta").
+std::string first_example(const CLI::App& sub) {
+    for (const auto& line : symgrad::cli::split(sub.get_footer(), '\n')) {
+        const auto first = line.find_first_not_of(' ');
+        if (first != std::string::npos && line.compare(first, 8, "symgrad ") == 0) return line.substr(first);
+    }
+    return {};
+}
+
+// The option of `sub` nearest to a misspelt one ("--shap" -> "--shape"), or "".
+std::string nearest_option(const CLI::App& sub, const std::string& given) {
+    std::vector<std::string> names;
+    for (const CLI::Option* option : sub.get_options()) {
+        for (const auto& name : option->get_lnames()) names.push_back("--" + name);
+        for (const auto& name : option->get_snames()) names.push_back("-" + name);
+    }
+    return symgrad::detail::nearest_name(given, names);
+}
+
+// CLI11's own errors: help and version exit 0; a usage error exits 2 with a message in the tool's form
+// ("symgrad: error: ..."), which names a misspelt option's nearest one and a missing argument's example.
+int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::pair<CLI::App*, Action>>& actions, int argc, char** argv) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    if (const int help = help_if_asked(app, actions, argc, argv); help >= 0) return help;
+    CLI::App* sub = named_subcommand(actions, argc, argv);
+    const std::string help_hint = sub != nullptr ? fmt::format("'symgrad {} --help' lists its options", sub->get_name())
+                                                 : std::string("'symgrad --help' lists the subcommands");
+    // An option the subcommand does not have: name it and the nearest one. An argument that starts with '-' and is
+    // no option may be an expression ("symgrad grad '-x'").
+    const bool unexpected = dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr || dynamic_cast<const CLI::RequiredError*>(&e) != nullptr;
+    for (int i = 2; sub != nullptr && unexpected && i < argc; ++i) {
         const std::string arg = argv[i];
         if (arg == "--") break;
+        if (arg.size() < 2 || arg[0] != '-') continue;
         const std::string name = arg.substr(0, arg.find('='));
-        if (arg.size() > 1 && arg[0] == '-' && !(arg[1] == '-' && arg.size() > 2 && std::isalpha(static_cast<unsigned char>(arg[2]))) &&
-            sub->get_option_no_throw(name) == nullptr) {
-            std::cerr << fmt::format("(an expression that starts with '-' goes after '--': symgrad {} -- '{}')\n", argv[1],
-                                     symgrad::cli::shown(arg));
-            break;
+        if (const CLI::Option* option = sub->get_option_no_throw(name); option != nullptr) {
+            if (name.size() == arg.size() && option->get_type_size() != 0) ++i;  // its value ("--range -5:5")
+            continue;
         }
+        if (arg[1] != '-' || arg.size() == 2 || !std::isalpha(static_cast<unsigned char>(arg[2]))) {
+            std::cerr << fmt::format("symgrad: error: symgrad {} has no option '{}' (an expression that starts with '-' goes after '--': "
+                                     "symgrad {} -- '{}')\n",
+                                     sub->get_name(), symgrad::cli::shown(name), sub->get_name(), symgrad::cli::shown(arg));
+            return 2;
+        }
+        const std::string near = nearest_option(*sub, name);
+        std::cerr << fmt::format("symgrad: error: symgrad {} has no option '{}'{}; {}\n", sub->get_name(), symgrad::cli::shown(name),
+                                 near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near), help_hint);
+        return 2;
     }
+    // Words after the expression: most often an expression with spaces that was not quoted.
+    if (sub != nullptr && dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
+        const std::string example = first_example(*sub);
+        std::cerr << fmt::format("symgrad: error: {} (an expression with spaces goes in quotes{}); {}\n", symgrad::cli::shown(lowered(e.what())),
+                                 example.empty() ? "" : fmt::format(", as in: {}", example), help_hint);
+        return 2;
+    }
+    // A missing argument: say which, and show the subcommand's example.
+    if (sub != nullptr && dynamic_cast<const CLI::RequiredError*>(&e) != nullptr && std::string_view(e.what()).starts_with("expr ")) {
+        const std::string example = first_example(*sub);
+        std::cerr << fmt::format("symgrad: error: symgrad {} needs an expression (in quotes){}\n", sub->get_name(),
+                                 example.empty() ? "" : fmt::format(", e.g.\n  {}", example));
+        return 2;
+    }
+    // An option given without its value: CLI11 says "--wrt: 1 required TEXT missing".
+    const std::string message = e.what();
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && message.ends_with(" missing") && message.find(": ") != std::string::npos) {
+        std::cerr << fmt::format("symgrad: error: {} needs a value; {}\n", symgrad::cli::shown(message.substr(0, message.find(": "))), help_hint);
+        return 2;
+    }
+    if (sub == nullptr) {
+        std::vector<std::string> names;
+        for (const auto& [candidate, action] : actions) names.push_back(candidate->get_name());
+        std::sort(names.begin(), names.end());
+        const std::string given = argc > 1 ? symgrad::cli::shown(argv[1]) : std::string();
+        std::cerr << fmt::format("symgrad: error: {}; the subcommands are {}, and 'symgrad --help' says more\n",
+                                 argc > 1 ? fmt::format("symgrad has no option '{}' (options go after a subcommand)", given)
+                                          : std::string("say what to do: symgrad SUBCOMMAND ..."),
+                                 fmt::join(names, ", "));
+        return 2;
+    }
+    std::cerr << fmt::format("symgrad: error: {}; {}\n", symgrad::cli::shown(lowered(message)), help_hint);
     return 2;
 }
 

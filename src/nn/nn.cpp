@@ -6,6 +6,7 @@
 #include <mutex>
 
 #include "symgrad/activations.hpp"
+#include "symgrad/detail/text.hpp"
 #include "symgrad/parse.hpp"
 #include "symgrad/print.hpp"
 
@@ -297,8 +298,9 @@ Activation Activation::builtin(std::string_view name) {
         }
         return parse(std::string(name), fmt::format("{}({})", name, fmt::join(args, ", ")), std::move(specs));
     }
-    throw ParameterError(fmt::format("unknown activation '{}': the built-in ones are {} (or write an expression in x)", name,
-                                     fmt::join(builtin_names(), ", ")));
+    const std::string near = detail::nearest_name(name, builtin_names());
+    throw ParameterError(fmt::format("unknown activation '{}'{}: the built-in ones are {} (or write an expression in x)", name,
+                                     near.empty() ? "" : fmt::format(" (did you mean '{}'?)", near), fmt::join(builtin_names(), ", ")));
 }
 
 Activation Activation::from_function(std::string name, Builder build, std::vector<ParamSpec> params) {
