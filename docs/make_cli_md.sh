@@ -76,6 +76,9 @@ symgrad check EXPR [--shape v=dims ...] [--seed N] [--range LO:HI] [--detect-ano
 
 Draws each variable uniformly from `[LO, HI]` (default `[-2, 2]`) and runs `gradcheck` and `gradgradcheck` in
 float64 (docs/guide.md): per variable the worst absolute and relative error, where, both values, PASS or FAIL.
+The columns are derivatives of `sum(r * y)` for a random `r` (a line under each heading says so): a projection that
+tests every element's adjoint, so for a scalar expression they are `r` times what `symgrad grad` prints, and the
+point (printed for scalar variables) lets `symgrad trace --at` show the same derivative unprojected.
 Exit status 1 when either fails.
 
 ```
@@ -303,7 +306,12 @@ numeric feature columns, the class column named by `--target`; a malformed line 
 when every label reads as a number the classes are numbers, so `1` and `1.0` are one class, otherwise words;
 a `nan` label is an error with its line), holds out a test set (`--test-fraction`, default 0.2), standardizes the
 features on the training set, and trains an MLP (`--hidden`, default `64,64`) whose activation is `--act`: a
-built-in name (`relu`, `swish`, `swish_beta`, `prelu`, `pau`, `gelu`, `tanh`, `sigmoid`, `elu`, `identity`) or an
+TEXT
+# The names --act takes, as the tool lists them when it is given an unknown one.
+names=$({ "$S" train --act no_such_activation 2>&1 || true; } | sed -n 's/.*the built-in ones are \(.*\) (or write an expression in x)$/\1/p')
+[[ -n "$names" ]] || { echo "make_cli_md.sh: could not read the activation names" >&2; exit 1; }
+echo "built-in name ($(echo "$names" | sed 's/\([a-z0-9_][a-z0-9_]*\)/`\1`/g')) or an" | fold -s -w 116 | sed 's/ $//'
+cat <<'TEXT'
 expression in `x` whose other variables are parameters given by `--param NAME=POLICY:INIT`. POLICY is `per-unit`
 (one per unit of the layer: the last axis), `per-channel` (dim 1; the same for an MLP's `[B, U]` layers),
 `shared` (one for the layer) or a shape such as `[64]` that must broadcast against

@@ -60,8 +60,12 @@ int main() {
             const Expr local = op_info(n->op()).vjp(rule, k);
             const double local_value = evaluate(local, at).item();
             adjoint[operand] += incoming * local_value;
-            std::cout << fmt::format("      d{}/d{} = {} = {:g};  dL/d{} += {:g} * {:g}  ->  {:g}\n", name_of(n), name_of(operand),
-                                     shown(local, true), local_value, name_of(operand), incoming, local_value, adjoint[operand]);
+            // The rule as an expression, then its value there ("de/da = b = -3"); a constant rule is its own value.
+            const std::string rule_text = shown(local, true);
+            const std::string value_text = fmt::format("{:g}", local_value);
+            std::cout << fmt::format("      d{}/d{} = {}{};  dL/d{} += {:g} * {:g}  ->  {:g}\n", name_of(n), name_of(operand), rule_text,
+                                     rule_text == value_text ? "" : " = " + value_text, name_of(operand), incoming, local_value,
+                                     adjoint[operand]);
         }
     }
 

@@ -105,7 +105,13 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({"grad", "sigmoid(x, beta)"}, "sigmoid takes 1 argument, got 2");
     expect({"grad", swish, "--wrt", "gamma"}, "--wrt: 'gamma' is not a variable of the expression (its variables: x, beta)");
     expect({"grad", "2 * 3"}, "the expression has no variables to differentiate with respect to");
-    expect({"grad", "x * beta", "--shape", "x=5,4", "--shape", "beta=3"}, "mul: cannot broadcast [5, 4] with [3] in 'x * beta'");
+    expect({"grad", "x * beta", "--shape", "x=5,4", "--shape", "beta=3"}, "mul: cannot broadcast [5, 4] with [3] in 'x * beta'\n");
+    // A parameter shaped like the batch: the message answers the learner's question.
+    expect({"grad", "p1 * sigmoid(x)", "--shape", "x=32,4", "--shape", "p1=32"},
+           "mul: cannot broadcast [32] with [32, 4] in 'p1 * sigmoid(x)'. If p1 is a parameter: one per unit of [32, 4] has shape [4] "
+           "(the last axis), one shared by all has shape [], and one value per example would tie p1 to the batch size "
+           "(docs/parameter_shapes.md)");
+    expect({"grad", "p1 * x", "--shape", "x=32,4", "--shape", "p1=32"}, "one per unit of x [32, 4] has shape [4]");
     expect({"grad", swish, "--shape", "x"}, "--shape 'x': write NAME=D0,D1,...");
     expect({"grad", swish, "--shape", "x=5,-4"}, "--shape 'x=5,-4': '-4' is not a dimension");
     expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");
@@ -423,6 +429,17 @@ TEST_CASE("help shows an example for the tool and each subcommand", "[cli]") {
         CHECK(r.out.find(std::string("symgrad ") + sub) != std::string::npos);
     }
     CHECK(run_cli({"--version"}).out.find(symgrad::version) != std::string::npos);
+    // grad's help shows its example's real output.
+    const auto help = run_cli({"grad", "--help"}).out;
+    const auto shown = run_cli({"grad", "x * sigmoid(beta * x)", "--wrt", "beta"}).out;
+    REQUIRE(!shown.empty());
+    std::string indented;  // each line of the output, indented as the footer's are
+    for (std::size_t start = 0; start < shown.size();) {
+        const std::size_t end = shown.find('\n', start);
+        indented += "  " + shown.substr(start, end - start) + "\n";
+        start = end == std::string::npos ? shown.size() : end + 1;
+    }
+    CHECK(help.find("  symgrad grad 'x * sigmoid(beta * x)' --wrt beta\n" + indented) != std::string::npos);
 }
 
 TEST_CASE("--help wins over a bad value on the same command line", "[cli]") {
@@ -807,4 +824,15 @@ TEST_CASE("train saves a model; resuming continues exactly; predict evaluates it
     CHECK(from_csv.out.find("training: " + csv + " (400 examples: 320 train, 80 test, 2 classes), MLP 2-8-2") != std::string::npos);
     CHECK(run_cli({"predict", csv_model}).out.find("evaluated on the test set of training (80 examples of " + csv + ")") !=
           std::string::npos);
+}
+
+TEST_CASE("check prints the scalars' point and what its columns are", "[cli]") {
+    const auto r = run_cli({"check", "x * x * x"});
+    CHECK(r.status == 0);
+    CHECK(r.out.starts_with("checking x * x * x at random points in [-2, 2] (seed 0): x = "));
+    CHECK(r.out.find("(the columns are d/dv of r * y for a random r = ") != std::string::npos);
+    CHECK(r.out.find("a random projection of the Hessian)") != std::string::npos);
+    const auto t = run_cli({"check", "x * w", "--shape", "x=2,3", "--shape", "w=3"});
+    CHECK(t.out.starts_with("checking x * w at random points in [-2, 2] (seed 0)\n"));  // no tensor values on that line
+    CHECK(t.out.find("for a random r of y's shape [2, 3]") != std::string::npos);
 }

@@ -14,9 +14,30 @@ TEST_CASE("gradcheck passes a correct gradient and prints a table", "[gradcheck]
     CHECK(report.entries[1].shape == Shape{2});
     CHECK(report.max_rel_error < 1e-9);
     const std::string table = to_string(report);
-    CHECK(table.starts_with("gradcheck (first order, float64)\nvariable"));
+    CHECK(table.starts_with("gradcheck (first order, float64)\n(the columns are d/dv of sum(r * y) for a random r of y's shape [3, 2] "
+                            "(N(0, 1), seed 0): a random projection of y's Jacobian"));
+    CHECK(table.find(")\nvariable") != std::string::npos);
     CHECK(table.find("x            [3, 2]") != std::string::npos);
     CHECK(table.ends_with("PASS"));
+}
+
+TEST_CASE("gradcheck says what its columns are, so they can be related to grad()", "[gradcheck]") {
+    const Expr x = var("x");
+    const Expr wrt[] = {x};
+    const Bindings at = {{"x", Tensor::scalar(0.5)}};
+    const auto projected = gradcheck(x * x * x, wrt, at);
+    // A scalar's projection is one random number r; the columns are r times grad()'s 3 x^2 = 0.75.
+    const double r = Tensor::normal({}, 0.0, 1.0, 0, DType::float64).item();
+    CHECK(projected.compared == fmt::format("the columns are d/dv of r * y for a random r = {:.8g} (seed 0): the derivative grad() gives, "
+                                            "times r",
+                                            r));
+    CHECK(projected.entries[0].analytic == Approx(0.75 * r).epsilon(1e-12));
+    GradcheckOptions plain;
+    plain.random_projection = false;
+    const auto unprojected = gradcheck(x * x * x, wrt, at, plain);
+    CHECK(unprojected.compared == "the columns are the gradient of sum(y), as grad() gives it");
+    CHECK(unprojected.entries[0].analytic == Approx(0.75).epsilon(1e-12));
+    CHECK(gradgradcheck(x * x * x, wrt, at).compared.ends_with("a random projection of the Hessian"));
 }
 
 TEST_CASE("gradcheck reports the worst element, its index and both values", "[gradcheck]") {

@@ -40,6 +40,9 @@ struct GradcheckEntry {
 
 struct GradcheckReport {
     std::string order;  // "first order" or "second order"
+    // What the analytic and numeric columns are derivatives of, in words: with a random projection they are not the
+    // gradient of sum(y) that grad() gives ("d/dv of sum(r * y), r a random [3, 2] tensor (N(0, 1), seed 0): ...").
+    std::string compared;
     std::vector<GradcheckEntry> entries;
     bool passed = true;
     double max_abs_error = 0.0;

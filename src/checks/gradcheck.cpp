@@ -107,8 +107,21 @@ Expr projection(const Shape& shape, std::uint64_t seed) { return constant(Tensor
 
 GradcheckReport gradcheck(const Expr& y, std::span<const Expr> wrt, const Bindings& at, const GradcheckOptions& options) {
     auto problem = prepare(y, wrt, at, "gradcheck");
-    const Expr z = options.random_projection ? sum(problem.y * projection(problem.y.shape(), options.seed)) : sum(problem.y);
-    return compare("first order", z, problem.wrt, std::move(problem.point), options);
+    const Expr r = projection(problem.y.shape(), options.seed);
+    const Expr z = options.random_projection ? sum(problem.y * r) : sum(problem.y);
+    auto report = compare("first order", z, problem.wrt, std::move(problem.point), options);
+    if (!options.random_projection) {
+        report.compared = "the columns are the gradient of sum(y), as grad() gives it";
+    } else if (problem.y.rank() == 0) {
+        report.compared = fmt::format("the columns are d/dv of r * y for a random r = {:.8g} (seed {}): the derivative grad() gives, times r",
+                                      r.node().scalar_value(), options.seed);
+    } else {
+        report.compared = fmt::format(
+            "the columns are d/dv of sum(r * y) for a random r of y's shape {} (N(0, 1), seed {}): a random projection of y's Jacobian, "
+            "which tests every element's adjoint; grad() gives the gradient of sum(y), r = 1",
+            problem.y.shape(), options.seed);
+    }
+    return report;
 }
 
 GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bindings& at, const GradcheckOptions& options) {
@@ -121,11 +134,19 @@ GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bi
         z = z ? z + term : term;
     }
     if (!z) z = constant(0.0);
-    return compare("second order", z, problem.wrt, std::move(problem.point), options);
+    auto report = compare("second order", z, problem.wrt, std::move(problem.point), options);
+    report.compared = options.random_projection
+                          ? fmt::format("the columns are d/dv of the sum over the variables u of sum(r_u * g_u), g_u the first-order "
+                                        "columns' gradient with respect to u and r_u random (seeds {} and up): a random projection of "
+                                        "the Hessian",
+                                        options.seed + 1)
+                          : std::string("the columns are d/dv of the sum over the variables u of sum(d sum(y) / du)");
+    return report;
 }
 
 std::string to_string(const GradcheckReport& report) {
     std::string out = fmt::format("gradcheck ({}, float64)\n", report.order);
+    if (!report.compared.empty()) out += "(" + report.compared + ")\n";
     out += fmt::format("{:<12} {:<12} {:>11} {:>11} {:<14} {:>14} {:>14}  {}\n", "variable", "shape", "max abs err", "max rel err",
                        "worst at", "analytic", "numeric", "result");
     for (const auto& e : report.entries) {

@@ -67,7 +67,13 @@ int run_check(const CheckOptions& o) {
     options.seed = o.seed;
     const auto first = gradcheck(y, vars, at, options);
     const auto second = gradgradcheck(y, vars, at, options);
-    std::cout << fmt::format("checking {} at random points in [{}, {}] (seed {})\n\n", o.expression, lo, hi, o.seed);
+    // Scalars' values are printed, so that the columns can be compared with `symgrad trace` or `symgrad grad` there.
+    std::vector<std::string> point;
+    for (const auto& v : vars) {
+        if (v.rank() == 0) point.push_back(fmt::format("{} = {:.8g}", v.node().attrs().name, at.at(v.node().attrs().name).item()));
+    }
+    std::cout << fmt::format("checking {} at random points in [{}, {}] (seed {}){}\n\n", o.expression, lo, hi, o.seed,
+                             point.empty() ? "" : fmt::format(": {}", fmt::join(point, ", ")));
     std::cout << to_string(first) << "\n\n" << to_string(second) << "\n";
     return first.passed && second.passed ? 0 : 1;
 }

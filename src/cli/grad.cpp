@@ -56,7 +56,10 @@ Action add_grad(CLI::App& app) {
     sub->add_flag("--latex", options->latex, "Print LaTeX instead of text");
     sub->add_flag("--raw", options->raw, "Print the gradient as the reverse sweep builds it, unsimplified (for teaching)");
     add_shape_option(*sub, options->shapes);
-    sub->footer("Example:\n  symgrad grad 'x * sigmoid(beta * x)' --wrt beta\n  dbeta = let ... (shared subexpressions as let bindings)");
+    // The output below is the real one (test_cli runs the example and compares).
+    sub->footer(
+        "Example (a subexpression used twice is printed once, as a let):\n  symgrad grad 'x * sigmoid(beta * x)' --wrt beta\n"
+        "  let t1 = sigmoid(beta * x)\n  dbeta = x * (x * (t1 * (1 - t1)))");
     return [options] { return run_grad(*options); };
 }
 

@@ -23,14 +23,19 @@ std::string number_text(double v) { return std::isnan(v) ? "nan" : fmt::format("
 std::string value_text(const Tensor& t) {
     if (t.rank() == 0) return number_text(t.get(0));
     std::string text;
-    if (t.numel() <= 12) {
-        text = to_string(t);
-        std::replace(text.begin(), text.end(), '\n', ' ');
-        std::string squeezed;
-        for (char c : text) {
-            if (!(c == ' ' && !squeezed.empty() && squeezed.back() == ' ')) squeezed += c;
+    if (t.numel() == 0) {
+        text = "[]";
+    } else if (t.numel() <= 12) {
+        // Nested brackets, each number as a scalar's (6 significant digits): [[1, 2], [3, 4]].
+        std::vector<std::int64_t> block(static_cast<std::size_t>(t.rank()));  // elements per step of each axis and below
+        std::int64_t size = 1;
+        for (std::size_t k = block.size(); k-- > 0;) block[k] = size *= t.shape()[static_cast<std::int64_t>(k)];
+        for (std::int64_t i = 0; i < t.numel(); ++i) {
+            for (const std::int64_t b : block) text += i % b == 0 ? "[" : "";
+            text += number_text(t.get(i));
+            for (const std::int64_t b : block) text += (i + 1) % b == 0 ? "]" : "";
+            if (i + 1 < t.numel()) text += ", ";
         }
-        text = squeezed;
     } else {
         text = fmt::format("{} values, first {}", t.numel(), number_text(t.get(0)));
     }

@@ -21,6 +21,27 @@ template <class T> T fold_scalar(const OpInfo& info, std::span<const Expr> in) {
     return info.kernel<T>()(args[0], args[1], args[2]);
 }
 
+// The likely intent behind a failed broadcast of a variable against a larger operand whose leading dimensions it
+// repeats (p1 [32] against x [32, 4]): a parameter shaped like the batch. Said as the learner's question is answered
+// (docs/parameter_shapes.md); empty when the shapes do not look like that.
+static std::string batch_shaped_parameter_hint(std::span<const Expr> in) {
+    for (const Expr& p : in) {
+        if (p.op() != Op::variable || p.rank() == 0) continue;
+        for (const Expr& x : in) {
+            if (x.rank() <= p.rank()) continue;
+            bool leading = true;
+            for (std::size_t k = 0; k < p.rank(); ++k) leading = leading && p.shape()[k] == x.shape()[k];
+            if (!leading) continue;
+            const std::string of = x.op() == Op::variable ? fmt::format("{} {}", x.node().attrs().name, x.shape()) : to_string(x.shape());
+            return fmt::format(
+                ". If {0} is a parameter: one per unit of {1} has shape [{2}] (the last axis), one shared by all has shape [], "
+                "and one value per example would tie {0} to the batch size (docs/parameter_shapes.md)",
+                p.node().attrs().name, of, x.shape()[x.rank() - 1]);
+        }
+    }
+    return {};
+}
+
 Expr build(Op op, std::span<const Expr> in, Attrs attrs) {
     const OpInfo& info = op_info(op);
     if (in.size() != info.arity) {
@@ -45,7 +66,8 @@ Expr build(Op op, std::span<const Expr> in, Attrs attrs) {
             shape = info.shape(in, attrs);
         }
     } catch (const ShapeError& e) {
-        throw ShapeError(fmt::format("{}: {} in '{}'", info.name, e.what(), describe_call(op, in, attrs)));
+        const std::string hint = info.kind == OpClass::elementwise ? batch_shaped_parameter_hint(in) : std::string();
+        throw ShapeError(fmt::format("{}: {} in '{}'{}", info.name, e.what(), describe_call(op, in, attrs), hint));
     }
     if (info.kind == OpClass::elementwise &&
         std::all_of(in.begin(), in.end(), [](const Expr& e) { return e.node().is_scalar_constant(); })) {
