@@ -90,12 +90,15 @@ cat <<'TEXT'
 ## graph: the expression graph
 
 ```
-symgrad graph EXPR [--grad] [--format dot|svg|png] [-o FILE] [--shape v=dims ...]
+symgrad graph EXPR [--grad] [--at NAME=VALUE ...] [--format dot|svg|png] [-o FILE] [--shape v=dims ...]
 ```
 
 Graphviz DOT by default. With `--grad` the gradients are drawn too: forward nodes blue, nodes of the
-backward pass red, a legend. `svg` and `png` run Graphviz's `dot`; when it is not installed the message says
-so (`apt-get install graphviz`) and `--format dot` still works.
+backward pass red. With `--at` every node shows its value (`data`), and with `--grad` too each node of the
+expression its adjoint (`grad`: the derivative of the output's sum with respect to it), as micrograd draws
+`data | grad`; up to 6 elements in full, more as their range. A legend says what the colours, the edges' numbers
+(the operand's place) and the values mean. `svg` and `png` run Graphviz's `dot`; when it is not installed the
+message says so (`apt-get install graphviz`) and `--format dot` still works.
 
 ```
 TEXT
@@ -105,6 +108,7 @@ cat <<'TEXT'
 
 ```sh
 symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish_graph.svg
+symgrad graph 'x * sigmoid(beta * x)' --at x=2 --at beta=0.5 --grad --format svg -o swish_values.svg
 ```
 
 ## trace: backprop, step by step
@@ -125,6 +129,23 @@ echo '```'; echo; echo '```'
 echo "\$ symgrad trace 'x * beta + b' --shape x=2,2 --shape beta=2 --at x=1,2,3,4 --at beta=10,20 --at b=1"
 "$S" trace 'x * beta + b' --shape x=2,2 --shape beta=2 --at x=1,2,3,4 --at beta=10,20 --at b=1
 cat <<'TEXT'
+```
+
+## lesson: backprop in a browser
+
+```
+symgrad lesson EXPR --at NAME=VALUE ... [--shape v=dims ...] [-o lesson.html] [--title TEXT]
+```
+
+Writes one self-contained HTML file (inline SVG, style and script; it fetches nothing) that steps through the
+forward pass and the reverse sweep over the graph: buttons or the arrow keys step, each node shows `data` once
+evaluated and `grad` as the sweep accumulates it, each chain-rule step shows the local derivative and the product
+it adds, and `where` masks and sums over broadcast axes are steps of their own. `lesson.html#step=7` opens at step
+7 (`&follow=i,j` marks one element of a tensor output in every value). The steps are `trace`'s. Needs Graphviz
+(`dot`) to draw the graph; at most 120 nodes. docs/backprop.md shows it for the seed activation.
+
+```sh
+symgrad lesson 'x * sigmoid(beta * x)' --at x=2 --at beta=0.5 -o swish.html
 ```
 
 ## plot: f and df/dx

@@ -59,8 +59,7 @@ int main(int argc, char** argv) {
     const std::vector<nn::Activation> activations = {
         nn::Activation::from_function("step", [](const Expr& x, const auto&) { return step(x); }, {}),
         nn::Activation::from_function("straight-through", [](const Expr& x, const auto&) { return custom_grad(step(x), x); }, {}),
-        nn::Activation::from_function("clipped STE", [](const Expr& x, const auto&) { return custom_grad(step(x), clamp(x, -1, 1)); },
-                                      {}),
+        nn::Activation::from_function("clipped STE", [](const Expr& x, const auto&) { return custom_grad(step(x), clamp(x, -1, 1)); }, {}),
         nn::Activation::from_function("sigmoid surrogate", [](const Expr& x, const auto&) { return custom_grad(step(x), sigmoid(4 * x)); },
                                       {}),
         nn::Activation::from_function("sigmoid(4 x)", [](const Expr& x, const auto&) { return sigmoid(4 * x); }, {}),
@@ -86,8 +85,9 @@ int main(int argc, char** argv) {
     const auto standardizer = data::Standardizer::fit(train);
     train = standardizer.apply(train);
     test = standardizer.apply(test);
-    fmt::print("{}: {} training and {} test examples ({} classes), MLP 2-64-64-{}, Adam 0.01 (cosine), {} epochs, batches of 64, seed 1\n\n",
-               dataset, train.size(), test.size(), all.classes, all.classes, epochs);
+    fmt::print(
+        "{}: {} training and {} test examples ({} classes), MLP 2-64-64-{}, Adam 0.01 (cosine), {} epochs, batches of 64, seed 1\n\n",
+        dataset, train.size(), test.size(), all.classes, all.classes, epochs);
     fmt::print("| activation (forward / backward) | test accuracy | final training loss | layer 1 weights moved by | time |\n");
     fmt::print("|---|---:|---:|---:|---:|\n");
 

@@ -126,7 +126,7 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
     expect({}, "symgrad: error: say what to do: symgrad SUBCOMMAND ...; the subcommands are bench,");
     expect({"train", "--act", "swsh"}, "symgrad: error: unknown activation 'swsh' (did you mean 'swish'?): the built-in ones are");
     expect({"frobnicate"},
-           "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, cache, check, eval, export, grad, graph, kernel, list");
+           "symgrad: error: unknown subcommand 'frobnicate'; the subcommands are bench, cache, check, eval, export, grad, graph, kernel, lesson, list");
     expect({"gard", "x"}, "unknown subcommand 'gard' (did you mean 'grad'?)");
     expect({"grad", swish, "--no-such-flag"}, "--no-such-flag");
     expect({"check", swish, "--range", "2:1"}, "--range '2:1': LO must be below HI");
@@ -835,4 +835,63 @@ TEST_CASE("check prints the scalars' point and what its columns are", "[cli]") {
     const auto t = run_cli({"check", "x * w", "--shape", "x=2,3", "--shape", "w=3"});
     CHECK(t.out.starts_with("checking x * w at random points in [-2, 2] (seed 0)\n"));  // no tensor values on that line
     CHECK(t.out.find("for a random r of y's shape [2, 3]") != std::string::npos);
+}
+
+TEST_CASE("lesson writes one self-contained page whose steps are the trace's numbers", "[cli][lesson]") {
+    const std::string dir = std::filesystem::temp_directory_path() / "symgrad_cli_lesson";
+    std::filesystem::create_directories(dir);
+    // Errors first: they need no Graphviz.
+    const auto missing = run_cli({"lesson", "x * sigmoid(beta * x)", "--at", "x=2", "-o", dir + "/a.html"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("variable 'beta' has no value: give one with --at beta=...") != std::string::npos);
+    const auto no_at = run_cli({"lesson", "x * x"});
+    CHECK(no_at.status == 2);
+    CHECK(no_at.err.find("--at is required") != std::string::npos);
+    std::string wide = "sin(x)";
+    for (int k = 2; k <= 60; ++k) wide += fmt::format(" + sin({} * x)", k);
+    const auto big = run_cli({"lesson", wide, "--at", "x=1"});
+    CHECK(big.status == 2);
+    CHECK(big.err.find("a lesson draws at most 120") != std::string::npos);
+    if (std::system("command -v dot > /dev/null 2>&1") != 0) {
+        WARN("Graphviz's dot is not installed: the lesson's drawing is not checked");
+        return;
+    }
+    const auto r = run_cli({"lesson", "x * sigmoid(beta * x)", "--at", "x=2", "--at", "beta=0.5", "-o", dir + "/swish.html"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    const std::string page = symgrad::testing::slurp(dir + "/swish.html");
+    CHECK(page.starts_with("<!DOCTYPE html>"));
+    CHECK(page.find("<svg") != std::string::npos);
+    CHECK(page.find("<?xml") == std::string::npos);  // the SVG is inline, without its XML declaration
+    CHECK(page.find("<script src") == std::string::npos);  // nothing is fetched
+    CHECK(page.find("<link") == std::string::npos);
+    // The steps carry the trace's lines: the sigmoid's rule and the gradients.
+    const auto trace = run_cli({"trace", "x * sigmoid(beta * x)", "--at", "x=2", "--at", "beta=0.5"}).out;
+    CHECK(trace.find("dv2/dv1 = v2 * (1 - v2) = 0.196612") != std::string::npos);
+    CHECK(page.find("\"local derivative dv2/dv1 = v2 * (1 - v2) = \",{\"shape\":[],\"short\":\"0.1966\",\"text\":\"0.196612\"}") !=
+          std::string::npos);
+    const std::size_t at = trace.find("dy/dbeta = ");
+    REQUIRE(at != std::string::npos);
+    const std::string dbeta = trace.substr(at + 11, trace.find('\n', at) - at - 11);
+    CHECK(page.find("\"dy/dbeta = \",{\"shape\":[],\"short\":") != std::string::npos);
+    CHECK(page.find(",\"text\":\"" + dbeta + "\"}") != std::string::npos);
+}
+
+TEST_CASE("graph --at draws data and, with --grad, grad in each node, and a legend", "[cli]") {
+    const auto r = run_cli({"graph", "x * sigmoid(beta * x)", "--at", "x=2", "--at", "beta=0.5", "--grad"});
+    INFO(r.err);
+    REQUIRE(r.status == 0);
+    // d(x sigmoid(beta x))/dx at 2, 0.5 is 0.9277 (trace: 0.927671); the sigmoid node's adjoint is x = 2.
+    CHECK(r.out.find("[label=\"x\\ndata 2\\ngrad 0.9277\"") != std::string::npos);
+    CHECK(r.out.find("[label=\"sigmoid\\ndata 0.7311\\ngrad 2\"") != std::string::npos);
+    CHECK(r.out.find("[label=\"y = mul\\ndata 1.462\\ngrad 1\"") != std::string::npos);
+    CHECK(r.out.find("[label=\"dx = add\\ndata 0.9277\"") != std::string::npos);  // gradient nodes: their values
+    CHECK(r.out.find("its number is the operand's place (x - y: x is 0)\\ndata: the node's value\\ngrad: d sum(y) / d node") !=
+          std::string::npos);
+    const auto values_only = run_cli({"graph", "x * w", "--shape", "x=2,3", "--shape", "w=3", "--at", "x=1,2,3,4,5,6", "--at", "w=1,0,-1"});
+    CHECK(values_only.out.find("[label=\"y = mul\\n[2, 3]\\ndata [[1, 0, -3], [4, 0, -6]]\"") != std::string::npos);
+    CHECK(values_only.out.find("grad ") == std::string::npos);
+    const auto missing = run_cli({"graph", "x * w", "--at", "x=1"});
+    CHECK(missing.status == 2);
+    CHECK(missing.err.find("variable 'w' has no value: give one with --at w=...") != std::string::npos);
 }

@@ -108,9 +108,14 @@ TEST_CASE("DOT output has one vertex per node, labelled, and edges from operand 
     const std::string dot = to_dot(roots, options);
     CHECK(dot.starts_with("digraph G {"));
     CHECK(dot.find("rankdir=BT") != std::string::npos);
-    CHECK(dot.find("label=\"x\\n[4, 3]\\n= min 1, max 1\"") != std::string::npos);
-    CHECK(dot.find("label=\"beta\\n[3]\\n= [0, 0, 0]\"") != std::string::npos);
+    CHECK(dot.find("label=\"x\\n[4, 3]\\ndata min 1, max 1\"") != std::string::npos);
+    CHECK(dot.find("label=\"beta\\n[3]\\ndata [0, 0, 0]\"") != std::string::npos);
     CHECK(dot.find("label=\"y = mul\\n[4, 3]") != std::string::npos);
+    // micrograd's data | grad: the adjoints, where given.
+    const std::unordered_map<const Node*, Tensor> adjoints = {{beta.get(), Tensor::from_values({3}, {0.5, 1.5, 2})}};
+    DotOptions with_adjoints = options;
+    with_adjoints.adjoints = &adjoints;
+    CHECK(to_dot(roots, with_adjoints).find("label=\"beta\\n[3]\\ndata [0, 0, 0]\\ngrad [0.5, 1.5, 2]\"") != std::string::npos);
     CHECK(dot.find("peripheries=2") != std::string::npos);
     CHECK(dot.find("fillcolor=\"lightblue\"") != std::string::npos);
     std::size_t edges = 0;

@@ -8,7 +8,8 @@ SYMGRAD_REQUIRED_PACKAGES=(cmake ninja-build g++ libfmt-dev libboost-graph-dev l
 #   graphviz       symgrad graph --format svg/png (and the test that renders one)
 #   python3-torch  the PyTorch export's tests, example 9, the docs' python3 commands
 #   qemu-user      the tests under emulated CPUs (an AVX2 one without AVX-512, and one with neither)
-SYMGRAD_OPTIONAL_PACKAGES=(graphviz python3-torch qemu-user)
+#   chromium       the test of symgrad lesson in a real browser (headless)
+SYMGRAD_OPTIONAL_PACKAGES=(graphviz python3-torch qemu-user chromium)
 
 install_missing() {
   local missing=()

@@ -32,8 +32,11 @@ std::string describe_call(Op op, std::span<const Expr> operands, const Attrs& at
 struct DotOptions {
     // Names shown on the output nodes (same order as the outputs), optional.
     std::vector<std::string> output_names;
-    // Values to show on nodes, e.g. from evaluate_all(); nodes not in the map show none.
+    // Values to show on nodes ("data ..."), e.g. from evaluate_all(); nodes not in the map show none.
     const std::unordered_map<const Node*, Tensor>* values = nullptr;
+    // Adjoints to show on nodes ("grad ...": the gradient of the output's sum with respect to the node), as
+    // micrograd draws data | grad; nodes not in the map show none.
+    const std::unordered_map<const Node*, Tensor>* adjoints = nullptr;
     // Fill colour per node ("" for the default); lets a caller tell forward and backward nodes apart.
     std::function<std::string(const Node&)> fill_color;
 };

@@ -113,8 +113,9 @@ GradcheckReport gradcheck(const Expr& y, std::span<const Expr> wrt, const Bindin
     if (!options.random_projection) {
         report.compared = "the columns are the gradient of sum(y), as grad() gives it";
     } else if (problem.y.rank() == 0) {
-        report.compared = fmt::format("the columns are d/dv of r * y for a random r = {:.8g} (seed {}): the derivative grad() gives, times r",
-                                      r.node().scalar_value(), options.seed);
+        report.compared =
+            fmt::format("the columns are d/dv of r * y for a random r = {:.8g} (seed {}): the derivative grad() gives, times r",
+                        r.node().scalar_value(), options.seed);
     } else {
         report.compared = fmt::format(
             "the columns are d/dv of sum(r * y) for a random r of y's shape {} (N(0, 1), seed {}): a random projection of y's Jacobian, "
@@ -136,11 +137,12 @@ GradcheckReport gradgradcheck(const Expr& y, std::span<const Expr> wrt, const Bi
     if (!z) z = constant(0.0);
     auto report = compare("second order", z, problem.wrt, std::move(problem.point), options);
     report.compared = options.random_projection
-                          ? fmt::format("the columns are d/dv of the sum over the variables u of sum(r_u * g_u), g_u the first-order "
-                                        "columns' gradient with respect to u and r_u random (seeds {} and up): a random projection of "
-                                        "the Hessian",
-                                        options.seed + 1)
-                          : std::string("the columns are d/dv of the sum over the variables u of sum(d sum(y) / du)");
+        ? fmt::format(
+              "the columns are d/dv of the sum over the variables u of sum(r_u * g_u), g_u the first-order "
+              "columns' gradient with respect to u and r_u random (seeds {} and up): a random projection of "
+              "the Hessian",
+              options.seed + 1)
+        : std::string("the columns are d/dv of the sum over the variables u of sum(d sum(y) / du)");
     return report;
 }
 

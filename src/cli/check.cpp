@@ -58,10 +58,10 @@ int run_check(const CheckOptions& o) {
     for (const Node* node : topo_order(std::span<const Expr>(&y, 1))) {
         const OpInfo& info = op_info(node->op());
         if (info.gradient_override.empty()) continue;
-        throw InputError(fmt::format("'{}' replaces the gradient on purpose ({}), so finite differences of the value cannot "
-                                     "check it; check the surrogate or the expression without it{}",
-                                     to_inline_string(handle(node), 80), info.description,
-                                     o.detect_anomaly ? " (--detect-anomaly found no NaN or infinity)" : ""));
+        throw InputError(fmt::format(
+            "'{}' replaces the gradient on purpose ({}), so finite differences of the value cannot "
+            "check it; check the surrogate or the expression without it{}",
+            to_inline_string(handle(node), 80), info.description, o.detect_anomaly ? " (--detect-anomaly found no NaN or infinity)" : ""));
     }
     GradcheckOptions options;
     options.seed = o.seed;

@@ -293,4 +293,29 @@ void check_output_path(const std::string& path, std::string_view flag) {
     }
 }
 
+Bindings bindings_from(const std::vector<std::string>& specs, const std::vector<Expr>& vars) {
+    Bindings at;
+    std::vector<std::string> given;
+    for (const auto& spec : specs) given.push_back(split_assignment(spec, "--at").first);
+    reject_repeated_names(given, "--at", "a tensor's values go in one, e.g. --at x=1,2,3 with --shape x=3");
+    for (const auto& spec : specs) {
+        const auto [name, values] = parse_named_values(spec, "--at");
+        const Expr* found = find_variable(vars, name);
+        if (found == nullptr) throw InputError(fmt::format("--at '{}': the expression has no variable '{}'", spec, name));
+        const Shape& shape = found->shape();
+        if (static_cast<std::int64_t>(values.size()) != shape.numel()) {
+            throw InputError(fmt::format("--at '{}': '{}' has shape {} ({} values) but {} value{} given (set its shape with --shape)", spec,
+                                         name, shape, shape.numel(), values.size(), values.size() == 1 ? " is" : "s are"));
+        }
+        at[name] = Tensor::from_values(shape, values);
+    }
+    for (const auto& v : vars) {
+        if (!at.contains(v.node().attrs().name)) {
+            throw InputError(
+                fmt::format("variable '{}' has no value: give one with --at {}=...", v.node().attrs().name, v.node().attrs().name));
+        }
+    }
+    return at;
+}
+
 }  // namespace symgrad::cli

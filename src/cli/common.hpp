@@ -32,6 +32,7 @@ Action add_check(CLI::App& app);
 Action add_graph(CLI::App& app);
 Action add_eval(CLI::App& app);
 Action add_trace(CLI::App& app);
+Action add_lesson(CLI::App& app);
 Action add_plot(CLI::App& app);
 Action add_bench(CLI::App& app);
 Action add_train(CLI::App& app);
@@ -145,5 +146,13 @@ void check_memory(std::span<const Expr> outputs, double limit_gib, std::string_v
 // Refuses, before any work, an output path that cannot be written: a directory, a missing directory, or one
 // without write permission. `flag` names the option in the message.
 void check_output_path(const std::string& path, std::string_view flag);
+
+// The values of --at NAME=V or NAME=V1,V2,... (with --shape), one per variable of the expression: every variable
+// needs one, and a name given twice, one the expression lacks, or a count that is not the shape's is an error.
+Bindings bindings_from(const std::vector<std::string>& specs, const std::vector<Expr>& vars);
+
+// Graphviz's dot run on DOT text with -T format (svg, png), within a time limit: what it printed. InputError when
+// dot is not installed (with the Debian package to install), fails, or takes too long.
+std::string render_with_dot(const std::string& dot_text, const std::string& format);
 
 }  // namespace symgrad::cli

@@ -89,9 +89,10 @@ int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::
             continue;
         }
         if (arg[1] != '-' || arg.size() == 2 || !std::isalpha(static_cast<unsigned char>(arg[2]))) {
-            std::cerr << fmt::format("symgrad: error: symgrad {} has no option '{}' (an expression that starts with '-' goes after '--': "
-                                     "symgrad {} -- '{}')\n",
-                                     sub->get_name(), symgrad::cli::shown(name), sub->get_name(), symgrad::cli::shown(arg));
+            std::cerr << fmt::format(
+                "symgrad: error: symgrad {} has no option '{}' (an expression that starts with '-' goes after '--': "
+                "symgrad {} -- '{}')\n",
+                sub->get_name(), symgrad::cli::shown(name), sub->get_name(), symgrad::cli::shown(arg));
             return 2;
         }
         const std::string near = nearest_option(*sub, name);
@@ -102,8 +103,9 @@ int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::
     // Words after the expression: most often an expression with spaces that was not quoted.
     if (sub != nullptr && dynamic_cast<const CLI::ExtrasError*>(&e) != nullptr) {
         const std::string example = first_example(*sub);
-        std::cerr << fmt::format("symgrad: error: {} (an expression with spaces goes in quotes{}); {}\n", symgrad::cli::shown(lowered(e.what())),
-                                 example.empty() ? "" : fmt::format(", as in: {}", example), help_hint);
+        std::cerr << fmt::format("symgrad: error: {} (an expression with spaces goes in quotes{}); {}\n",
+                                 symgrad::cli::shown(lowered(e.what())), example.empty() ? "" : fmt::format(", as in: {}", example),
+                                 help_hint);
         return 2;
     }
     // A missing argument: say which, and show the subcommand's example.
@@ -115,8 +117,10 @@ int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::
     }
     // An option given without its value: CLI11 says "--wrt: 1 required TEXT missing".
     const std::string message = e.what();
-    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && message.ends_with(" missing") && message.find(": ") != std::string::npos) {
-        std::cerr << fmt::format("symgrad: error: {} needs a value; {}\n", symgrad::cli::shown(message.substr(0, message.find(": "))), help_hint);
+    if (dynamic_cast<const CLI::ArgumentMismatch*>(&e) != nullptr && message.ends_with(" missing") &&
+        message.find(": ") != std::string::npos) {
+        std::cerr << fmt::format("symgrad: error: {} needs a value; {}\n", symgrad::cli::shown(message.substr(0, message.find(": "))),
+                                 help_hint);
         return 2;
     }
     if (sub == nullptr) {
@@ -156,6 +160,7 @@ int main(int argc, char** argv) {
         "  symgrad grad 'x * sigmoid(beta * x)'\n"
         "  symgrad check 'p1 * sigmoid(p2 * x + b1) + b2' --shape x=8,4 --shape p1=4 --shape p2=4 --shape b1=4 --shape b2=4\n"
         "  symgrad graph 'x * sigmoid(beta * x)' --grad --format svg -o swish.svg\n"
+        "  symgrad lesson 'x * sigmoid(beta * x)' --at x=2 --at beta=0.5 -o swish.html\n"
         "  echo '{\"expr\": \"x * sigmoid(x)\", \"values\": {\"x\": {\"shape\": [2], \"data\": [0, 1]}}}' | symgrad eval -\n"
         "  symgrad bench 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024\n"
         "  symgrad kernel 'x * sigmoid(beta * x)' --shape x=4096,1024 --shape beta=1024\n"
@@ -164,9 +169,8 @@ int main(int argc, char** argv) {
         "  symgrad export 'x * sigmoid(beta * x)' --to torch --name Swish --param beta=per-unit:1.0 -o swish.py\n"
         "Run 'symgrad SUBCOMMAND --help' for each subcommand's options.");
     std::vector<std::pair<CLI::App*, Action>> actions;
-    for (auto add :
-         {add_grad, add_check, add_graph, add_eval, add_trace, add_plot, add_bench, add_kernel, add_cache, add_train, add_predict,
-          add_list, add_export}) {
+    for (auto add : {add_grad, add_check, add_graph, add_eval, add_trace, add_lesson, add_plot, add_bench, add_kernel, add_cache, add_train,
+                     add_predict, add_list, add_export}) {
         Action action = add(app);
         actions.emplace_back(app.get_subcommands({}).back(), std::move(action));
     }

@@ -163,7 +163,8 @@ std::vector<EpochReport> train_classifier(MLP& model, Optimizer& optimizer_ref, 
                     const bool in_forward = std::find(forward.begin(), forward.end(), anomaly.node.get()) != forward.end();
                     anomaly.pass = in_forward ? "forward" : "backward";
                 }
-                anomaly.context = fmt::format("epoch {}, the batch of examples {} to {} (of the shuffled order)", epoch, first, first + count - 1);
+                anomaly.context =
+                    fmt::format("epoch {}, the batch of examples {} to {} (of the shuffled order)", epoch, first, first + count - 1);
                 throw AnomalyError(anomaly);
             }
             loss_sum += values[0].item() * static_cast<double>(count);

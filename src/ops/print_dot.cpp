@@ -1,4 +1,5 @@
 // Graphviz DOT through Boost.Graph. write_graphviz walks vertex and edge lists, no recursion.
+#include <cmath>
 #include <sstream>
 
 #include <boost/graph/adjacency_list.hpp>
@@ -36,10 +37,22 @@ std::string escape(std::string_view text) {
     return out;
 }
 
+// A value in a node: up to 6 elements in full (4 significant digits, nested brackets), more as their range.
 std::string value_text(const Tensor& value) {
+    auto number = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{:.4g}", v); };
+    if (value.rank() == 0) return number(value.get(0));
+    if (value.numel() == 0) return "[]";
     if (value.numel() <= 6) {
-        std::string text = to_string(value);
-        std::erase(text, '\n');
+        std::vector<std::int64_t> block(value.rank());  // elements per step of each axis and below
+        std::int64_t size = 1;
+        for (std::size_t k = block.size(); k-- > 0;) block[k] = size *= value.shape()[k];
+        std::string text;
+        for (std::int64_t i = 0; i < value.numel(); ++i) {
+            for (const std::int64_t b : block) text += i % b == 0 ? "[" : "";
+            text += number(value.get(i));
+            for (const std::int64_t b : block) text += (i + 1) % b == 0 ? "]" : "";
+            if (i + 1 < value.numel()) text += ", ";
+        }
         return text;
     }
     double lo = value.get(0);
@@ -48,7 +61,7 @@ std::string value_text(const Tensor& value) {
         lo = std::min(lo, value.get(i));
         hi = std::max(hi, value.get(i));
     }
-    return fmt::format("min {:.4g}, max {:.4g}", lo, hi);
+    return fmt::format("min {}, max {}", number(lo), number(hi));
 }
 
 std::string node_label(const Node& node) {
@@ -81,10 +94,12 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
         data.overrides_gradient = !info.gradient_override.empty();
         if (data.overrides_gradient) data.label += node.arity() > 1 ? "\ngradient replaced" : "\ngradient stopped";
         if (node.shape().rank() > 0) data.label += "\n" + to_string(node.shape());
+        // micrograd's "data | grad": the value, and the adjoint of the output with respect to this node.
         if (options.values != nullptr) {
-            if (auto it = options.values->find(&node); it != options.values->end()) {
-                data.label += "\n= " + value_text(it->second);
-            }
+            if (auto it = options.values->find(&node); it != options.values->end()) data.label += "\ndata " + value_text(it->second);
+        }
+        if (options.adjoints != nullptr) {
+            if (auto it = options.adjoints->find(&node); it != options.adjoints->end()) data.label += "\ngrad " + value_text(it->second);
         }
         if (options.fill_color) data.fill = options.fill_color(node);
         // Edges run from operand to user; their numbers matter only where the operand order does.
@@ -107,7 +122,8 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
         [&graph](std::ostream& os, std::size_t v) {
             const VertexData& data = graph[v];
             os << "[label=\"" << escape(data.label) << "\"";
-            if (!data.fill.empty()) os << (data.overrides_gradient ? "" : ", style=filled") << ", fillcolor=\"" << escape(data.fill) << "\"";
+            if (!data.fill.empty())
+                os << (data.overrides_gradient ? "" : ", style=filled") << ", fillcolor=\"" << escape(data.fill) << "\"";
             if (data.output) os << ", peripheries=2";
             if (data.overrides_gradient) os << (data.fill.empty() ? ", style=dashed" : ", style=\"filled,dashed\"");
             os << "]";
