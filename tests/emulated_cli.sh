@@ -122,7 +122,6 @@ for program in symgrad_demo readme_example 01_backprop_by_hand 02_parameter_shap
   run "$program" "$examples/$program"
 done
 run 06_compare_activations "$examples/06_compare_activations" xor 2 0
-run 10_surrogate_gradients "$examples/10_surrogate_gradients" xor 2 0
 
 if ((failures)); then
   echo "$failures command(s) failed under -cpu $cpu"

@@ -112,6 +112,11 @@ TEST_CASE("bad input exits 2 with a message on stderr", "[cli]") {
            "(the last axis), one shared by all has shape [], and one value per example would tie p1 to the batch size "
            "(docs/parameter_shapes.md)");
     expect({"grad", "p1 * x", "--shape", "x=32,4", "--shape", "p1=32"}, "one per unit of x [32, 4] has shape [4]");
+    // Only the pair that failed to broadcast gets the hint: here p [4] and x [4, 4] broadcast, c [5] does not.
+    const auto other_pair = run_cli({"grad", "where(c, p, x)", "--shape", "c=5", "--shape", "p=4", "--shape", "x=4,4"});
+    CHECK(other_pair.status == 2);
+    CHECK(other_pair.err.find("cannot broadcast") != std::string::npos);
+    CHECK(other_pair.err.find("If p is a parameter") == std::string::npos);
     expect({"grad", swish, "--shape", "x"}, "--shape 'x': write NAME=D0,D1,...");
     expect({"grad", swish, "--shape", "x=5,-4"}, "--shape 'x=5,-4': '-4' is not a dimension");
     expect({"grad", swish, "--shape", "x=2", "--shape", "x=3"}, "--shape gives 'x' twice");

@@ -412,7 +412,12 @@ TEST_CASE("one rule for repeated options; generated names never take a variable'
     // Was "expr is required" alone.
     const auto dash = run_cli({"grad", "-x"});
     CHECK(dash.status == 2);
-    CHECK(dash.err.find("(an expression that starts with '-' goes after '--': symgrad grad -- '-x')") != std::string::npos);
+    CHECK(dash.err.find("(an expression that starts with '-' goes in parentheses: symgrad grad '(-x)')") != std::string::npos);
+    CHECK(run_cli({"grad", "(-x)"}).out == "dx = -1\n");
+    // A negative number is a value to CLI11, not an option: the unquoted expression is what is wrong.
+    const auto unquoted = run_cli({"grad", "-2*x", "+", "x"});
+    CHECK(unquoted.status == 2);
+    CHECK(unquoted.err.find("has no option") == std::string::npos);
     CHECK(run_cli({"grad", "--", "-x"}).out == "dx = -1\n");
     // Was refused while the language reads 1e-999 as 0.
     const auto tiny = run_cli({"trace", "x", "--at", "x=1e-999"});

@@ -140,12 +140,27 @@ int run_graph(const GraphOptions& o) {
         for (const Node* node : topo_order(y_roots)) forward->insert(node);
         options.fill_color = [forward](const Node& node) { return std::string(forward->contains(&node) ? "#cfe2f3" : "#f4cccc"); };
     }
+    if (o.format != "dot") {
+        // dot's layout time grows steeply with wide graphs: a sum of sin(k * x) took 0.25 s at 156 nodes, 2.4 s at
+        // 236 and 27 s at 316 (measured on this project's 2-core machine); a timeout catches the rest.
+        const std::size_t nodes = index_graph(roots).size();  // to_dot draws each node of the graph once
+        constexpr std::size_t max_drawn = 250;
+        if (nodes > max_drawn) {
+            throw InputError(
+                fmt::format("the graph has {} nodes; Graphviz lays out at most {} in reasonable time: --format dot prints it "
+                            "as text, or draw a smaller expression",
+                            nodes, max_drawn));
+        }
+    }
     // With --at, every node shows its value, and with --grad each node of y's graph its adjoint too: grad()'s own
     // sweep over the drawn graph (symgrad trace prints the same numbers), the variables' adjoints being their gradients.
     std::unordered_map<const Node*, Tensor> values;
     std::unordered_map<const Node*, Tensor> adjoints;
     if (!o.at.empty()) {
         const Bindings at = bindings_from(o.at, variables_of(y));
+        if (const double held = record_bytes(roots[0]) + record_bytes(y); held > 4 * 1073741824.0) {
+            throw InputError(fmt::format("showing every node's value would hold about {:.3g} GiB; use smaller shapes", held / 1073741824.0));
+        }
         values = evaluate_all(roots, at);
         options.values = &values;
         if (o.with_grad) {
@@ -165,18 +180,6 @@ int run_graph(const GraphOptions& o) {
     if (!o.at.empty()) legend += "\\ndata: the node's value";
     if (!o.at.empty() && o.with_grad) legend += "\\ngrad: d sum(y) / d node (blue nodes)";
     dot_text.insert(dot_text.rfind('}'), fmt::format("legend [shape=note, label=\"{}\"];\n", legend));
-    if (o.format != "dot") {
-        // dot's layout time grows steeply with wide graphs: a sum of sin(k * x) took 0.25 s at 156 nodes, 2.4 s at
-        // 236 and 27 s at 316 (measured on this project's 2-core machine); a timeout catches the rest.
-        const std::size_t nodes = index_graph(roots).size();  // to_dot draws each node of the graph once
-        constexpr std::size_t max_drawn = 250;
-        if (nodes > max_drawn) {
-            throw InputError(
-                fmt::format("the graph has {} nodes; Graphviz lays out at most {} in reasonable time: --format dot prints it "
-                            "as text, or draw a smaller expression",
-                            nodes, max_drawn));
-        }
-    }
     write_output(o.output, o.format == "dot" ? dot_text : render_with_dot(dot_text, o.format));
     return 0;
 }

@@ -217,6 +217,11 @@ json build_steps(const SweepRecord& r, const std::vector<std::optional<Tensor>>&
     }
     lines.push_back(line({"the same numbers as symgrad trace and grad() give"}));
     last["lines"] = std::move(lines);
+    // Every variable's node shows its gradient now, also one that no share reached (its gradient is 0: behind
+    // stop_gradient, a comparison, where()'s condition).
+    json grads = json::array();
+    for (std::size_t v = 0; v < r.vars.size(); ++v) grads.push_back(json::array({r.index.position(r.vars[v].get()), value_json(r.gradients[v])}));
+    last["grad"] = std::move(grads);
     steps.push_back(std::move(last));
     return steps;
 }

@@ -96,6 +96,8 @@ constexpr std::string_view script = R"JS(
     if (follow === null || shape.length > follow.length) return -1;
     let flat = 0;
     for (let k = 0; k < shape.length; k++) {
+      const out = data.output_shape[follow.length - shape.length + k];
+      if (shape[k] !== 1 && shape[k] !== out) return -1;  // not broadcast to the output along this axis
       const i = follow[follow.length - shape.length + k];
       flat = flat * shape[k] + (shape[k] === 1 ? 0 : i);
     }
@@ -122,6 +124,7 @@ constexpr std::string_view script = R"JS(
 
   let current = 0, listing = false;
   function show(k) {
+    if (!listing) document.getElementById("all-steps").hidden = true;
     current = Math.max(0, Math.min(steps.length - 1, k));
     const step = steps[current];
     // Replay the steps up to this one: which values are known, and each adjoint as accumulated so far.
@@ -176,11 +179,12 @@ constexpr std::string_view script = R"JS(
   function fromHash() {
     if (location.hash === "#all") { showAll(); return; }
     document.getElementById("all-steps").hidden = true;
-    const m = location.hash.match(/^#step=(\d+)(?:&follow=([\d,]+))?$/);
-    if (m && m[2] !== undefined && m[2].split(",").length === data.output_shape.length) {
-      follow = m[2].split(",").map(Number);
-      document.getElementById("follow-select").value = m[2];
-    }
+    const m = location.hash.match(/^#step=(\d+)(?:&follow=([\d,]*))?$/);
+    const wanted = m && m[2] ? m[2].split(",").map(Number) : null;
+    const valid = wanted !== null && wanted.length === data.output_shape.length &&
+      wanted.every(function (i, k) { return i < data.output_shape[k]; });
+    follow = valid ? wanted : null;
+    document.getElementById("follow-select").value = valid ? m[2] : "";
     show(m ? parseInt(m[1], 10) - 1 : 0);
   }
 

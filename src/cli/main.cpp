@@ -83,6 +83,9 @@ int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::
         const std::string arg = argv[i];
         if (arg == "--") break;
         if (arg.size() < 2 || arg[0] != '-') continue;
+        // CLI11 reads "-2*x" as a value, and "-ofile" as -o with its value: neither is an unknown option.
+        if (std::isdigit(static_cast<unsigned char>(arg[1])) || arg[1] == '.') continue;
+        if (arg[1] != '-' && sub->get_option_no_throw(arg.substr(0, 2)) != nullptr) continue;
         const std::string name = arg.substr(0, arg.find('='));
         if (const CLI::Option* option = sub->get_option_no_throw(name); option != nullptr) {
             if (name.size() == arg.size() && option->get_type_size() != 0) ++i;  // its value ("--range -5:5")
@@ -90,8 +93,8 @@ int usage_error(CLI::App& app, const CLI::ParseError& e, const std::vector<std::
         }
         if (arg[1] != '-' || arg.size() == 2 || !std::isalpha(static_cast<unsigned char>(arg[2]))) {
             std::cerr << fmt::format(
-                "symgrad: error: symgrad {} has no option '{}' (an expression that starts with '-' goes after '--': "
-                "symgrad {} -- '{}')\n",
+                "symgrad: error: symgrad {} has no option '{}' (an expression that starts with '-' goes in parentheses: "
+                "symgrad {} '({})')\n",
                 sub->get_name(), symgrad::cli::shown(name), sub->get_name(), symgrad::cli::shown(arg));
             return 2;
         }

@@ -38,7 +38,7 @@ double record_bytes(const Expr& y) {
     for (std::size_t i = 0; i < index.size(); ++i) {
         held += static_cast<double>(index.node(i)->shape().numel()) * static_cast<double>(dtype_size(index.node(i)->dtype()));
     }
-    return 3 * held;  // values, adjoints and the shares shown
+    return 8 * held;  // values, adjoints, and per share the local derivative, the share, mask, sums (float64)
 }
 
 SweepRecord record_sweep(const Expr& y, const Bindings& at) {
@@ -144,7 +144,8 @@ SweepRecord record_sweep(const Expr& y, const Bindings& at) {
         slots[s].contribution = want(unbroadcast(step.contribution, node.input(step.operand).shape(), node.input(step.operand).shape()));
         if (step.mask) slots[s].mask = want(broadcast_to(step.mask, node.shape()));
         // Before the sum over broadcast axes: adjoint * local at the node's shape (an elementwise node's), masked.
-        if (step.logical != node.input(step.operand).shape() && step.logical == node.shape() && step.adjoint) {
+        const bool pointwise = info.kind == OpClass::elementwise || node.op() == Op::broadcast_to;
+        if (pointwise && step.logical != node.input(step.operand).shape() && step.logical == node.shape() && step.adjoint) {
             Expr product = broadcast_to(step.adjoint, node.shape()) * broadcast_to(local, node.shape());
             if (step.mask) product = where(broadcast_to(step.mask, node.shape()), product, 0);
             slots[s].before_sum = want(product);

@@ -29,6 +29,11 @@ static std::string batch_shaped_parameter_hint(std::span<const Expr> in) {
         if (p.op() != Op::variable || p.rank() == 0) continue;
         for (const Expr& x : in) {
             if (x.rank() <= p.rank()) continue;
+            try {
+                broadcast_shapes(p.shape(), x.shape());
+                continue;  // these two broadcast: the failure was another pair's
+            } catch (const ShapeError&) {
+            }
             bool leading = true;
             for (std::size_t k = 0; k < p.rank(); ++k) leading = leading && p.shape()[k] == x.shape()[k];
             if (!leading) continue;

@@ -115,6 +115,8 @@ check_lesson("per_unit", "p1 * sigmoid(p2 * x + b1) + b2",
              ["--shape", "x=2,3", "--shape", "p1=3", "--shape", "p2=3", "--shape", "b1=3", "--shape", "b2=3",
               "--at", "x=1,-1,2,0.5,0,-2", "--at", "p1=1,2,0.5", "--at", "p2=1,0.5,2", "--at", "b1=0,0.1,-0.1",
               "--at", "b2=0,0,1"], follow="1,2")
+# A variable behind stop_gradient gets no share: its gradient, 0, is shown at the last step all the same.
+check_lesson("stopped", "x * stop_gradient(z)", ["--at", "x=1.5", "--at", "z=2"])
 if failures:
     print(f"\n{len(failures)} check(s) failed")
     sys.exit(1)
