@@ -41,6 +41,10 @@ struct DotOptions {
     std::function<std::string(const Node&)> fill_color;
 };
 
+// A value as a drawing shows it: up to 6 elements in full (4 significant digits, nested brackets: [[1, 2], [3, 4]]),
+// more as their range ("min -1.5, max 2"); "nan" for NaN.
+std::string to_short_string(const Tensor& value);
+
 // Graphviz DOT through Boost.Graph's write_graphviz: one vertex per node, labelled with its op (or
 // variable name / constant value) and shape; edges run from operand to user, numbered when order matters.
 std::string to_dot(std::span<const Expr> outputs, const DotOptions& options = {});

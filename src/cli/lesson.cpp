@@ -21,33 +21,6 @@ struct LessonOptions {
     std::string title;
 };
 
-// The short form drawn in a node: up to 6 elements in full (4 digits), more as their range.
-std::string node_value_text(const Tensor& t) {
-    auto number = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{:.4g}", v); };
-    if (t.rank() == 0) return number(t.get(0));
-    if (t.numel() == 0) return "[]";
-    if (t.numel() <= 6) {
-        std::vector<std::int64_t> block(t.rank());  // elements per step of each axis and below: [[1, 2], [3, 4]]
-        std::int64_t size = 1;
-        for (std::size_t k = block.size(); k-- > 0;) block[k] = size *= t.shape()[k];
-        std::string text;
-        for (std::int64_t i = 0; i < t.numel(); ++i) {
-            for (const std::int64_t b : block) text += i % b == 0 ? "[" : "";
-            text += number(t.get(i));
-            for (const std::int64_t b : block) text += (i + 1) % b == 0 ? "]" : "";
-            if (i + 1 < t.numel()) text += ", ";
-        }
-        return text;
-    }
-    double lo = t.get(0);
-    double hi = lo;
-    for (std::int64_t i = 1; i < t.numel(); ++i) {
-        lo = std::min(lo, t.get(i));
-        hi = std::max(hi, t.get(i));
-    }
-    return fmt::format("min {}, max {}", number(lo), number(hi));
-}
-
 // A value for the page: its shape and, for up to 64 elements, each element as the trace prints it (the page draws the
 // brackets and marks the element the reader follows); beyond that, the trace's summary.
 json value_json(const Tensor& t) {
@@ -60,7 +33,7 @@ json value_json(const Tensor& t) {
     } else {
         v["text"] = t.rank() == 0 ? number_text(t.get(0)) : value_text(t);
     }
-    v["short"] = node_value_text(t);
+    v["short"] = to_short_string(t);
     return v;
 }
 
@@ -85,8 +58,8 @@ std::string lesson_dot(const SweepRecord& r, const std::vector<std::optional<Ten
         lines.push_back(r.written[i] ? fmt::format("{} = {}", r.names[i], to_inline_string(r.written[i], 40)) : r.names[i]);
         if (node.shape().rank() > 0) lines.push_back(to_string(node.shape()));
         if (node.op() != Op::constant) {
-            lines.push_back("data " + node_value_text(r.values[i]));
-            if (final_adjoints[i]) lines.push_back("grad " + node_value_text(*final_adjoints[i]));
+            lines.push_back("data " + to_short_string(r.values[i]));
+            if (final_adjoints[i]) lines.push_back("grad " + to_short_string(*final_adjoints[i]));
         }
         std::string label;
         for (const auto& line : lines) label += dot_escape(line) + "\\n";

@@ -37,8 +37,26 @@ std::string escape(std::string_view text) {
     return out;
 }
 
+std::string node_label(const Node& node) {
+    switch (node.op()) {
+    case Op::variable: return node.attrs().name;
+    case Op::constant: return to_inline_string(handle(&node), 60);
+    default: break;
+    }
+    std::string label(op_info(node.op()).name);
+    const auto& info = op_info(node.op());
+    if (info.attr_text) {
+        std::string attrs = info.attr_text(node.attrs(), node.inputs());
+        if (attrs.starts_with(", ")) attrs.erase(0, 2);
+        if (!attrs.empty()) label += " " + attrs;
+    }
+    return label;
+}
+
+}  // namespace
+
 // A value in a node: up to 6 elements in full (4 significant digits, nested brackets), more as their range.
-std::string value_text(const Tensor& value) {
+std::string to_short_string(const Tensor& value) {
     auto number = [](double v) { return std::isnan(v) ? std::string("nan") : fmt::format("{:.4g}", v); };
     if (value.rank() == 0) return number(value.get(0));
     if (value.numel() == 0) return "[]";
@@ -64,24 +82,6 @@ std::string value_text(const Tensor& value) {
     return fmt::format("min {}, max {}", number(lo), number(hi));
 }
 
-std::string node_label(const Node& node) {
-    switch (node.op()) {
-    case Op::variable: return node.attrs().name;
-    case Op::constant: return to_inline_string(handle(&node), 60);
-    default: break;
-    }
-    std::string label(op_info(node.op()).name);
-    const auto& info = op_info(node.op());
-    if (info.attr_text) {
-        std::string attrs = info.attr_text(node.attrs(), node.inputs());
-        if (attrs.starts_with(", ")) attrs.erase(0, 2);
-        if (!attrs.empty()) label += " " + attrs;
-    }
-    return label;
-}
-
-}  // namespace
-
 std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
     const GraphIndex index = index_graph(outputs);
     DotGraph graph(index.size());
@@ -96,10 +96,10 @@ std::string to_dot(std::span<const Expr> outputs, const DotOptions& options) {
         if (node.shape().rank() > 0) data.label += "\n" + to_string(node.shape());
         // micrograd's "data | grad": the value, and the adjoint of the output with respect to this node.
         if (options.values != nullptr) {
-            if (auto it = options.values->find(&node); it != options.values->end()) data.label += "\ndata " + value_text(it->second);
+            if (auto it = options.values->find(&node); it != options.values->end()) data.label += "\ndata " + to_short_string(it->second);
         }
         if (options.adjoints != nullptr) {
-            if (auto it = options.adjoints->find(&node); it != options.adjoints->end()) data.label += "\ngrad " + value_text(it->second);
+            if (auto it = options.adjoints->find(&node); it != options.adjoints->end()) data.label += "\ngrad " + to_short_string(it->second);
         }
         if (options.fill_color) data.fill = options.fill_color(node);
         // Edges run from operand to user; their numbers matter only where the operand order does.
