@@ -6,23 +6,11 @@
 
 #include <fmt/format.h>
 
+#include "svg.hpp"
+
 namespace symgrad::cli {
 
 namespace {
-
-std::string html_escape(std::string_view text) {
-    std::string out;
-    for (char c : text) {
-        switch (c) {
-        case '&': out += "&amp;"; break;
-        case '<': out += "&lt;"; break;
-        case '>': out += "&gt;"; break;
-        case '"': out += "&quot;"; break;
-        default: out += c;
-        }
-    }
-    return out;
-}
 
 // JSON inside <script>: "</" would end the element early.
 std::string script_safe(std::string_view json) {
@@ -243,7 +231,7 @@ std::string lesson_page(std::string_view title, std::string_view svg, std::strin
         "to it) as the sweep accumulates it. The address ends in #step=N: link to a step; #all lists every step (to "
         "print). Made by symgrad lesson.</div>\n"
         "</div>\n</main>\n<div id=\"all-steps\" hidden></div>\n<script type=\"application/json\" id=\"lesson-data\">{3}</script>\n<script>{4}</script>\n</body>\n</html>\n",
-        html_escape(title), style, drawing, script_safe(steps_json), script);
+        svg::escape_xml(title), style, drawing, script_safe(steps_json), script);
 }
 
 }  // namespace symgrad::cli
