@@ -132,7 +132,7 @@ def main():
                     print(f"skipped  {where}: {command} (no Python with torch)")
                     continue
                 command = python + " " + command[len("python3 "):]
-            command = re.sub(r"(^|[|&;] *)symgrad ", lambda m: m.group(1) + os.path.join(build, "symgrad") + " ", command)
+            command = re.sub(r"(^|[|&;(] *|\bdo +)symgrad ", lambda m: m.group(1) + os.path.join(build, "symgrad") + " ", command)
             command = command.replace("./build/release/", build.rstrip("/") + "/")
             command = re.sub(r"(^| )examples/", lambda m: m.group(1) + os.path.join(repo, "examples") + "/", command)
             result = subprocess.run(["bash", "-c", command], cwd=workdir, capture_output=True, text=True)
