@@ -32,6 +32,25 @@ interrupted write (a full disk, SIGINT) leaves the old file intact and no tempor
 says otherwise (`--shape a=` is a scalar too). The expressions are in the language of docs/language.md.
 This page is written by `docs/make_cli_md.sh` from the tool's real output.
 
+## Values and parameters: one syntax
+
+Every option that gives a variable something is `NAME=...`, and names it once: a name given twice in one option
+(`--at x=1 --at x=2`, `--param beta=... --param beta=...`, `--shape`) is an error everywhere. What goes right of
+`=` is one of these:
+
+| option | in | right of `=` | example |
+|---|---|---|---|
+| `--at` | `trace`, `lesson`, `graph` | the variable's values, row-major, as many as `--shape` gives it | `--at x=0.5`, `--at x=1,2,3 --shape x=3` |
+| `--param` | `plot` | values of a scalar parameter, one curve each | `--param beta=1.5`, `--param beta=0.5,1,2` |
+| `--param` | `train`, `export` | `POLICY:INIT`, a layer's parameter: its shape policy and initial value; `INIT` alone is shared | `--param beta=1.5`, `--param beta=per-unit:1`, `--param a=[64]:normal(0,0.1)` |
+| `--shape` | `grad`, `check`, `graph`, `trace`, `lesson`, `bench`, `kernel` | the dimensions (none for a scalar) | `--shape x=32,4`, `--shape a=` |
+
+So `--param beta=1.5` means the same in `plot`, `train` and `export`: one value of `beta`, shared by every unit. A
+policy where only values go (`plot --param beta=per-unit:1`, `--at beta=shared:2`), or several values where one
+initial value goes (`train --param beta=0.5,1,2`), is refused with the form that fits. POLICY is `shared`,
+`per-unit` (the last axis), `per-channel` (dim 1) or a shape like `[64]`; INIT is a number, `uniform(lo, hi)` or
+`normal(mean, stddev)` (docs/parameter_shapes.md says which to choose).
+
 ## grad: the derivatives
 
 ```
@@ -156,7 +175,9 @@ symgrad plot EXPR [--param NAME=V1,V2,...] [--range LO:HI] [--var x] [--points N
 
 An SVG with two panels, `f` and `df/dx`, over `[LO, HI]` (default `[-5, 5]`), one curve per combination of
 parameter values (at most 8), with ticks and a legend. Every variable other than the plotted one needs a
-`--param`. Non-finite values leave gaps.
+`--param`. Non-finite values leave gaps, and so do jumps and poles (relu' at 0, `1 / x`): the step between two
+samples is bisected down to the last bit of x, and a difference that does not shrink is left open instead of drawn
+as a vertical line. docs/backprop.md shows ELU's derivative so.
 
 ```sh
 symgrad plot 'x * sigmoid(beta * x)' --param beta=0.5,1,2 -o swish.svg
@@ -337,7 +358,9 @@ expression in `x` whose other variables are parameters given by `--param NAME=PO
 (one per unit of the layer: the last axis), `per-channel` (dim 1; the same for an MLP's `[B, U]` layers),
 `shared` (one for the layer) or a shape such as `[64]` that must broadcast against
 one example; a shape that includes the batch axis is refused. INIT is a number, `uniform(lo, hi)` or
-`normal(mean, stddev)`. `--param` also re-initializes a built-in activation's parameters (`--act prelu --param
+`normal(mean, stddev)`; INIT alone (`--param beta=0.5`) is shared, for a built-in activation's parameter too
+(`--act prelu --param a=0.1` is one slope for the layer, as `torch.nn.PReLU()`; the syntax every subcommand shares
+is at the top of this page). `--param` also re-initializes a built-in activation's parameters (`--act prelu --param
 a=per-unit:0.1`). Each hidden layer has its own activation parameters; weight decay is not applied to them.
 
 Cross-entropy loss; Adam with learning rate 0.01 falling to 0.0001 along a cosine (`--schedule constant` keeps it);

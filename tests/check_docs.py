@@ -24,6 +24,8 @@ import tempfile
 
 # Commands the docs show but this check cannot run, and who runs them instead.
 NOT_RUN = {
+    "chromium ": "a screenshot of a lesson; tests/check_doc_images.py checks that it is current, and the build's "
+                 "doc_images target takes it again",
     "examples/07_check_asinh": "built only once examples/07_add_a_primitive/add_asinh.patch is applied; "
                                "tests/add_primitive_check.cmake applies it and runs the program",
 }
@@ -101,6 +103,13 @@ def matches(expected, actual):
     return False
 
 
+def localize(command, build, repo):
+    """The command as typed in the docs, made to run the build under test and the repository's examples."""
+    command = re.sub(r"(^|[|&;(] *|\bdo +)symgrad ", lambda m: m.group(1) + os.path.join(build, "symgrad") + " ", command)
+    command = command.replace("./build/release/", build.rstrip("/") + "/")
+    return re.sub(r"(^| )examples/", lambda m: m.group(1) + os.path.join(repo, "examples") + "/", command)
+
+
 def torch_python():
     for candidate in ["/usr/bin/python3", shutil.which("python3")]:
         if candidate and subprocess.run([candidate, "-c", "import torch"], capture_output=True).returncode == 0:
@@ -132,9 +141,7 @@ def main():
                     print(f"skipped  {where}: {command} (no Python with torch)")
                     continue
                 command = python + " " + command[len("python3 "):]
-            command = re.sub(r"(^|[|&;(] *|\bdo +)symgrad ", lambda m: m.group(1) + os.path.join(build, "symgrad") + " ", command)
-            command = command.replace("./build/release/", build.rstrip("/") + "/")
-            command = re.sub(r"(^| )examples/", lambda m: m.group(1) + os.path.join(repo, "examples") + "/", command)
+            command = localize(command, build, repo)
             result = subprocess.run(["bash", "-c", command], cwd=workdir, capture_output=True, text=True)
             actual = (result.stdout + result.stderr).rstrip("\n").split("\n") if (result.stdout + result.stderr).strip() else []
             checked += 1

@@ -228,7 +228,8 @@ TEST_CASE("train draws its curves and the decision regions as SVG", "[cli]") {
     CHECK(curves.find(">test accuracy (%)<") != std::string::npos);
     CHECK(curves.ends_with("</svg>\n"));
     const std::string regions = symgrad::testing::slurp(dir + "/regions.svg");
-    CHECK(regions.find(">ringed: misclassified<") != std::string::npos);
+    CHECK(regions.find(">ringed:</text>") != std::string::npos);
+    CHECK(regions.find(">misclassified</text>") != std::string::npos);
     CHECK(regions.find("<circle") != std::string::npos);
     CHECK(regions.find(">x1<") != std::string::npos);
     const auto bad = run_cli({"train", "--data", "two-moons", "--epochs", "2", "--boundary", "/nonexistent/dir/r.svg"});
@@ -384,6 +385,61 @@ TEST_CASE("plot writes an SVG with both panels, ticks and a legend", "[cli]") {
     CHECK(pole.out.find("M") != std::string::npos);
 }
 
+namespace {
+// The number of pieces ('M' commands) of each curve's path, top panel first.
+std::vector<int> path_pieces(const std::string& svg) {
+    std::vector<int> pieces;
+    for (std::size_t pos = svg.find("<path d=\""); pos != std::string::npos; pos = svg.find("<path d=\"", pos + 1)) {
+        const std::size_t end = svg.find('"', pos + 9);
+        const std::string d = svg.substr(pos + 9, end - pos - 9);
+        pieces.push_back(static_cast<int>(std::count(d.begin(), d.end(), 'M')));
+    }
+    return pieces;
+}
+}  // namespace
+
+TEST_CASE("plot does not join a curve across a jump or a pole, and joins steep continuous ones", "[cli]") {
+    // relu is continuous, its derivative jumps at 0 (a sample point here, with relu'(0) = 0).
+    CHECK(path_pieces(run_cli({"plot", "relu(x)"}).out) == std::vector<int>{1, 2});
+    // The jump between samples: -5:4.99 with 400 points has no sample at 0.
+    CHECK(path_pieces(run_cli({"plot", "relu(x)", "--range", "-5:4.99", "--points", "400"}).out) == std::vector<int>{1, 2});
+    // A step's derivative is 0 everywhere, drawn in one piece.
+    CHECK(path_pieces(run_cli({"plot", "heaviside(x - 0.31, 0.5)"}).out) == std::vector<int>{2, 1});
+    // The pole of 1 / x and of its derivative, between samples: two pieces each, and no stroke through infinity.
+    CHECK(path_pieces(run_cli({"plot", "1 / x", "--range", "-1:2", "--points", "101"}).out) == std::vector<int>{2, 2});
+    // log is NaN below 0 and -inf at the sample 0; its derivative's rule, 1/x, is finite on both sides of 0.
+    CHECK(path_pieces(run_cli({"plot", "log(x)", "--range", "-1:2", "--points", "100"}).out) == std::vector<int>{1, 2});
+    // A pole whose two sides go the same way (-1/x^2 in the derivative), between samples and off their middle.
+    CHECK(path_pieces(run_cli({"plot", "1 / x", "--range", "-1:2.3", "--points", "90"}).out) == std::vector<int>{2, 2});
+    CHECK(path_pieces(run_cli({"plot", "1 / (x - 0.013)", "--range", "-1:1", "--points", "51"}).out) == std::vector<int>{2, 2});
+    // floor steps at each whole number (its value is the switch, not its sign); its derivative is 0 everywhere.
+    CHECK(path_pieces(run_cli({"plot", "floor(x)", "--range", "-2.5:2.5"}).out) == std::vector<int>{6, 1});
+    // x^2 and relu cross their switches (pow's base, the comparison of relu') continuously: one piece for f.
+    CHECK(path_pieces(run_cli({"plot", "x^2", "--range", "-1:1.01"}).out) == std::vector<int>{1, 1});
+    // A node watched two ways (log1p's argument, a divisor) keeps both, in either order of the terms.
+    CHECK(path_pieces(run_cli({"plot", "log1p(x) + 1/x", "--range", "-0.5:2", "--points", "100"}).out)[0] == 2);
+    CHECK(path_pieces(run_cli({"plot", "1/x + log1p(x)", "--range", "-0.5:2", "--points", "100"}).out)[0] == 2);
+    // Zeros that do not change sign: 1 / (x * x), and sqrt(x * x)'s derivative x / (2 sqrt(x * x)), which jumps.
+    CHECK(path_pieces(run_cli({"plot", "1/(x*x)", "--range", "-2:2", "--points", "100"}).out) == std::vector<int>{2, 2});
+    CHECK(path_pieces(run_cli({"plot", "sqrt(x*x)", "--range", "-2:2", "--points", "100"}).out) == std::vector<int>{1, 2});
+    // A removable singularity stays joined, even with a midpoint exactly on it (400 points: the first midpoint
+    // of the segment around 0 is 0).
+    // (Its derivative, cos(x) / x - sin(x) / x / x, cancels to noise near 0, which may well show as a jump.)
+    CHECK(path_pieces(run_cli({"plot", "sin(x)/x", "--points", "400"}).out)[0] == 1);
+    CHECK(path_pieces(run_cli({"plot", "sin(x)/x", "--range", "-1:1", "--points", "100"}).out)[0] == 1);
+    // A jump bigger than half the largest double.
+    const auto huge = run_cli({"plot", "sign(x) * 1e308 + x", "--range", "-1:1", "--points", "100"});
+    CHECK(path_pieces(huge.out)[0] == 2);
+    CHECK(huge.out.find("nan") == std::string::npos);  // its width, 2e308, is not a double: drawn by halves
+    // A range narrower than the ticks' step in doubles (1e16 + 2): the ticks are counted, not accumulated forever.
+    CHECK(run_cli({"plot", "x", "--range", "10000000000000000:10000000000000002"}).status == 0);
+    // Steep but continuous: one piece each.
+    CHECK(path_pieces(run_cli({"plot", "sigmoid(200 * x)", "--range", "-1:1.003"}).out) == std::vector<int>{1, 1});
+    CHECK(path_pieces(run_cli({"plot", "x * sigmoid(beta * x)", "--param", "beta=1,4"}).out) == std::vector<int>{1, 1, 1, 1});
+    // abs' is -1, 0 at the sample x = 0, then 1: the lone point 0 is a piece of its own (drawn as nothing).
+    CHECK(path_pieces(run_cli({"plot", "abs(x)"}).out) == std::vector<int>{1, 3});
+}
+
 TEST_CASE("list shows every built-in activation; plot, grad and check take them by name", "[cli]") {
     const auto all = run_cli({"list"});
     CHECK(all.status == 0);
@@ -509,8 +565,36 @@ TEST_CASE("the shared options (expression, --shape, --param, --dtype, --threads)
         };
         refused(with("beta"), "--param 'beta': write NAME=VALUE");
         refused(with("beta=sideways:1"), "parameter 'beta' ('sideways:1'): write POLICY:INIT");
-        help_has(sub, "A parameter: NAME=POLICY:INIT, e.g. beta=per-unit:1.0, a=shared:0.25 (every variable but the input)");
+        // plot's several values, typed here: one initial value per parameter.
+        refused(with("beta=0.5,1,2"), "--param 'beta=0.5,1,2': " + sub +
+                                          " takes one initial value per parameter, and 3 are given (plot draws one curve per value); "
+                                          "e.g. beta=per-unit:0.5 or beta=0.5 (shared)");
+        help_has(sub, "A parameter: NAME=POLICY:INIT or NAME=INIT (shared), e.g. beta=per-unit:1.0, a=0.25 (every variable but the");
     }
+    // The other way round: a policy where only values go.
+    refused({"plot", swish, "--param", "beta=per-unit:1"},
+            "--param 'beta=per-unit:1': here a variable gets values only, NAME=V1,V2,... (e.g. beta=1); a shape policy ('per-unit') "
+            "is for train and export, which make the parameter for a layer");
+    refused({"trace", swish, "--at", "x=1", "--at", "beta=shared:2"}, "--at 'beta=shared:2': here a variable gets values only");
+}
+
+TEST_CASE("NAME=VALUE means one shared value in plot, train, export and --at alike", "[cli]") {
+    // The same --param beta=1.5 draws one curve, trains one shared beta from 1.5, and exports one shared beta.
+    const auto plot = run_cli({"plot", swish, "--param", "beta=1.5"});
+    CHECK(plot.status == 0);
+    CHECK(plot.out.find(">beta = 1.5</text>") != std::string::npos);
+    const auto train = run_cli({"train", "--act", swish, "--param", "beta=1.5", "--epochs", "1", "--examples", "200"});
+    CHECK(train.status == 0);
+    CHECK(train.out.find("  parameter beta: shared, initially 1.5\n") != std::string::npos);
+    const auto exported = run_cli({"export", swish, "--to", "torch", "--param", "beta=1.5"});
+    CHECK(exported.status == 0);
+    const auto spelled = run_cli({"export", swish, "--to", "torch", "--param", "beta=shared:1.5"});
+    // The same module; only the line that quotes the command differs.
+    auto without_command = [](std::string text) {
+        const auto start = text.find("# Produced by:");
+        return start == std::string::npos ? text : text.erase(start, text.find('\n', start) - start);
+    };
+    CHECK(without_command(exported.out) == without_command(spelled.out));
 }
 
 TEST_CASE("check runs both orders and exits 1 on failure", "[cli]") {

@@ -54,6 +54,16 @@ TEST_CASE("parameter specs as the command line writes them", "[nn]") {
     CHECK(c.policy == Policy::fixed);
     CHECK(c.shape == Shape{1, 64});
     CHECK(parse_param_spec("beta", "per-unit").init.a == 1.0);
+    // INIT alone is shared (torch.nn.PReLU's default), the same NAME=VALUE as plot's --param and --at.
+    const ParamSpec d = parse_param_spec("beta", "0.25");
+    CHECK(d.policy == Policy::shared);
+    CHECK(d.init.kind == Init::Kind::constant);
+    CHECK(d.init.a == 0.25);
+    CHECK(parse_param_spec("beta", "-1.5").init.a == -1.5);
+    CHECK(parse_param_spec("beta", ".5").init.a == 0.5);
+    CHECK(parse_param_spec("beta", "normal(0, 0.1)").policy == Policy::shared);
+    CHECK(parse_param_spec("beta", "uniform(-1, 1)").init.kind == Init::Kind::uniform);
+    CHECK(message_of([] { parse_param_spec("beta", "0.5,1"); }) == "parameter 'beta' ('0.5,1'): '0.5,1' is not a finite number");
     CHECK(message_of([] { parse_param_spec("beta", "per-neuron:1"); }).find("write POLICY:INIT") != std::string::npos);
     CHECK(message_of([] { parse_param_spec("beta", "per-unit:one"); }) ==
           "parameter 'beta' ('per-unit:one'): 'one' is not a finite number");

@@ -48,7 +48,8 @@ struct ParamSpec {
     Init init = Init::constant(0.0);
 };
 
-// "per-unit:1.0", "shared:0.25", "per-unit:uniform(-1,1)", "[64]:normal(0,0.1)" -> a spec named `name`.
+// "per-unit:1.0", "shared:0.25", "per-unit:uniform(-1,1)", "[64]:normal(0,0.1)" -> a spec named `name`; an INIT
+// alone ("0.25", "uniform(-1,1)") is shared, as torch.nn.PReLU's default.
 // Errors name the flag's text and what is expected.
 ParamSpec parse_param_spec(const std::string& name, const std::string& text);
 

@@ -145,13 +145,40 @@ std::pair<double, double> parse_range(const std::string& spec, std::string_view 
     return {lo, hi};
 }
 
+namespace {
+// A finite number as a user types one ("+1", "1e3"; not "inf").
+bool is_plain_number(const std::string& text) {
+    const char* first = text.data();
+    const char* last = first + text.size();
+    if (first != last && *first == '+') ++first;
+    double value = 0;
+    const auto [end, error] = std::from_chars(first, last, value);
+    return first != last && error == std::errc() && end == last && std::isfinite(value);
+}
+
+// A shape policy of train's and export's --param (nn::parse_param_spec): per-unit, per-channel, shared, [D, ...].
+bool is_policy(const std::string& text) {
+    return text == "per-unit" || text == "per_unit" || text == "per-channel" || text == "per_channel" || text == "shared" ||
+           (text.size() >= 2 && text.front() == '[' && text.back() == ']');
+}
+}  // namespace
+
 std::pair<std::string, std::vector<double>> parse_named_values(const std::string& spec, std::string_view flag) {
     const auto equals = spec.find('=');
     if (equals == std::string::npos || equals == 0) {
         throw InputError(fmt::format("{} '{}': write NAME=VALUE, or NAME=V1,V2,... for several", flag, shown(spec)));
     }
     std::pair<std::string, std::vector<double>> result{spec.substr(0, equals), {}};
-    for (const auto& piece : split(spec.substr(equals + 1), ',')) {
+    const std::string values = spec.substr(equals + 1);
+    if (const auto colon = values.find(':'); colon != std::string::npos && is_policy(values.substr(0, colon))) {
+        // The other --param's POLICY:INIT, typed where only values go.
+        const std::string init = values.substr(colon + 1);
+        throw InputError(fmt::format("{} '{}': here a variable gets values only, NAME=V1,V2,...{}; a shape policy ('{}') is for "
+                                     "train and export, which make the parameter for a layer",
+                                     flag, shown(spec), is_plain_number(init) ? fmt::format(" (e.g. {}={})", shown(result.first), shown(init)) : "",
+                                     shown(values.substr(0, colon))));
+    }
+    for (const auto& piece : split(values, ',')) {
         result.second.push_back(parse_number(piece, fmt::format("{} {}", flag, result.first)));
     }
     return result;
@@ -232,17 +259,26 @@ CLI::Option* add_shape_option(CLI::App& sub, Shapes& shapes) {
 CLI::Option* add_param_spec_option(CLI::App& sub, std::vector<ParamOption>& params) {
     return sub.add_option_function<std::vector<std::string>>(
         "--param",
-        [&params](const std::vector<std::string>& texts) {
+        [&params, &sub](const std::vector<std::string>& texts) {
             std::vector<std::string> names;
             for (const auto& text : texts) names.push_back(split_assignment(text, "--param").first);
             reject_repeated_names(names, "--param");
             params.clear();
             for (const auto& text : texts) {
                 const auto [name, spec_text] = split_assignment(text, "--param");
+                // plot's NAME=V1,V2,... (one curve per value), typed where one initial value goes.
+                const auto pieces = split(spec_text, ',');
+                if (pieces.size() > 1 && std::all_of(pieces.begin(), pieces.end(), is_plain_number)) {
+                    throw InputError(fmt::format("--param '{}': {} takes one initial value per parameter, and {} are given (plot "
+                                                 "draws one curve per value); e.g. {}=per-unit:{} or {}={} (shared)",
+                                                 shown(text), sub.get_name(), pieces.size(), shown(name), shown(pieces[0]),
+                                                 shown(name), shown(pieces[0])));
+                }
                 params.push_back({text, nn::parse_param_spec(name, spec_text)});
             }
         },
-        "A parameter: NAME=POLICY:INIT, e.g. beta=per-unit:1.0, a=shared:0.25 (every variable but the input)");
+        "A parameter: NAME=POLICY:INIT or NAME=INIT (shared), e.g. beta=per-unit:1.0, a=0.25 (every variable but the "
+        "input)");
 }
 
 std::optional<DType> dtype_named(std::string_view name) {

@@ -22,7 +22,15 @@ inline std::vector<double> ticks(double lo, double hi) {
         }
     }
     std::vector<double> result;
-    for (double t = std::ceil(lo / step) * step; t <= hi + step * 1e-9; t += step) result.push_back(std::fabs(t) < step * 1e-9 ? 0.0 : t);
+    if (!std::isfinite(step) || !(step > 0)) return result;  // a span of no finite width, or none
+    // Counted, not accumulated: where a step is below the doubles' spacing (1e16 to 1e16 + 2), t + step == t.
+    const double first = std::ceil(lo / step);
+    for (int k = 0; k < 12; ++k) {
+        const double t = (first + k) * step;
+        if (!(t <= hi + step * 1e-9)) break;
+        const double tick = std::fabs(t) < step * 1e-9 ? 0.0 : t;
+        if (result.empty() || tick != result.back()) result.push_back(tick);
+    }
     return result;
 }
 

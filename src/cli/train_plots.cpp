@@ -139,8 +139,10 @@ std::string decision_boundary_svg(const std::string& title, const nn::MLP& model
         out += fmt::format("<circle cx=\"{}\" cy=\"{}\" r=\"5\" fill=\"{}\"/>\n", left + size + 22, y - 4, svg::colours[k]);
         out += fmt::format("<text x=\"{}\" y=\"{}\">{}</text>\n", left + size + 32, y, svg::escape_xml(shown.class_names[k]));
     }
-    out += fmt::format("<text x=\"{}\" y=\"{}\">ringed: misclassified</text>\n", left + size + 16,
-                       top + 30 + 20.0 * static_cast<double>(std::min<std::size_t>(shown.class_names.size(), 8)));
+    // Two lines: the margin right of the plot holds about 16 characters at 12 px.
+    const double note_y = top + 30 + 20.0 * static_cast<double>(std::min<std::size_t>(shown.class_names.size(), 8));
+    out += fmt::format("<text x=\"{}\" y=\"{}\">ringed:</text>\n<text x=\"{}\" y=\"{}\">misclassified</text>\n", left + size + 16,
+                       note_y, left + size + 16, note_y + 16);
     out += "</svg>\n";
     return out;
 }

@@ -1,6 +1,7 @@
 #include "symgrad/nn.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <deque>
 #include <mutex>
@@ -106,10 +107,16 @@ ParamSpec parse_param_spec(const std::string& name, const std::string& text) {
             start = end + 1;
         }
         spec.shape = Shape(dims);
+    } else if (colon == std::string::npos &&
+               std::any_of(text.begin(), text.end(), [](char c) { return std::isdigit(static_cast<unsigned char>(c)) != 0 || c == '('; })) {
+        // INIT alone: one value shared by the layer, as torch.nn.PReLU's default (and as plot's NAME=VALUE reads).
+        spec.policy = Policy::shared;
+        spec.init = parse_init(text, where);
+        return spec;
     } else {
         throw ParameterError(
             fmt::format("{}: write POLICY:INIT with POLICY per-unit, per-channel, shared or a shape like [64], and INIT a "
-                        "number, uniform(lo, hi) or normal(mean, stddev), e.g. per-unit:1.0",
+                        "number, uniform(lo, hi) or normal(mean, stddev), e.g. per-unit:1.0 (INIT alone is shared)",
                         where));
     }
     spec.init = init.empty() ? Init::constant(spec.policy == Policy::fixed ? 0.0 : 1.0) : parse_init(init, where);
