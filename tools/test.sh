@@ -3,7 +3,8 @@
 # the optional packages included, then configures, builds and runs the test suite in Release (with the runs under
 # emulated CPUs), and once more under AddressSanitizer and UndefinedBehaviorSanitizer.
 #   bash tools/test.sh            everything
-#   bash tools/test.sh --release  the Release suite only (about 6.5 of the 15.5 minutes a fresh clone took on two cores)
+#   bash tools/test.sh --release  the Release suite only (about 12 of the 22 minutes a fresh clone took on two cores,
+#                                 2026-12-04: Release build 6.4, its tests 5.8, sanitizers build 7.9, their tests 2.0)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source tools/packages.sh
