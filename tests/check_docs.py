@@ -41,22 +41,24 @@ NUMBER = re.compile(r"-?\d+(\.\d+)?(e[-+]?\d+)?")
 VOLATILE = re.compile(r"\d+(\.\d+)?( ?(ms|s|examples/s))\b")
 
 
-def sessions(text):
-    """(line number, command, expected output lines) for each command of each fenced block."""
+def blocks(text):
+    """For each fenced block, [(line number, command, expected output lines)] of its commands."""
     found = []
-    in_block = False
+    current = None
     lines = text.split("\n")
     i = 0
     while i < len(lines):
         line = lines[i]
         if line.startswith("```"):
-            in_block = not in_block
+            if current is not None:
+                found.append(current)
+            current = [] if current is None else None
             i += 1
             continue
-        if in_block and line.startswith("$ "):
+        if current is not None and line.startswith("$ "):
             start = i + 1
             command = line[2:]
-            while command.endswith("\\"):
+            while command.endswith("\\") and i + 1 < len(lines):
                 i += 1
                 command = command[:-1] + " " + lines[i].strip()
             expected = []
@@ -66,10 +68,15 @@ def sessions(text):
                 i += 1
             while expected and expected[-1] == "":
                 expected.pop()
-            found.append((start, command, expected))
+            current.append((start, command, expected))
             continue
         i += 1
     return found
+
+
+def sessions(text):
+    """(line number, command, expected output lines) for each command of each fenced block."""
+    return [session for block in blocks(text) for session in block]
 
 
 def normalize(line):

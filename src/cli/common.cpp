@@ -146,20 +146,23 @@ std::pair<double, double> parse_range(const std::string& spec, std::string_view 
 }
 
 namespace {
-// A finite number as a user types one ("+1", "1e3"; not "inf").
+// A finite number as parse_number reads one ("+1", "1e3"; not "inf").
 bool is_plain_number(const std::string& text) {
-    const char* first = text.data();
-    const char* last = first + text.size();
-    if (first != last && *first == '+') ++first;
-    double value = 0;
-    const auto [end, error] = std::from_chars(first, last, value);
-    return first != last && error == std::errc() && end == last && std::isfinite(value);
+    try {
+        return std::isfinite(parse_number(text, ""));
+    } catch (const InputError&) {
+        return false;
+    }
 }
 
-// A shape policy of train's and export's --param (nn::parse_param_spec): per-unit, per-channel, shared, [D, ...].
-bool is_policy(const std::string& text) {
-    return text == "per-unit" || text == "per_unit" || text == "per-channel" || text == "per_channel" || text == "shared" ||
-           (text.size() >= 2 && text.front() == '[' && text.back() == ']');
+// POLICY:INIT as train's and export's --param read it (nn::parse_param_spec), such as per-unit:1.
+bool is_param_spec(const std::string& name, const std::string& text) {
+    try {
+        nn::parse_param_spec(name, text);
+        return true;
+    } catch (const nn::ParameterError&) {
+        return false;
+    }
 }
 }  // namespace
 
@@ -170,7 +173,7 @@ std::pair<std::string, std::vector<double>> parse_named_values(const std::string
     }
     std::pair<std::string, std::vector<double>> result{spec.substr(0, equals), {}};
     const std::string values = spec.substr(equals + 1);
-    if (const auto colon = values.find(':'); colon != std::string::npos && is_policy(values.substr(0, colon))) {
+    if (const auto colon = values.find(':'); colon != std::string::npos && is_param_spec(result.first, values)) {
         // The other --param's POLICY:INIT, typed where only values go.
         const std::string init = values.substr(colon + 1);
         throw InputError(fmt::format("{} '{}': here a variable gets values only, NAME=V1,V2,...{}; a shape policy ('{}') is for "
@@ -248,6 +251,10 @@ std::size_t thread_count(std::int64_t requested) {
 
 CLI::Option* add_expression_argument(CLI::App& sub, std::string& text, const std::string& description) {
     return sub.add_option("expr", text, description)->required();
+}
+
+CLI::Option* add_at_option(CLI::App& sub, std::vector<std::string>& at) {
+    return sub.add_option("--at", at, "A variable's value: NAME=VALUE, or NAME=V1,V2,... with --shape");
 }
 
 CLI::Option* add_shape_option(CLI::App& sub, Shapes& shapes) {

@@ -66,6 +66,8 @@ Expr parse_with_shapes(const std::string& text, const Shapes& shapes, DType dtyp
 CLI::Option* add_expression_argument(CLI::App& sub, std::string& text,
                                      const std::string& description = "The expression, e.g. 'x * sigmoid(beta * x)'");
 
+// --at NAME=VALUE or NAME=V1,V2,... (repeatable; bindings_from reads them): a variable's value (trace, lesson).
+CLI::Option* add_at_option(CLI::App& sub, std::vector<std::string>& at);
 // --shape NAME=D0,D1,... (repeatable): the variables' shapes (default: scalars), read by parse_shape_specs.
 CLI::Option* add_shape_option(CLI::App& sub, Shapes& shapes);
 

@@ -244,7 +244,7 @@ Action add_lesson(CLI::App& app) {
     auto options = std::make_shared<LessonOptions>();
     CLI::App* sub = app.add_subcommand("lesson", "Write an interactive lesson: one HTML file that steps through backprop on the graph.");
     add_expression_argument(*sub, options->expression);
-    sub->add_option("--at", options->at, "A variable's value: NAME=VALUE, or NAME=V1,V2,... with --shape")->required();
+    add_at_option(*sub, options->at)->required();
     add_shape_option(*sub, options->shapes);
     sub->add_option("-o,--output", options->output, "The HTML file to write (default lesson.html)");
     sub->add_option("--title", options->title, "The page's title (default: Backprop through EXPR)");

@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <array>
 #include <cmath>
-#include <limits>
 #include <iostream>
+#include <limits>
 
 #include "common.hpp"
 #include "svg.hpp"
@@ -177,14 +177,12 @@ std::vector<Switch> switches_of(const Expr& root, const Shape& sampled) {
     const GraphIndex index = index_graph(roots);
     std::vector<Switch> found;
     std::vector<std::uint8_t> taken(index.size(), 0);  // a bit per Watch: a node may be watched in several ways
+    auto depends_on_x = [&](std::size_t position) { return index.node(position)->shape() == sampled; };
     auto take = [&](std::size_t position, Switch::Watch watch) {
         const auto bit = static_cast<std::uint8_t>(1U << static_cast<unsigned>(watch));
-        if (!(taken[position] & bit) && index.node(position)->shape() == sampled) {
-            found.push_back({handle(index.node(position)), watch});
-        }
+        if (!(taken[position] & bit) && depends_on_x(position)) found.push_back({handle(index.node(position)), watch});
         taken[position] |= bit;
     };
-    auto depends_on_x = [&](std::size_t position) { return index.node(position)->shape() == sampled; };
     // A side of 0, and the sides of what it hides: abs(v), -v, sqrt(v), v * v, v ^ c and c * v reach 0 where v does,
     // often without changing sign (1 / (x * x), the derivative of sqrt(x * x)).
     auto take_side = [&](std::size_t position) {
@@ -236,8 +234,9 @@ struct Sampled {
 // around a pole), down to 2^-64 of the segment or the last bit of x, and the curve's values on the two sides of it
 // decide: a jump if they differ by more than a thousandth of the panel's value range (a third of a pixel). relu and
 // x^2 at 0 stay joined, and sin(x) / x; relu' and 1/x break. A switch that touches its boundary between two samples
-// and comes back (x^2 - 1e-4 with samples at +-0.0125) is not seen: the plot is as fine as its samples there. All bisections go at once: each round is one
-// run of the compiled program on a vector of midpoints. `at_points(points)` evaluates at points.size() == xs.size().
+// and comes back (x^2 - 1e-4 with samples at +-0.0125) is not seen: the plot is as fine as its samples there. All
+// bisections go at once: each round is one run of the compiled program on a vector of midpoints. `at_points(points)`
+// evaluates at points.size() == xs.size().
 template <class Evaluate>
 std::vector<char> find_jumps(const std::vector<double>& xs, const Sampled& samples, double tolerance, const Evaluate& at_points) {
     const std::size_t segments = xs.size() - 1;

@@ -95,7 +95,7 @@ Action add_trace(CLI::App& app) {
     auto options = std::make_shared<TraceOptions>();
     CLI::App* sub = app.add_subcommand("trace", "Walk through the forward and backward pass step by step (for learning).");
     add_expression_argument(*sub, options->expression);
-    sub->add_option("--at", options->at, "A variable's value: NAME=VALUE, or NAME=V1,V2,... with --shape")->required();
+    add_at_option(*sub, options->at)->required();
     add_shape_option(*sub, options->shapes);
     sub->add_option("--memory-limit", options->memory_limit_gib, "Refuse expressions whose trace needs more GiB than this (default 4)")
         ->check(positive_number());
